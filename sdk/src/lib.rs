@@ -1,0 +1,4 @@
+//! The Berth policy SDK.
+
+mod types;
+pub use types::*;
