@@ -478,3 +478,9 @@ impl State {
         Ok(())
     }
 }
+
+/// A loaded chain the allocator can run. The Wasm runtime implements it
+/// (fresh instances per run); tests implement it with native policies.
+pub trait PolicyChain: Send + Sync {
+    fn run(&self, request: Request, host: &dyn ChainHost) -> Result<ChainOutcome, ChainError>;
+}
