@@ -8,6 +8,8 @@
 //! This crate is deliberately free of async and of any IO beyond
 //! `std::io::{Read, Write}`, so the CNI binary stays small and quick to start.
 
+pub mod admin;
+
 use serde::{Deserialize, Serialize};
 use std::io::{Read, Write};
 
@@ -78,6 +80,7 @@ pub enum Request {
     Check(CheckRequest),
     Gc(GcRequest),
     Status,
+    Admin(admin::AdminRequest),
 }
 
 /// One address handed to an attachment.
@@ -138,6 +141,7 @@ pub struct ErrorBody {
 pub enum Response {
     Added(AddResult),
     Ok,
+    Admin(admin::AdminResponse),
     Error(ErrorBody),
 }
 

@@ -1,0 +1,70 @@
+//! Operator requests (the `berthd` CLI talking to the running daemon over
+//! the same root-only socket). Views are flat, printable records so the
+//! CLI needs no knowledge of the allocator's types.
+
+use serde::{Deserialize, Serialize};
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "admin", rename_all = "kebab-case")]
+pub enum AdminRequest {
+    ListPools,
+    ListAllocations,
+    /// Release one address, or every address of an identity (retires it).
+    Release {
+        identity: Option<String>,
+        pool: Option<String>,
+        address: Option<String>,
+    },
+    /// Explain how an address was chosen; `target` is an address, a
+    /// container id, or an identity key.
+    Explain { target: String },
+    /// Reload pools and the policy chain from the config file (as SIGHUP).
+    Reload,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PoolView {
+    pub name: String,
+    pub subnet: String,
+    pub family: String,
+    pub used: u64,
+    pub total: u64,
+    pub default: bool,
+    /// True when the pool was removed from the config but still has records.
+    pub orphaned: bool,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct AllocationView {
+    pub pool: String,
+    pub address: String,
+    pub network: String,
+    /// "attached" or "retained".
+    pub state: String,
+    pub container_id: Option<String>,
+    pub ifname: String,
+    pub pod: String,
+    pub identity: Option<String>,
+    pub retention: Option<String>,
+    pub expires_at_unix_secs: Option<u64>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Explanation {
+    pub pool: String,
+    pub address: String,
+    pub pod: String,
+    pub identity: Option<String>,
+    /// One line per policy step, in order.
+    pub steps: Vec<String>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "admin", rename_all = "kebab-case")]
+pub enum AdminResponse {
+    Pools { pools: Vec<PoolView> },
+    Allocations { allocations: Vec<AllocationView> },
+    Released { count: u64 },
+    Explained { explanations: Vec<Explanation> },
+    Reloaded { policies: Vec<String>, pools: usize },
+}
