@@ -1,0 +1,246 @@
+//! Native test harness: build requests with sensible defaults and call a
+//! policy the way the host would, with JSON settings, without any Wasm.
+
+use crate::policy::{evaluate_or_reject, identify_or_none, validate_settings};
+use crate::{
+    Binding, Candidate, Decision, Identity, IpFamily, KeyValue, Owner, Policy, Pool, Request,
+    StatefulSet,
+};
+use std::marker::PhantomData;
+
+/// Builds a [`Request`]. Defaults: namespace `default`, pod `test-pod`,
+/// interface `eth0`, IPv4, one pool `default-pool` (10.0.0.0/24) and three
+/// free candidates 10.0.0.10-12 in it.
+#[derive(Debug, Clone)]
+pub struct RequestBuilder {
+    request: Request,
+}
+
+impl Default for RequestBuilder {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl RequestBuilder {
+    pub fn new() -> Self {
+        let pool = pool("default-pool", "10.0.0.0/24");
+        let candidates = (10..13)
+            .map(|n| candidate("default-pool", &format!("10.0.0.{n}")))
+            .collect();
+        Self {
+            request: Request {
+                namespace: "default".into(),
+                pod_name: "test-pod".into(),
+                pod_uid: "00000000-0000-0000-0000-000000000001".into(),
+                container_id: "container-1".into(),
+                labels: Vec::new(),
+                annotations: Vec::new(),
+                node: "node-1".into(),
+                interface: "eth0".into(),
+                family: IpFamily::V4,
+                owner: None,
+                stateful_set: None,
+                free_total: pool.free,
+                pools: vec![pool],
+                identity: None,
+                bindings: Vec::new(),
+                candidates,
+                requested: None,
+                seed: 1,
+                now_unix_secs: 1_700_000_000,
+            },
+        }
+    }
+
+    pub fn namespace(mut self, namespace: &str) -> Self {
+        self.request.namespace = namespace.into();
+        self
+    }
+
+    pub fn pod_name(mut self, name: &str) -> Self {
+        self.request.pod_name = name.into();
+        self
+    }
+
+    pub fn label(mut self, key: &str, value: &str) -> Self {
+        self.request.labels.push(kv(key, value));
+        self
+    }
+
+    pub fn annotation(mut self, key: &str, value: &str) -> Self {
+        self.request.annotations.push(kv(key, value));
+        self
+    }
+
+    pub fn interface(mut self, interface: &str) -> Self {
+        self.request.interface = interface.into();
+        self
+    }
+
+    pub fn family(mut self, family: IpFamily) -> Self {
+        self.request.family = family;
+        self
+    }
+
+    pub fn owner(mut self, kind: &str, name: &str) -> Self {
+        self.request.owner = Some(Owner {
+            kind: kind.into(),
+            name: name.into(),
+            uid: format!("uid-{name}"),
+        });
+        self
+    }
+
+    /// Makes the pod ordinal `ordinal` of StatefulSet `name`: also sets the
+    /// pod name (`name-ordinal`) and the owner, as the host would.
+    pub fn stateful_set(self, name: &str, ordinal: u32) -> Self {
+        let mut this = self
+            .pod_name(&format!("{name}-{ordinal}"))
+            .owner("StatefulSet", name);
+        this.request.stateful_set = Some(StatefulSet {
+            name: name.into(),
+            ordinal,
+            replicas: None,
+        });
+        this
+    }
+
+    /// Replaces the candidate pools (and recomputes `free_total`).
+    pub fn pools(mut self, pools: Vec<Pool>) -> Self {
+        self.request.free_total = pools.iter().map(|p| p.free).fold(0, u64::saturating_add);
+        self.request.pools = pools;
+        self
+    }
+
+    pub fn candidates(mut self, candidates: Vec<Candidate>) -> Self {
+        self.request.candidates = candidates;
+        self
+    }
+
+    pub fn identity(mut self, identity: Identity) -> Self {
+        self.request.identity = Some(identity);
+        self
+    }
+
+    pub fn bindings(mut self, bindings: Vec<Binding>) -> Self {
+        self.request.bindings = bindings;
+        self
+    }
+
+    pub fn requested(mut self, address: &str) -> Self {
+        self.request.requested = Some(address.into());
+        self
+    }
+
+    pub fn build(self) -> Request {
+        self.request
+    }
+}
+
+fn kv(key: &str, value: &str) -> KeyValue {
+    KeyValue {
+        key: key.into(),
+        value: value.into(),
+    }
+}
+
+/// A pool with a family taken from its subnet, 254 addresses, 251 free.
+pub fn pool(name: &str, subnet: &str) -> Pool {
+    Pool {
+        name: name.into(),
+        subnet: subnet.into(),
+        family: if subnet.contains(':') {
+            IpFamily::V6
+        } else {
+            IpFamily::V4
+        },
+        total: 254,
+        free: 251,
+        namespace_used: 0,
+    }
+}
+
+pub fn candidate(pool: &str, address: &str) -> Candidate {
+    Candidate {
+        pool: pool.into(),
+        address: address.into(),
+    }
+}
+
+/// An attached binding on `eth0`, family from the address.
+pub fn binding(pool: &str, address: &str) -> Binding {
+    Binding {
+        pool: pool.into(),
+        address: address.into(),
+        interface: "eth0".into(),
+        family: if address.contains(':') {
+            IpFamily::V6
+        } else {
+            IpFamily::V4
+        },
+        attached: false,
+    }
+}
+
+/// Calls a [`Policy`] with JSON settings, as the component would.
+pub struct Harness<P> {
+    settings: String,
+    policy: PhantomData<fn() -> P>,
+}
+
+impl<P: Policy> Harness<P> {
+    /// Validates `settings` like the host does at load.
+    pub fn new(settings: &str) -> Result<Self, String> {
+        validate_settings::<P>(settings)?;
+        Ok(Self::unvalidated(settings))
+    }
+
+    /// Skips validation, to test what the guest does with bad settings.
+    pub fn unvalidated(settings: &str) -> Self {
+        Self {
+            settings: settings.to_owned(),
+            policy: PhantomData,
+        }
+    }
+
+    /// The identify phase: like the host, hides candidates, bindings and
+    /// any identity from the policy.
+    pub fn identify(&self, request: &Request) -> Option<Identity> {
+        let mut request = request.clone();
+        request.candidates.clear();
+        request.bindings.clear();
+        request.identity = None;
+        identify_or_none::<P>(&self.settings, &request)
+    }
+
+    /// The evaluate phase, on the request exactly as given.
+    pub fn evaluate(&self, request: &Request) -> Decision {
+        evaluate_or_reject::<P>(&self.settings, request)
+    }
+
+    /// Both phases as a one-policy chain: identify, then (if an identity
+    /// was stated) attach `held` as its bindings and put those that match
+    /// the request's interface, family and pools first among the
+    /// candidates, then evaluate.
+    pub fn run(&self, request: &Request, held: &[Binding]) -> (Option<Identity>, Decision) {
+        let identity = self.identify(request);
+        let mut request = request.clone();
+        request.identity = identity.clone();
+        request.bindings.clear();
+        if identity.is_some() {
+            request.bindings = held.to_vec();
+            let front: Vec<Candidate> = held
+                .iter()
+                .filter(|b| b.interface == request.interface && b.family == request.family)
+                .filter(|b| request.pools.iter().any(|p| p.name == b.pool))
+                .map(|b| candidate(&b.pool, &b.address))
+                .collect();
+            request.candidates.retain(|c| !front.contains(c));
+            let rest = std::mem::replace(&mut request.candidates, front);
+            request.candidates.extend(rest);
+        }
+        let decision = self.evaluate(&request);
+        (identity, decision)
+    }
+}
