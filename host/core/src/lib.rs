@@ -1,5 +1,18 @@
 //! Berth's allocation core. Pure: no IO, async or clock inside; callers
 //! pass time in and drive it through traits.
 
+pub mod allocator;
 pub mod chain;
+pub mod error;
+pub mod free_index;
 pub mod limits;
+pub mod pool;
+pub mod ranges;
+pub mod record;
+pub mod store;
+
+pub use allocator::{AddInput, AddPlan, Allocator, Assigned, PoolUsage};
+pub use error::{AllocError, RestoreError};
+pub use pool::{Pool, PoolError, PoolSpec, Route, RouteSpec};
+pub use record::{AddressRecord, Mutation, RecordState};
+pub use store::{Store, StoreError};

@@ -20,3 +20,51 @@ pub const DECISION_STRING_BYTES_MAX: usize = 256;
 pub const REQUEST_PAIRS_MAX: usize = 64;
 /// Bytes of one label or annotation value passed to policies.
 pub const REQUEST_PAIR_BYTES_MAX: usize = 1024;
+
+// ---------------------------------------------------------------------------
+// Policy runtime (berth-policy-runtime): how much a Wasm policy may use.
+// ---------------------------------------------------------------------------
+
+/// Period of the epoch ticker that interrupts running guests. 10 ms costs
+/// one thread wake-up per tick (negligible) while keeping the deadline's
+/// granularity small next to CNI timeouts.
+pub const POLICY_EPOCH_TICK_MS: u64 = 10;
+/// Ticks one guest call (or instantiation) may run. The deadline lands 40-50
+/// ms after the call starts: ~5,000x a normal call (~10 us), so a busy node
+/// never trips it, yet a runaway policy costs an ADD at most that much.
+pub const POLICY_CALL_DEADLINE_TICKS: u64 = 5;
+/// Bytes a policy's linear memory may grow to.
+pub const POLICY_MEMORY_BYTES_MAX: usize = 16 << 20;
+/// Elements of one guest table (Rust guests use a few hundred).
+pub const POLICY_TABLE_ELEMENTS_MAX: usize = 20_000;
+/// Component instances alive at once across all evaluations (each run
+/// holds one per policy of its chain until it ends).
+pub const POLICY_POOL_INSTANCES_MAX: u32 = 128;
+/// Log messages a policy may emit per call; the rest are dropped and counted.
+pub const POLICY_LOG_MESSAGES_PER_CALL_MAX: u32 = 32;
+/// Bytes of one log message kept; longer ones are truncated.
+pub const POLICY_LOG_MESSAGE_BYTES_MAX: usize = 1024;
+/// Bytes of a policy module file (a Rust policy is ~50-200 KB).
+pub const POLICY_MODULE_BYTES_MAX: usize = 32 << 20;
+/// Bytes of one policy's settings as JSON.
+pub const POLICY_SETTINGS_BYTES_MAX: usize = 64 << 10;
+/// Bytes of any string a guest returns (identity keys and decision strings
+/// have tighter bounds above, checked by the chain).
+pub const POLICY_ANSWER_STRING_BYTES_MAX: usize = 4096;
+/// Bytes of a policy name (it is a metrics label and a log field).
+pub const POLICY_NAME_BYTES_MAX: usize = 63;
+
+// ---- Allocation core (pools, records, allocator) ----
+
+/// Bytes of a pool name (a Kubernetes object name).
+pub const POOL_NAME_BYTES_MAX: usize = 253;
+/// Entries of a pool's `ips` or `excludeIps`.
+pub const POOL_ENTRIES_MAX: usize = 4096;
+/// Routes of one pool.
+pub const POOL_ROUTES_MAX: usize = 64;
+/// Pools the allocator holds.
+pub const POOLS_MAX: usize = 4096;
+/// Trace lines kept on one record (identify + evaluate per policy).
+pub const RECORD_TRACE_STEPS_MAX: usize = 2 * CHAIN_POLICIES_MAX;
+/// Addresses one ADD may request (one per family).
+pub const REQUESTED_ADDRESSES_MAX: usize = 2;

@@ -1,0 +1,118 @@
+//! The allocator as the chain sees it during one request: bindings of an
+//! identity, and whether an address may be handed to this request.
+
+use super::Allocator;
+use crate::chain::ChainHost;
+use berth_policy_sdk::{Binding, Candidate, Identity, Pool as PoolView};
+use std::net::IpAddr;
+
+/// [`ChainHost`] for one request: only the request's pools count.
+pub(super) struct RequestHost<'a> {
+    pub alloc: &'a Allocator,
+    /// Indexes of the request's pools (one family).
+    pub pools: &'a [usize],
+}
+
+impl ChainHost for RequestHost<'_> {
+    fn bindings_of(&self, identity: &Identity) -> Vec<Binding> {
+        self.alloc
+            .records_of_identity(&identity.key)
+            .into_iter()
+            .map(|r| Binding {
+                pool: r.pool.clone(),
+                address: r.address.to_string(),
+                interface: r.interface.clone(),
+                family: r.family(),
+                attached: r.is_attached(),
+            })
+            .collect()
+    }
+
+    fn is_assignable(&self, candidate: &Candidate, identity: Option<&Identity>) -> bool {
+        let Ok(address) = candidate.address.parse::<IpAddr>() else {
+            return false;
+        };
+        let Some(pool) = self.alloc.pool_index.get(&candidate.pool).copied() else {
+            return false;
+        };
+        self.pools.contains(&pool)
+            && self
+                .alloc
+                .can_take(pool, address, identity.map(|i| i.key.as_str()))
+    }
+}
+
+impl Allocator {
+    /// Whether `address` of pool `pool` may be handed to a request bound to
+    /// `identity`: assignable there, and free or already that identity's.
+    pub(super) fn can_take(&self, pool: usize, address: IpAddr, identity: Option<&str>) -> bool {
+        let p = &self.pools[pool];
+        let Some(offset) = p.offset_of(address) else {
+            return false;
+        };
+        if !p.ranges().contains(offset) {
+            return false;
+        }
+        match self.records.get(&address) {
+            None => {
+                assert!(
+                    self.free[pool].is_free(offset),
+                    "index holds {address} without a record"
+                );
+                true
+            }
+            Some(r) => r.pool == p.name && identity.is_some_and(|k| r.identity_key() == Some(k)),
+        }
+    }
+
+    /// The policy's view of a pool.
+    pub(super) fn pool_view(&self, pool: usize, namespace: &str) -> PoolView {
+        let p = &self.pools[pool];
+        let used = self
+            .namespace_used
+            .get(&(p.name.clone(), namespace.to_owned()))
+            .copied()
+            .unwrap_or(0);
+        PoolView {
+            name: p.name.clone(),
+            subnet: p.subnet.to_string(),
+            family: p.family,
+            total: p.total(),
+            free: p.total().saturating_sub(self.free[pool].held()),
+            namespace_used: used,
+        }
+    }
+
+    /// Up to `max` free addresses spread over `pools`, best first: each
+    /// pool (in priority order) contributes an equal share from its cursor.
+    pub(super) fn sample(&self, pools: &[usize], max: usize) -> Vec<Candidate> {
+        let share = (max / pools.len().max(1)).max(1);
+        let mut out = Vec::with_capacity(max);
+        for &i in pools {
+            let take = share.min(max - out.len());
+            if take == 0 {
+                break;
+            }
+            let pool = &self.pools[i];
+            out.extend(
+                self.free[i]
+                    .first_free(self.cursors[i], take)
+                    .into_iter()
+                    .map(|off| Candidate {
+                        pool: pool.name.clone(),
+                        address: pool.address_at(off).to_string(),
+                    }),
+            );
+        }
+        out
+    }
+
+    /// First free address of pool `i`, from its cursor.
+    pub(super) fn first_free(&self, i: usize) -> Option<IpAddr> {
+        let off = self.free[i]
+            .first_free(self.cursors[i], 1)
+            .into_iter()
+            .next()?;
+        Some(self.pools[i].address_at(off))
+    }
+}

@@ -1,0 +1,136 @@
+//! What an ADD is asked with and answers, and the checks of its input
+//! that come before any policy runs.
+
+use super::Allocator;
+use crate::chain::TraceStep;
+use crate::error::AllocError;
+use crate::limits::{
+    REQUESTED_ADDRESSES_MAX, REQUEST_PAIRS_MAX, REQUEST_PAIR_BYTES_MAX, REQUEST_POOLS_MAX,
+};
+use crate::pool::{family_of, Route};
+use crate::record::Mutation;
+use berth_policy_sdk::{KeyValue, Owner, StatefulSet};
+use berth_proto::{Attachment, PodRef};
+use std::net::IpAddr;
+
+/// Everything an ADD is decided on.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AddInput {
+    pub attachment: Attachment,
+    pub network: String,
+    pub pod: PodRef,
+    /// Interface inside the container, normally `attachment.ifname`.
+    pub interface: String,
+    /// Pools to take from, highest priority first; empty: pools marked default.
+    pub pools: Vec<String>,
+    /// Addresses asked for (at most one per family).
+    pub requested: Vec<String>,
+    pub labels: Vec<KeyValue>,
+    pub annotations: Vec<KeyValue>,
+    pub owner: Option<Owner>,
+    pub stateful_set: Option<StatefulSet>,
+    pub node: String,
+    /// Deterministic per-request seed handed to policies.
+    pub seed: u64,
+}
+
+/// One address handed to the attachment.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Assigned {
+    pub pool: String,
+    pub address: IpAddr,
+    pub prefix_len: u8,
+    pub gateway: Option<IpAddr>,
+    pub routes: Vec<Route>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AddPlan {
+    /// Empty when the attachment already held its addresses.
+    pub mutations: Vec<Mutation>,
+    pub result: Vec<Assigned>,
+    pub trace: Vec<TraceStep>,
+}
+
+impl Allocator {
+    /// Indexes of the request's pools, in priority order.
+    pub(super) fn candidate_pools(&self, names: &[String]) -> Result<Vec<usize>, AllocError> {
+        if names.is_empty() {
+            let defaults: Vec<usize> = (0..self.pools.len())
+                .filter(|i| self.pools[*i].default)
+                .take(REQUEST_POOLS_MAX)
+                .collect();
+            return if defaults.is_empty() {
+                Err(AllocError::NoDefaultPool)
+            } else {
+                Ok(defaults)
+            };
+        }
+        if names.len() > REQUEST_POOLS_MAX {
+            return Err(AllocError::TooManyPools {
+                count: names.len(),
+                max: REQUEST_POOLS_MAX,
+            });
+        }
+        let mut out = Vec::with_capacity(names.len());
+        for name in names {
+            let i = *self
+                .pool_index
+                .get(name)
+                .ok_or_else(|| AllocError::UnknownPool { name: name.clone() })?;
+            if !out.contains(&i) {
+                out.push(i);
+            }
+        }
+        Ok(out)
+    }
+
+    /// Requested addresses: parsed, one per family, each assignable in a
+    /// candidate pool (whether it is free is decided after the chain).
+    pub(super) fn parse_requested(
+        &self,
+        texts: &[String],
+        pools: &[usize],
+    ) -> Result<Vec<IpAddr>, AllocError> {
+        let invalid = |message: String| AllocError::InvalidRequest { message };
+        if texts.len() > REQUESTED_ADDRESSES_MAX {
+            return Err(invalid(format!(
+                "{} addresses requested, at most one per family",
+                texts.len()
+            )));
+        }
+        let mut out: Vec<IpAddr> = Vec::with_capacity(texts.len());
+        for text in texts {
+            // Runtimes sometimes send the CIDR form; the prefix is the pool's.
+            let bare = text.split('/').next().unwrap_or_default().trim();
+            let addr: IpAddr = bare
+                .parse()
+                .map_err(|_| invalid(format!("requested address {text:?} is not an IP address")))?;
+            if out.iter().any(|a| family_of(a) == family_of(&addr)) {
+                return Err(invalid(format!(
+                    "two addresses of the family of {addr} requested"
+                )));
+            }
+            if !pools.iter().any(|i| self.pools[*i].is_assignable(addr)) {
+                return Err(AllocError::AddressUnavailable {
+                    address: addr.to_string(),
+                    reason: "not an assignable address of the candidate pools".to_owned(),
+                });
+            }
+            out.push(addr);
+        }
+        Ok(out)
+    }
+}
+
+/// Labels and annotations as policies see them: bounded in count and size.
+pub(super) fn bounded_pairs(pairs: &[KeyValue]) -> Vec<KeyValue> {
+    pairs
+        .iter()
+        .filter(|kv| {
+            kv.key.len() <= REQUEST_PAIR_BYTES_MAX && kv.value.len() <= REQUEST_PAIR_BYTES_MAX
+        })
+        .take(REQUEST_PAIRS_MAX)
+        .cloned()
+        .collect()
+}

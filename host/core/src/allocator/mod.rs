@@ -1,0 +1,256 @@
+//! The allocator: pools, their free indexes and the records of held
+//! addresses, with indexes by attachment and by identity.
+//!
+//! Every change is planned first (`plan_*`, `&self`, returning mutations)
+//! and applied after the store persisted it ([`Allocator::apply`]). The
+//! daemon does plan → persist → apply → answer, so a crash between any two
+//! steps leaves the store as the truth and a restart rebuilds from it.
+
+mod add;
+mod host;
+mod input;
+mod release;
+mod state;
+
+pub use input::{AddInput, AddPlan, Assigned};
+
+use crate::error::RestoreError;
+use crate::free_index::FreeIndex;
+use crate::limits::POOLS_MAX;
+use crate::pool::{Pool, PoolError};
+use crate::record::AddressRecord;
+use berth_policy_sdk::IpFamily;
+use berth_proto::Attachment;
+use ipnet::IpNet;
+use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
+use std::net::IpAddr;
+
+/// Usage of one pool, for `kubectl get`, metrics and the CLI.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PoolUsage {
+    pub name: String,
+    pub subnet: IpNet,
+    pub family: IpFamily,
+    pub used: u64,
+    pub total: u64,
+    pub default: bool,
+}
+
+/// One slot of an identity: the address it holds on an interface+family.
+#[derive(Debug, Clone, PartialEq, Eq)]
+struct IdentitySlot {
+    interface: String,
+    family: IpFamily,
+    address: IpAddr,
+}
+
+#[derive(Debug, Clone, Default)]
+pub struct Allocator {
+    /// In configuration order.
+    pools: Vec<Pool>,
+    pool_index: HashMap<String, usize>,
+    /// Parallel to `pools`.
+    free: Vec<FreeIndex>,
+    /// Parallel to `pools`: where the next search for free addresses
+    /// starts, so a just-freed address is not handed out again at once.
+    cursors: Vec<u128>,
+    // Ordered maps so plans (GC, expiry) are deterministic.
+    records: BTreeMap<IpAddr, AddressRecord>,
+    by_attachment: BTreeMap<Attachment, Vec<IpAddr>>,
+    by_identity: HashMap<String, Vec<IdentitySlot>>,
+    /// (pool, namespace) -> held addresses.
+    namespace_used: HashMap<(String, String), u64>,
+    /// (expiry, address) of retained records with an expiry.
+    expiries: BTreeSet<(u64, IpAddr)>,
+}
+
+impl Allocator {
+    pub fn new(pools: Vec<Pool>) -> Result<Self, PoolError> {
+        let mut alloc = Allocator::default();
+        alloc.set_pools(pools)?;
+        Ok(alloc)
+    }
+
+    /// Rebuilds the allocator from the store's records at start. Records
+    /// that contradict each other (two owners of an address, two addresses
+    /// of one family for an attachment or an identity slot) are refused:
+    /// starting on them would hand out an address twice. Records of pools
+    /// that are gone are kept and returned as orphaned.
+    pub fn restore(&mut self, records: Vec<AddressRecord>) -> Result<Vec<String>, RestoreError> {
+        let mut fresh = Allocator::default();
+        if let Err(e) = fresh.set_pools(self.pools.clone()) {
+            return Err(RestoreError {
+                problems: vec![e.to_string()],
+            });
+        }
+        let mut problems = Vec::new();
+        if !self.records.is_empty() {
+            problems.push("restore into an allocator that already holds records".to_owned());
+        }
+        for record in records {
+            let key = record.key();
+            if let Err(problem) = fresh.insert_record(record) {
+                problems.push(format!("{key}: {problem}"));
+            }
+        }
+        if !problems.is_empty() {
+            return Err(RestoreError { problems });
+        }
+        *self = fresh;
+        Ok(self.orphaned().iter().map(|r| r.key()).collect())
+    }
+
+    /// Swaps the pool configuration (reload). Records are never dropped:
+    /// those of removed pools, or outside their pool's ranges now, are kept
+    /// and returned as orphaned until released.
+    pub fn replace_pools(&mut self, pools: Vec<Pool>) -> Result<Vec<String>, PoolError> {
+        let mut fresh = Allocator::default();
+        fresh.set_pools(pools)?;
+        for (i, pool) in fresh.pools.iter().enumerate() {
+            if let Some(old) = self.pool_index.get(&pool.name) {
+                fresh.cursors[i] = self.cursors[*old].min(pool.max_offset());
+            }
+        }
+        let records = std::mem::take(&mut self.records);
+        for record in records.into_values() {
+            let key = record.key();
+            // The records were consistent together before; pools do not
+            // take part in those checks, so they stay consistent.
+            if let Err(problem) = fresh.insert_record(record) {
+                panic!("record {key} became inconsistent on pool reload: {problem}");
+            }
+        }
+        *self = fresh;
+        Ok(self.orphaned().iter().map(|r| r.key()).collect())
+    }
+
+    fn set_pools(&mut self, pools: Vec<Pool>) -> Result<(), PoolError> {
+        check_pool_set(&pools)?;
+        self.pool_index = pools
+            .iter()
+            .enumerate()
+            .map(|(i, p)| (p.name.clone(), i))
+            .collect();
+        self.free = pools
+            .iter()
+            .map(|p| FreeIndex::new(p.ranges(), p.max_offset()))
+            .collect();
+        self.cursors = vec![0; pools.len()];
+        self.pools = pools;
+        Ok(())
+    }
+
+    pub fn pools(&self) -> &[Pool] {
+        &self.pools
+    }
+
+    pub fn pool(&self, name: &str) -> Option<&Pool> {
+        self.pool_index.get(name).map(|i| &self.pools[*i])
+    }
+
+    pub fn pool_usage(&self) -> Vec<PoolUsage> {
+        self.pools
+            .iter()
+            .zip(&self.free)
+            .map(|(p, f)| PoolUsage {
+                name: p.name.clone(),
+                subnet: p.subnet,
+                family: p.family,
+                used: f.held(),
+                total: p.total(),
+                default: p.default,
+            })
+            .collect()
+    }
+
+    pub fn records(&self) -> impl Iterator<Item = &AddressRecord> {
+        self.records.values()
+    }
+
+    pub fn record(&self, address: IpAddr) -> Option<&AddressRecord> {
+        self.records.get(&address)
+    }
+
+    pub fn records_of_attachment(&self, attachment: &Attachment) -> Vec<&AddressRecord> {
+        self.by_attachment
+            .get(attachment)
+            .into_iter()
+            .flatten()
+            .filter_map(|a| self.records.get(a))
+            .collect()
+    }
+
+    pub fn records_of_identity(&self, key: &str) -> Vec<&AddressRecord> {
+        self.by_identity
+            .get(key)
+            .into_iter()
+            .flatten()
+            .filter_map(|slot| self.records.get(&slot.address))
+            .collect()
+    }
+
+    /// Records whose pool is gone or no longer covers their address.
+    pub fn orphaned(&self) -> Vec<&AddressRecord> {
+        self.records
+            .values()
+            .filter(|r| {
+                !self
+                    .pool(&r.pool)
+                    .is_some_and(|p| p.is_assignable(r.address))
+            })
+            .collect()
+    }
+
+    /// Index of the pool whose assignable ranges contain `address` (at
+    /// most one: pools never overlap).
+    fn pool_covering(&self, pool: &str, address: IpAddr) -> Option<usize> {
+        let named = self
+            .pool_index
+            .get(pool)
+            .copied()
+            .filter(|i| self.pools[*i].is_assignable(address));
+        named.or_else(|| self.pools.iter().position(|p| p.is_assignable(address)))
+    }
+}
+
+/// Pool names are unique and no address is assignable in two pools, so an
+/// address has one pool and one owner.
+fn check_pool_set(pools: &[Pool]) -> Result<(), PoolError> {
+    let err = |pool: &str, field, problem: String| PoolError {
+        pool: pool.to_owned(),
+        field,
+        problem,
+    };
+    if pools.len() > POOLS_MAX {
+        let name = pools.get(POOLS_MAX).map_or("", |p| p.name.as_str());
+        return Err(err(name, "name", format!("more than {POOLS_MAX} pools")));
+    }
+    let mut names = HashSet::new();
+    for pool in pools {
+        if !names.insert(pool.name.as_str()) {
+            return Err(err(&pool.name, "name", "defined twice".to_owned()));
+        }
+    }
+    for family in [IpFamily::V4, IpFamily::V6] {
+        let mut spans: Vec<(u128, u128, &str)> = pools
+            .iter()
+            .filter(|p| p.family == family)
+            .flat_map(|p| {
+                p.absolute_ranges()
+                    .map(move |(s, e)| (s, e, p.name.as_str()))
+            })
+            .collect();
+        spans.sort_unstable();
+        for pair in spans.windows(2) {
+            let ((_, end, a), (start, _, b)) = (pair[0], pair[1]);
+            if start <= end {
+                return Err(err(
+                    b,
+                    "ips",
+                    format!("overlaps the addresses of pool {a:?}"),
+                ));
+            }
+        }
+    }
+    Ok(())
+}

@@ -1,0 +1,208 @@
+//! Applying mutations: the one place the allocator's state changes, and
+//! where its invariants are enforced.
+
+use super::{Allocator, IdentitySlot};
+use crate::pool::family_of;
+use crate::record::{AddressRecord, Mutation, RecordState};
+use std::collections::HashMap;
+use std::net::IpAddr;
+
+impl Allocator {
+    /// Applies mutations planned from the current state (and persisted).
+    ///
+    /// # Panics
+    /// When a mutation breaks an invariant: two owners of an address, two
+    /// addresses of one family for an attachment or an identity slot, or
+    /// removing a record that does not exist. That is only possible when
+    /// the mutations were not planned from this state — a bug that must
+    /// stop the daemon rather than hand an address out twice.
+    pub fn apply(&mut self, mutations: &[Mutation]) {
+        for mutation in mutations {
+            match mutation {
+                Mutation::Put(record) => {
+                    if let Some(old) = self.records.get(&record.address) {
+                        assert_eq!(
+                            old.pool, record.pool,
+                            "Put moves {} between pools",
+                            record.address
+                        );
+                        self.remove_record(record.address);
+                    } else if let Some(i) = self.pool_covering(&record.pool, record.address) {
+                        // A newly held address: search on after it next.
+                        let off = self.pools[i].offset_of(record.address).unwrap_or_default();
+                        self.cursors[i] = off.checked_add(1).unwrap_or(0);
+                    }
+                    if let Err(problem) = self.insert_record(record.clone()) {
+                        panic!(
+                            "allocator invariant violated by Put {}: {problem}",
+                            record.key()
+                        );
+                    }
+                }
+                Mutation::Remove { pool, address } => {
+                    let held = self.records.get(address).map(|r| r.pool.as_str());
+                    assert_eq!(
+                        held,
+                        Some(pool.as_str()),
+                        "Remove of {pool}/{address}, which is not held"
+                    );
+                    self.remove_record(*address);
+                }
+            }
+        }
+    }
+
+    /// Adds a record to every index after checking it against them; on
+    /// error nothing changed.
+    pub(super) fn insert_record(&mut self, record: AddressRecord) -> Result<(), String> {
+        record.check_shape()?;
+        let family = record.family();
+        if let Some(other) = self.records.get(&record.address) {
+            return Err(format!("address already held by {}", other.key()));
+        }
+        if let Some(att) = &record.attachment {
+            let taken = self.by_attachment.get(att).into_iter().flatten();
+            if let Some(a) = taken.into_iter().find(|a| family_of(a) == family) {
+                return Err(format!(
+                    "attachment {}/{} already holds {a}",
+                    att.container_id, att.ifname
+                ));
+            }
+        }
+        if let Some(key) = record.identity_key() {
+            let slots = self.by_identity.get(key).into_iter().flatten();
+            if let Some(s) = slots
+                .into_iter()
+                .find(|s| s.interface == record.interface && s.family == family)
+            {
+                return Err(format!(
+                    "identity {key} already holds {} on {}",
+                    s.address, s.interface
+                ));
+            }
+        }
+        if let Some(i) = self.pool_covering(&record.pool, record.address) {
+            let off = self.pools[i].offset_of(record.address).unwrap_or_default();
+            self.free[i].hold(off);
+        }
+        if let Some(att) = &record.attachment {
+            self.by_attachment
+                .entry(att.clone())
+                .or_default()
+                .push(record.address);
+        }
+        if let Some(key) = record.identity_key() {
+            self.by_identity
+                .entry(key.to_owned())
+                .or_default()
+                .push(IdentitySlot {
+                    interface: record.interface.clone(),
+                    family,
+                    address: record.address,
+                });
+        }
+        *self
+            .namespace_used
+            .entry((record.pool.clone(), record.pod.namespace.clone()))
+            .or_default() += 1;
+        if let Some(at) = expiry(&record) {
+            self.expiries.insert((at, record.address));
+        }
+        self.records.insert(record.address, record);
+        Ok(())
+    }
+
+    fn remove_record(&mut self, address: IpAddr) -> Option<AddressRecord> {
+        let record = self.records.remove(&address)?;
+        if let Some(i) = self.pool_covering(&record.pool, address) {
+            let off = self.pools[i].offset_of(address).unwrap_or_default();
+            self.free[i].release(off);
+        }
+        if let Some(att) = &record.attachment {
+            if let Some(list) = self.by_attachment.get_mut(att) {
+                list.retain(|a| *a != address);
+                if list.is_empty() {
+                    self.by_attachment.remove(att);
+                }
+            }
+        }
+        if let Some(key) = record.identity_key() {
+            if let Some(slots) = self.by_identity.get_mut(key) {
+                slots.retain(|s| s.address != address);
+                if slots.is_empty() {
+                    self.by_identity.remove(key);
+                }
+            }
+        }
+        let ns_key = (record.pool.clone(), record.pod.namespace.clone());
+        if let Some(n) = self.namespace_used.get_mut(&ns_key) {
+            *n -= 1;
+            if *n == 0 {
+                self.namespace_used.remove(&ns_key);
+            }
+        }
+        if let Some(at) = expiry(&record) {
+            self.expiries.remove(&(at, address));
+        }
+        Some(record)
+    }
+
+    /// Recomputes every index from the records and compares; for tests and
+    /// the simulation (O(n)).
+    pub fn check_invariants(&self) -> Result<(), String> {
+        let mut rebuilt = Allocator::default();
+        rebuilt
+            .set_pools(self.pools.clone())
+            .map_err(|e| e.to_string())?;
+        for record in self.records.values() {
+            rebuilt.insert_record(record.clone())?;
+        }
+        let sorted = |m: &HashMap<String, Vec<IdentitySlot>>| {
+            let mut v: Vec<(String, IpAddr)> = m
+                .iter()
+                .flat_map(|(k, s)| s.iter().map(move |s| (k.clone(), s.address)))
+                .collect();
+            v.sort();
+            v
+        };
+        let sort_att = |m: &std::collections::BTreeMap<_, Vec<IpAddr>>| {
+            m.iter()
+                .map(|(k, v): (&berth_proto::Attachment, &Vec<IpAddr>)| {
+                    let mut v = v.clone();
+                    v.sort();
+                    (k.clone(), v)
+                })
+                .collect::<Vec<_>>()
+        };
+        let checks = [
+            (
+                "identity index",
+                sorted(&rebuilt.by_identity) == sorted(&self.by_identity),
+            ),
+            (
+                "attachment index",
+                sort_att(&rebuilt.by_attachment) == sort_att(&self.by_attachment),
+            ),
+            (
+                "namespace counts",
+                rebuilt.namespace_used == self.namespace_used,
+            ),
+            ("expiries", rebuilt.expiries == self.expiries),
+            ("pool usage", rebuilt.pool_usage() == self.pool_usage()),
+        ];
+        match checks.iter().find(|(_, ok)| !ok) {
+            Some((what, _)) => Err(format!("{what} differs from the records")),
+            None => Ok(()),
+        }
+    }
+}
+
+fn expiry(record: &AddressRecord) -> Option<u64> {
+    match record.state {
+        RecordState::Retained {
+            expires_at_unix_secs,
+            ..
+        } => expires_at_unix_secs,
+        RecordState::Attached => None,
+    }
+}

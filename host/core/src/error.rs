@@ -1,0 +1,67 @@
+//! Why an allocation request failed, and the one mapping from those
+//! reasons to the protocol's [`ErrorKind`].
+
+use crate::chain::ChainError;
+use crate::pool::PoolError;
+use berth_policy_sdk::IpFamily;
+use berth_proto::ErrorKind;
+use std::net::IpAddr;
+
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum AllocError {
+    #[error("unknown pool {name:?}")]
+    UnknownPool { name: String },
+    #[error("no pool was named and no pool is marked default")]
+    NoDefaultPool,
+    #[error("the request names {count} pools, more than {max}")]
+    TooManyPools { count: usize, max: usize },
+    #[error("invalid request: {message}")]
+    InvalidRequest { message: String },
+    #[error("address {address} is unavailable: {reason}")]
+    AddressUnavailable { address: String, reason: String },
+    #[error("no free {family:?} address in pools {pools:?}")]
+    PoolExhausted {
+        family: IpFamily,
+        pools: Vec<String>,
+    },
+    #[error(transparent)]
+    Chain(#[from] ChainError),
+    #[error(
+        "address {address} of the attachment is in pool {pool:?}, which is no longer configured"
+    )]
+    Orphaned { pool: String, address: IpAddr },
+    #[error("no record of {address} in pool {pool:?}")]
+    NotFound { pool: String, address: IpAddr },
+    #[error(transparent)]
+    Pool(#[from] PoolError),
+    /// A bug: a choice the allocator made failed its own re-validation.
+    #[error("internal allocator error: {message}")]
+    Internal { message: String },
+}
+
+impl AllocError {
+    pub fn kind(&self) -> ErrorKind {
+        match self {
+            AllocError::UnknownPool { .. }
+            | AllocError::NoDefaultPool
+            | AllocError::TooManyPools { .. }
+            | AllocError::Orphaned { .. }
+            | AllocError::Pool(_) => ErrorKind::InvalidConfig,
+            AllocError::InvalidRequest { .. } | AllocError::NotFound { .. } => {
+                ErrorKind::InvalidRequest
+            }
+            AllocError::AddressUnavailable { .. } => ErrorKind::AddressUnavailable,
+            AllocError::PoolExhausted { .. } => ErrorKind::PoolExhausted,
+            AllocError::Chain(ChainError::Rejected { .. }) => ErrorKind::PolicyRejected,
+            AllocError::Chain(ChainError::Failed { .. }) => ErrorKind::PolicyFailed,
+            AllocError::Internal { .. } => ErrorKind::Internal,
+        }
+    }
+}
+
+/// Data that must never exist: the allocator refuses to start on it.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("inconsistent records ({} problems): {}", problems.len(), problems.join("; "))]
+pub struct RestoreError {
+    pub problems: Vec<String>,
+}

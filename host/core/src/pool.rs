@@ -1,0 +1,305 @@
+//! Pool configuration as operators write it ([`PoolSpec`]) and as the
+//! allocator uses it ([`Pool`]): validated once, ranges kept as offsets
+//! from the subnet's network address so no pool is ever enumerated.
+
+use crate::limits::{POOL_ENTRIES_MAX, POOL_NAME_BYTES_MAX, POOL_ROUTES_MAX};
+use crate::ranges::RangeSet;
+use berth_policy_sdk::IpFamily;
+use ipnet::IpNet;
+use serde::{Deserialize, Serialize};
+use std::collections::BTreeMap;
+use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
+
+/// A pool as written in configuration (CRD spec or the embedded config).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct PoolSpec {
+    pub name: String,
+    /// CIDR, e.g. "10.6.0.0/16".
+    pub subnet: String,
+    /// "a-b" ranges, single addresses or CIDRs; empty means the whole subnet.
+    #[serde(default)]
+    pub ips: Vec<String>,
+    #[serde(default)]
+    pub exclude_ips: Vec<String>,
+    #[serde(default)]
+    pub gateway: Option<String>,
+    #[serde(default)]
+    pub routes: Vec<RouteSpec>,
+    #[serde(default)]
+    pub default: bool,
+    /// Kept as data; matching is done by the daemon.
+    #[serde(default)]
+    pub namespace_selector: BTreeMap<String, String>,
+    #[serde(default)]
+    pub node_selector: BTreeMap<String, String>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct RouteSpec {
+    pub dst: String,
+    #[serde(default)]
+    pub gw: Option<String>,
+}
+
+/// A validated route.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Route {
+    pub dst: IpNet,
+    pub gw: Option<IpAddr>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("pool {pool:?}: {field}: {problem}")]
+pub struct PoolError {
+    pub pool: String,
+    /// The offending field, in the spelling operators write ("excludeIps").
+    pub field: &'static str,
+    pub problem: String,
+}
+
+/// A validated pool.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Pool {
+    pub name: String,
+    pub subnet: IpNet,
+    pub family: IpFamily,
+    pub gateway: Option<IpAddr>,
+    pub routes: Vec<Route>,
+    pub default: bool,
+    pub namespace_selector: BTreeMap<String, String>,
+    pub node_selector: BTreeMap<String, String>,
+    /// Assignable offsets from the network address: `ips` minus
+    /// `excludeIps`, gateway, network and broadcast.
+    ranges: RangeSet,
+    total: u64,
+}
+
+impl Pool {
+    pub fn from_spec(spec: &PoolSpec) -> Result<Pool, PoolError> {
+        let err = |field: &'static str, problem: String| PoolError {
+            pool: spec.name.clone(),
+            field,
+            problem,
+        };
+        check_name(&spec.name).map_err(|p| err("name", p))?;
+        let subnet: IpNet = spec
+            .subnet
+            .trim()
+            .parse()
+            .map_err(|_| err("subnet", format!("{:?} is not a CIDR", spec.subnet)))?;
+        if subnet.network() != subnet.addr() {
+            return Err(err(
+                "subnet",
+                format!(
+                    "{subnet} has host bits set; did you mean {}?",
+                    subnet.trunc()
+                ),
+            ));
+        }
+        if spec.ips.len() > POOL_ENTRIES_MAX || spec.exclude_ips.len() > POOL_ENTRIES_MAX {
+            return Err(err("ips", format!("more than {POOL_ENTRIES_MAX} entries")));
+        }
+        if spec.routes.len() > POOL_ROUTES_MAX {
+            return Err(err("routes", format!("more than {POOL_ROUTES_MAX} routes")));
+        }
+        let max = host_mask(&subnet);
+        let included = if spec.ips.is_empty() {
+            RangeSet::from_ranges(vec![(0, max)])
+        } else {
+            parse_entries(&subnet, &spec.ips).map_err(|p| err("ips", p))?
+        };
+        let excluded =
+            parse_entries(&subnet, &spec.exclude_ips).map_err(|p| err("excludeIps", p))?;
+        let gateway = match &spec.gateway {
+            None => None,
+            Some(text) => Some(parse_in_subnet(&subnet, text).map_err(|p| err("gateway", p))?),
+        };
+        let mut never = Vec::new();
+        // Network and broadcast are unusable except on point-to-point
+        // prefixes (/31, /32, /127, /128), where every address is a host.
+        if max > 1 {
+            never.push((0, 0));
+            if subnet.addr().is_ipv4() {
+                never.push((max, max));
+            }
+        }
+        if let Some(gw) = gateway {
+            let off = offset_in(&subnet, gw).unwrap_or_default();
+            never.push((off, off));
+        }
+        let ranges = included
+            .subtract(&excluded)
+            .subtract(&RangeSet::from_ranges(never));
+        if ranges.is_empty() {
+            return Err(err("ips", "no assignable address is left".to_owned()));
+        }
+        let routes = spec
+            .routes
+            .iter()
+            .map(parse_route)
+            .collect::<Result<Vec<_>, _>>()
+            .map_err(|p| err("routes", p))?;
+        Ok(Pool {
+            name: spec.name.clone(),
+            family: family_of(&subnet.addr()),
+            subnet,
+            gateway,
+            routes,
+            default: spec.default,
+            namespace_selector: spec.namespace_selector.clone(),
+            node_selector: spec.node_selector.clone(),
+            total: ranges.count_saturating(),
+            ranges,
+        })
+    }
+
+    /// Assignable addresses, saturating at `u64::MAX`.
+    pub fn total(&self) -> u64 {
+        self.total
+    }
+
+    pub fn ranges(&self) -> &RangeSet {
+        &self.ranges
+    }
+
+    /// The last offset of the subnet (its host mask).
+    pub fn max_offset(&self) -> u128 {
+        host_mask(&self.subnet)
+    }
+
+    /// Offset of `addr` from the network address, when it is in the subnet.
+    pub fn offset_of(&self, addr: IpAddr) -> Option<u128> {
+        offset_in(&self.subnet, addr)
+    }
+
+    /// The address at `offset`, which must be within the subnet.
+    pub fn address_at(&self, offset: u128) -> IpAddr {
+        assert!(offset <= self.max_offset(), "offset outside the subnet");
+        match self.subnet.network() {
+            IpAddr::V4(net) => {
+                // In range by the assertion: a v4 host mask fits in u32.
+                let off = u32::try_from(offset).unwrap_or(u32::MAX);
+                IpAddr::V4(Ipv4Addr::from(u32::from(net) | off))
+            }
+            IpAddr::V6(net) => IpAddr::V6(Ipv6Addr::from(u128::from(net) | offset)),
+        }
+    }
+
+    pub fn is_assignable(&self, addr: IpAddr) -> bool {
+        self.offset_of(addr)
+            .is_some_and(|o| self.ranges.contains(o))
+    }
+
+    /// Absolute (address-valued) assignable ranges, for overlap checks.
+    pub(crate) fn absolute_ranges(&self) -> impl Iterator<Item = (u128, u128)> + '_ {
+        let base = addr_bits(self.subnet.network());
+        self.ranges
+            .ranges()
+            .iter()
+            .map(move |(s, e)| (base + s, base + e))
+    }
+}
+
+pub fn family_of(addr: &IpAddr) -> IpFamily {
+    match addr {
+        IpAddr::V4(_) => IpFamily::V4,
+        IpAddr::V6(_) => IpFamily::V6,
+    }
+}
+
+fn addr_bits(addr: IpAddr) -> u128 {
+    match addr {
+        IpAddr::V4(a) => u128::from(u32::from(a)),
+        IpAddr::V6(a) => u128::from(a),
+    }
+}
+
+fn host_mask(subnet: &IpNet) -> u128 {
+    addr_bits(subnet.hostmask())
+}
+
+fn offset_in(subnet: &IpNet, addr: IpAddr) -> Option<u128> {
+    subnet
+        .contains(&addr)
+        .then(|| addr_bits(addr) - addr_bits(subnet.network()))
+}
+
+fn check_name(name: &str) -> Result<(), String> {
+    // The store keys records by "pool/address" and Kubernetes names pools:
+    // a DNS-1123 subdomain satisfies both.
+    let ok_chars = name
+        .bytes()
+        .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-' || b == b'.');
+    let ok_ends = name.starts_with(|c: char| c.is_ascii_alphanumeric())
+        && name.ends_with(|c: char| c.is_ascii_alphanumeric());
+    if name.is_empty() || name.len() > POOL_NAME_BYTES_MAX || !ok_chars || !ok_ends {
+        return Err(format!(
+            "{name:?} must be 1..={POOL_NAME_BYTES_MAX} lowercase letters, digits, '-' or '.', \
+             starting and ending with a letter or digit"
+        ));
+    }
+    Ok(())
+}
+
+fn parse_in_subnet(subnet: &IpNet, text: &str) -> Result<IpAddr, String> {
+    let addr: IpAddr = text
+        .trim()
+        .parse()
+        .map_err(|_| format!("{text:?} is not an IP address"))?;
+    if !subnet.contains(&addr) {
+        return Err(format!("{addr} is outside the subnet {subnet}"));
+    }
+    Ok(addr)
+}
+
+/// Parses "a-b", "a" or "a/n" entries into offsets of `subnet`.
+fn parse_entries(subnet: &IpNet, entries: &[String]) -> Result<RangeSet, String> {
+    let mut out = Vec::with_capacity(entries.len());
+    for entry in entries {
+        let (start, end) = if let Some((a, b)) = entry.split_once('-') {
+            (parse_in_subnet(subnet, a)?, parse_in_subnet(subnet, b)?)
+        } else if entry.contains('/') {
+            let net: IpNet = entry
+                .trim()
+                .parse()
+                .map_err(|_| format!("{entry:?} is not a CIDR"))?;
+            if !subnet.contains(&net) {
+                return Err(format!("{net} is outside the subnet {subnet}"));
+            }
+            (net.network(), net.broadcast())
+        } else {
+            let addr = parse_in_subnet(subnet, entry)?;
+            (addr, addr)
+        };
+        let (s, e) = (offset_in(subnet, start), offset_in(subnet, end));
+        match (s, e) {
+            (Some(s), Some(e)) if s <= e => out.push((s, e)),
+            _ => return Err(format!("{entry:?}: the range ends before it starts")),
+        }
+    }
+    Ok(RangeSet::from_ranges(out))
+}
+
+fn parse_route(spec: &RouteSpec) -> Result<Route, String> {
+    let dst: IpNet = spec
+        .dst
+        .trim()
+        .parse()
+        .map_err(|_| format!("dst {:?} is not a CIDR", spec.dst))?;
+    let gw = match &spec.gw {
+        None => None,
+        Some(text) => {
+            let gw: IpAddr = text
+                .trim()
+                .parse()
+                .map_err(|_| format!("gw {text:?} is not an IP address"))?;
+            if gw.is_ipv4() != dst.addr().is_ipv4() {
+                return Err(format!("gw {gw} is not of the family of dst {dst}"));
+            }
+            Some(gw)
+        }
+    };
+    Ok(Route { dst, gw })
+}

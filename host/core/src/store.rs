@@ -1,0 +1,41 @@
+//! The persistence seam: the daemon persists every planned batch of
+//! mutations through a [`Store`] before applying it, so an answered ADD is
+//! durable. The embedded (redb) and Kubernetes stores implement it.
+
+use crate::record::{AddressRecord, Mutation};
+
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum StoreError {
+    #[error("store {path} is locked by another process (is another berthd running?)")]
+    Locked { path: String },
+    #[error("store {path} is corrupt: {message}")]
+    Corrupt { path: String, message: String },
+    #[error("store record {key} cannot be decoded: {message}")]
+    Decode { key: String, message: String },
+    /// Another writer won a race (compare-and-swap stores); retrying helps.
+    #[error("store conflict: {message}")]
+    Conflict { message: String },
+    #[error("store {operation} failed: {message}")]
+    Backend {
+        operation: &'static str,
+        message: String,
+    },
+}
+
+impl StoreError {
+    pub fn error_kind(&self) -> berth_proto::ErrorKind {
+        match self {
+            StoreError::Conflict { .. } => berth_proto::ErrorKind::TryAgainLater,
+            _ => berth_proto::ErrorKind::Internal,
+        }
+    }
+}
+
+/// Synchronous on purpose: the allocator is pure and the daemon calls the
+/// store from a blocking section while it holds the allocator.
+pub trait Store: Send + Sync {
+    /// Every record, at daemon start.
+    fn load(&self) -> Result<Vec<AddressRecord>, StoreError>;
+    /// Persists the whole batch or nothing; durable when it returns `Ok`.
+    fn apply(&self, mutations: &[Mutation]) -> Result<(), StoreError>;
+}
