@@ -262,3 +262,7 @@ fn validate_ipam(raw: RawIpam, socket_fallback: Option<&str>) -> Result<IpamConf
         timeout: Duration::from_millis(timeout_ms),
     })
 }
+
+#[cfg(test)]
+#[path = "config_tests.rs"]
+mod tests;
