@@ -32,6 +32,7 @@ pub fn run(lookup: &impl Fn(&str) -> Option<OsString>, stdin: impl Read) -> Outc
         Ok(doc) => doc,
         Err(e) => return failed(&e.into(), Some(verb), LATEST.as_str()),
     };
+    // Only VERSION may arrive without input.
     let Some(doc) = doc else {
         return succeeded(Some(version::version_answer(None)));
     };
