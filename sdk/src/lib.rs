@@ -5,6 +5,9 @@
 //! turns the same crate into a WebAssembly component when it is built for
 //! `wasm32-wasip2`. See `sdk/README.md`.
 
+// Tests may unwrap: a panic there is the failure report.
+#![cfg_attr(test, allow(clippy::unwrap_used))]
+
 mod types;
 pub use types::*;
 

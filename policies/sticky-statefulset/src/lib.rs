@@ -21,6 +21,9 @@
 //!
 //! Every other pod: no identity, abstain.
 
+// Tests may unwrap: a panic there is the failure report.
+#![cfg_attr(test, allow(clippy::unwrap_used))]
+
 mod glob;
 mod key;
 mod settings;

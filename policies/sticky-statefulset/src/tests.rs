@@ -20,6 +20,9 @@ fn sts(ns: &str, name: &str, ordinal: u32) -> Request {
         .build()
 }
 
+type IdentifyCase = (&'static str, &'static str, Request, Option<(&'static str, Retention)>);
+type EvaluateCase = (&'static str, &'static str, Request, Vec<Binding>, Decision);
+
 fn keep(hold: u64) -> Retention {
     Retention::KeepUntilRetired(hold)
 }
@@ -31,7 +34,7 @@ fn identify_table() {
         .owner("ReplicaSet", "web-7d9f")
         .build();
     let bare = RequestBuilder::new().pod_name("test-sts-5").build();
-    let cases: &[(&str, &str, Request, Option<(&str, Retention)>)] = &[
+    let cases: &[IdentifyCase] = &[
         (
             "default settings",
             "",
@@ -126,7 +129,7 @@ fn evaluate_table() {
     v6.family = IpFamily::V6;
     let old_pool = binding("old-pool", "10.9.0.5");
     let hold = candidate("test-ippool", "10.6.168.107");
-    let cases: &[(&str, &str, Request, Vec<Binding>, Decision)] = &[
+    let cases: &[EvaluateCase] = &[
         (
             "re-created pod keeps its address",
             "",
