@@ -1,1 +1,43 @@
-//! berth-policy-runtime
+//! Runs Berth's allocation policies: WebAssembly components implementing
+//! `berth:policy@0.1.0`, sandboxed and bounded, driven through the chain
+//! semantics of `berth_core::chain`.
+//!
+//! ```no_run
+//! use berth_policy_runtime::{ChainHandle, PolicyConfig, Runtime, RuntimeLimits};
+//! # fn main() -> Result<(), Box<dyn std::error::Error>> {
+//! let runtime = Runtime::new(RuntimeLimits::default())?;
+//! let chain = runtime.load_chain(&[PolicyConfig::builtin("sticky", "sticky-statefulset")])?;
+//! let handle = ChainHandle::new(chain);
+//! // handle implements berth_core::chain::PolicyChain; on reload:
+//! handle.swap(runtime.load_chain(&[])?);
+//! println!("{:?}", runtime.metrics());
+//! # Ok(()) }
+//! ```
+
+mod bindings;
+mod chain;
+mod config;
+mod convert;
+mod engine;
+mod error;
+mod handle;
+mod imports;
+mod instance;
+mod limits;
+mod load;
+mod log;
+mod metrics;
+mod sandbox;
+mod step;
+
+pub use chain::{LoadedChain, LoadedPolicy};
+pub use config::{PolicyConfig, PolicySource};
+pub use engine::Runtime;
+pub use error::{LoadError, RuntimeError};
+pub use handle::ChainHandle;
+pub use limits::RuntimeLimits;
+pub use load::CONTRACT_COMPATIBLE;
+pub use log::LOG_TARGET;
+pub use metrics::{
+    LatencySnapshot, MetricsSnapshot, PolicyMetrics, ERROR_KINDS, LATENCY_BUCKETS_MICROS,
+};

@@ -1,0 +1,13 @@
+//! Host bindings for `berth:policy@0.1.0`, generated once from the SDK's
+//! WIT file (the single source of truth shared with the guests).
+//!
+//! Everything else in the crate talks in `berth_policy_sdk` types; the
+//! translation lives in `convert.rs` only.
+
+wasmtime::component::bindgen!({
+    path: "../../sdk/wit",
+    world: "policy-world",
+});
+
+pub use berth::policy::types as wit;
+pub use exports::berth::policy::policy::PolicyMetadata as WitMetadata;

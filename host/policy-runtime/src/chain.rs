@@ -1,0 +1,141 @@
+//! A loaded chain and how one run of it goes: fresh instances per policy,
+//! `berth_core::chain::run_chain` for the semantics, then the metrics.
+
+use crate::bindings::PolicyWorldPre;
+use crate::engine::Runtime;
+use crate::metrics::PolicyCounters;
+use crate::sandbox::PolicyState;
+use crate::step::WasmStep;
+use berth_core::chain::{
+    run_chain, ChainError, ChainHost, ChainOutcome, FailurePolicy, PolicyChain, PolicyErrorKind,
+    PolicyStep, StepOutcome, TraceStep,
+};
+use berth_policy_sdk::{Metadata, Request};
+use std::sync::Arc;
+use std::time::Instant;
+
+/// One policy, compiled and linked once, ready to instantiate per run.
+pub struct LoadedPolicy {
+    pub(crate) name: Arc<str>,
+    pub(crate) failure_policy: FailurePolicy,
+    /// The settings as the JSON string every call receives.
+    pub(crate) settings: String,
+    pub(crate) pre: PolicyWorldPre<PolicyState>,
+    pub(crate) metadata: Metadata,
+    pub(crate) sha256: String,
+    pub(crate) counters: Arc<PolicyCounters>,
+}
+
+impl LoadedPolicy {
+    pub fn name(&self) -> &str {
+        &self.name
+    }
+    pub fn failure_policy(&self) -> FailurePolicy {
+        self.failure_policy
+    }
+    /// What the policy says about itself (name, version, contract).
+    pub fn metadata(&self) -> &Metadata {
+        &self.metadata
+    }
+    /// sha256 of the module, lowercase hex (what a config would pin).
+    pub fn sha256(&self) -> &str {
+        &self.sha256
+    }
+    pub fn settings_json(&self) -> &str {
+        &self.settings
+    }
+}
+
+impl std::fmt::Debug for LoadedPolicy {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("LoadedPolicy")
+            .field("name", &self.name)
+            .field("failure_policy", &self.failure_policy)
+            .field("metadata", &self.metadata)
+            .field("sha256", &self.sha256)
+            .finish_non_exhaustive()
+    }
+}
+
+/// An ordered list of loaded policies. Running it never mutates it, so
+/// one chain serves any number of concurrent runs.
+#[derive(Debug)]
+pub struct LoadedChain {
+    runtime: Runtime,
+    policies: Vec<LoadedPolicy>,
+}
+
+impl LoadedChain {
+    pub(crate) fn new(runtime: Runtime, policies: Vec<LoadedPolicy>) -> Self {
+        Self { runtime, policies }
+    }
+
+    pub fn policies(&self) -> &[LoadedPolicy] {
+        &self.policies
+    }
+
+    fn account(&self, steps: &[WasmStep<'_>], result: &Result<ChainOutcome, ChainError>) {
+        let (trace, failed) = match result {
+            Ok(outcome) => (&outcome.trace, None),
+            Err(ChainError::Rejected { trace, .. }) => (trace, None),
+            Err(ChainError::Failed {
+                policy,
+                error,
+                trace,
+            }) => (trace, Some((policy.as_str(), error.kind))),
+        };
+        for step in steps {
+            let counters = &step.policy.counters;
+            counters.add_calls(step.calls);
+            counters.add_log_dropped(step.log_dropped());
+            // (kind, ignored) of every error this policy caused, in order.
+            let mut errors: Vec<(PolicyErrorKind, bool)> = ignored_errors(trace, step.name());
+            if let Some((policy, kind)) = failed {
+                if policy == step.name() {
+                    errors.push((kind, false));
+                }
+            }
+            // Repeats come last: they follow the failure that broke the
+            // instance, and nothing the guest answers comes after it.
+            let counted = errors.len().saturating_sub(step.repeats as usize);
+            for &(kind, ignored) in &errors[..counted] {
+                counters.add_error(kind, ignored);
+            }
+        }
+    }
+}
+
+fn ignored_errors(trace: &[TraceStep], policy: &str) -> Vec<(PolicyErrorKind, bool)> {
+    trace
+        .iter()
+        .filter(|t| t.policy == policy)
+        .filter_map(|t| match &t.outcome {
+            StepOutcome::IgnoredError(error) => Some((error.kind, true)),
+            _ => None,
+        })
+        .collect()
+}
+
+impl PolicyChain for LoadedChain {
+    fn run(&self, request: Request, host: &dyn ChainHost) -> Result<ChainOutcome, ChainError> {
+        let started = Instant::now();
+        let inner = &self.runtime.inner;
+        let mut steps: Vec<WasmStep<'_>> = self
+            .policies
+            .iter()
+            .map(|policy| WasmStep::new(inner, policy))
+            .collect();
+        let mut dyn_steps: Vec<&mut dyn PolicyStep> = steps
+            .iter_mut()
+            .map(|step| step as &mut dyn PolicyStep)
+            .collect();
+        let result = run_chain(&mut dyn_steps, request, host);
+        drop(dyn_steps);
+        self.account(&steps, &result);
+        // Instances go back to the pool before the clock stops: dropping
+        // them is part of what a run costs.
+        drop(steps);
+        inner.metrics.record_run(&result, started.elapsed());
+        result
+    }
+}

@@ -1,0 +1,174 @@
+//! The one place where generated WIT types and `berth_policy_sdk` types
+//! meet. Requests go in unchanged (the allocator already bounded them);
+//! every string and list coming back from a guest is bounded here before the
+//! chain looks at it, so nonsense becomes `InvalidAnswer`, not host work.
+
+use crate::bindings::{wit, WitMetadata};
+use berth_core::chain::PolicyError;
+use berth_core::limits::{DECISION_CANDIDATES_MAX, POLICY_ANSWER_STRING_BYTES_MAX};
+use berth_policy_sdk as sdk;
+
+pub(crate) fn request(r: &sdk::Request) -> wit::Request {
+    wit::Request {
+        namespace: r.namespace.clone(),
+        pod_name: r.pod_name.clone(),
+        pod_uid: r.pod_uid.clone(),
+        container_id: r.container_id.clone(),
+        labels: r.labels.iter().map(key_value).collect(),
+        annotations: r.annotations.iter().map(key_value).collect(),
+        node: r.node.clone(),
+        interface: r.interface.clone(),
+        family: family(r.family),
+        owner: r.owner.as_ref().map(|o| wit::Owner {
+            kind: o.kind.clone(),
+            name: o.name.clone(),
+            uid: o.uid.clone(),
+        }),
+        stateful_set: r.stateful_set.as_ref().map(|s| wit::StatefulSet {
+            name: s.name.clone(),
+            ordinal: s.ordinal,
+            replicas: s.replicas,
+        }),
+        pools: r.pools.iter().map(pool).collect(),
+        identity: r.identity.as_ref().map(identity_in),
+        bindings: r.bindings.iter().map(binding).collect(),
+        candidates: r.candidates.iter().map(candidate_in).collect(),
+        free_total: r.free_total,
+        requested: r.requested.clone(),
+        seed: r.seed,
+        now_unix_secs: r.now_unix_secs,
+    }
+}
+
+fn key_value(kv: &sdk::KeyValue) -> wit::KeyValue {
+    wit::KeyValue {
+        key: kv.key.clone(),
+        value: kv.value.clone(),
+    }
+}
+
+fn family(f: sdk::IpFamily) -> wit::IpFamily {
+    match f {
+        sdk::IpFamily::V4 => wit::IpFamily::V4,
+        sdk::IpFamily::V6 => wit::IpFamily::V6,
+    }
+}
+
+fn pool(p: &sdk::Pool) -> wit::Pool {
+    wit::Pool {
+        name: p.name.clone(),
+        subnet: p.subnet.clone(),
+        family: family(p.family),
+        total: p.total,
+        free: p.free,
+        namespace_used: p.namespace_used,
+    }
+}
+
+fn identity_in(i: &sdk::Identity) -> wit::Identity {
+    wit::Identity {
+        key: i.key.clone(),
+        retention: match i.retention {
+            sdk::Retention::ReleaseOnDelete => wit::Retention::ReleaseOnDelete,
+            sdk::Retention::KeepForSecs(s) => wit::Retention::KeepForSecs(s),
+            sdk::Retention::KeepUntilRetired(s) => wit::Retention::KeepUntilRetired(s),
+        },
+    }
+}
+
+fn binding(b: &sdk::Binding) -> wit::Binding {
+    wit::Binding {
+        pool: b.pool.clone(),
+        address: b.address.clone(),
+        interface: b.interface.clone(),
+        family: family(b.family),
+        attached: b.attached,
+    }
+}
+
+fn candidate_in(c: &sdk::Candidate) -> wit::Candidate {
+    wit::Candidate {
+        pool: c.pool.clone(),
+        address: c.address.clone(),
+    }
+}
+
+pub(crate) fn identity_out(
+    found: Option<wit::Identity>,
+) -> Result<Option<sdk::Identity>, PolicyError> {
+    let Some(i) = found else {
+        return Ok(None);
+    };
+    Ok(Some(sdk::Identity {
+        key: bounded("identity key", i.key)?,
+        retention: match i.retention {
+            wit::Retention::ReleaseOnDelete => sdk::Retention::ReleaseOnDelete,
+            wit::Retention::KeepForSecs(s) => sdk::Retention::KeepForSecs(s),
+            wit::Retention::KeepUntilRetired(s) => sdk::Retention::KeepUntilRetired(s),
+        },
+    }))
+}
+
+pub(crate) fn decision_out(d: wit::Decision) -> Result<sdk::Decision, PolicyError> {
+    Ok(match d {
+        wit::Decision::Abstain => sdk::Decision::Abstain,
+        wit::Decision::RestrictPools(names) => {
+            bounded_len("restrict-pools", names.len())?;
+            let names = names
+                .into_iter()
+                .map(|n| bounded("pool name", n))
+                .collect::<Result<_, _>>()?;
+            sdk::Decision::RestrictPools(names)
+        }
+        wit::Decision::Narrow(list) => sdk::Decision::Narrow(candidates_out("narrow", list)?),
+        wit::Decision::Reorder(list) => sdk::Decision::Reorder(candidates_out("reorder", list)?),
+        wit::Decision::Pick(c) => sdk::Decision::Pick(candidate_out(c)?),
+        wit::Decision::Reject(reason) => sdk::Decision::Reject(bounded("reject reason", reason)?),
+    })
+}
+
+fn candidates_out(
+    what: &str,
+    list: Vec<wit::Candidate>,
+) -> Result<Vec<sdk::Candidate>, PolicyError> {
+    bounded_len(what, list.len())?;
+    list.into_iter().map(candidate_out).collect()
+}
+
+fn candidate_out(c: wit::Candidate) -> Result<sdk::Candidate, PolicyError> {
+    Ok(sdk::Candidate {
+        pool: bounded("candidate pool", c.pool)?,
+        address: bounded("candidate address", c.address)?,
+    })
+}
+
+pub(crate) fn metadata_out(m: WitMetadata) -> Result<sdk::Metadata, PolicyError> {
+    Ok(sdk::Metadata {
+        name: bounded("metadata name", m.name)?,
+        version: bounded("metadata version", m.version)?,
+        contract: bounded("metadata contract", m.contract)?,
+    })
+}
+
+fn bounded_len(what: &str, len: usize) -> Result<(), PolicyError> {
+    if len > DECISION_CANDIDATES_MAX {
+        return Err(invalid(format!(
+            "{what} lists {len} entries, more than {DECISION_CANDIDATES_MAX}"
+        )));
+    }
+    Ok(())
+}
+
+fn bounded(what: &str, text: String) -> Result<String, PolicyError> {
+    if text.len() > POLICY_ANSWER_STRING_BYTES_MAX {
+        return Err(invalid(format!(
+            "{what} is {} bytes, more than {POLICY_ANSWER_STRING_BYTES_MAX}",
+            text.len()
+        )));
+    }
+    Ok(text)
+}
+
+fn invalid(message: String) -> PolicyError {
+    PolicyError::new(berth_core::chain::PolicyErrorKind::InvalidAnswer, message)
+}

@@ -1,0 +1,148 @@
+//! The process-wide part of the runtime: one wasmtime `Engine` (component
+//! model, pooling allocator, epoch interruption), one `Linker` with the
+//! allowed host interfaces, the epoch ticker and the metrics.
+//!
+//! `Runtime` is a cheap handle; every loaded chain keeps one, so the
+//! ticker (which is what stops runaway guests) lives as long as anything
+//! that can run a guest.
+
+use crate::bindings::PolicyWorld;
+use crate::error::RuntimeError;
+use crate::limits::RuntimeLimits;
+use crate::metrics::{Metrics, MetricsSnapshot};
+use crate::sandbox::PolicyState;
+use std::sync::mpsc::{self, RecvTimeoutError};
+use std::sync::Arc;
+use std::thread::JoinHandle;
+use std::time::Duration;
+use wasmtime::component::{HasSelf, Linker};
+use wasmtime::{Config, Engine, InstanceAllocationStrategy, PoolingAllocationConfig};
+
+/// Core instances one policy component may create. A Rust component has
+/// three (the module plus the shim and fixup modules of its imports);
+/// the slack admits other toolchains.
+const CORE_INSTANCES_PER_COMPONENT: u32 = 16;
+/// Linear memories per component (Rust guests have one).
+const MEMORIES_PER_COMPONENT: u32 = 2;
+/// Tables per component (one per core module at most).
+const TABLES_PER_COMPONENT: u32 = 16;
+
+/// Runs policies. Clone it freely: clones share the engine and metrics.
+#[derive(Clone)]
+pub struct Runtime {
+    pub(crate) inner: Arc<Inner>,
+}
+
+pub(crate) struct Inner {
+    pub engine: Engine,
+    pub linker: Linker<PolicyState>,
+    pub limits: RuntimeLimits,
+    pub metrics: Metrics,
+    _ticker: Ticker,
+}
+
+impl Runtime {
+    pub fn new(limits: RuntimeLimits) -> Result<Self, RuntimeError> {
+        limits.check().map_err(RuntimeError::Limits)?;
+        let engine = Engine::new(&engine_config(&limits))
+            .map_err(|e| RuntimeError::Engine(format!("{e:#}")))?;
+        let mut linker = Linker::new(&engine);
+        // All of WASI p2 is linked (that is how wasmtime-wasi ships it);
+        // `imports.rs` refuses every component that imports more than the
+        // allow-list, so filesystem and sockets stay unreachable.
+        wasmtime_wasi::p2::add_to_linker_sync(&mut linker)
+            .map_err(|e| RuntimeError::Engine(format!("linking WASI: {e:#}")))?;
+        PolicyWorld::add_to_linker::<PolicyState, HasSelf<PolicyState>>(&mut linker, |s| s)
+            .map_err(|e| RuntimeError::Engine(format!("linking berth:policy/host: {e:#}")))?;
+        let ticker =
+            Ticker::start(engine.clone(), limits.epoch_tick).map_err(RuntimeError::Ticker)?;
+        Ok(Self {
+            inner: Arc::new(Inner {
+                engine,
+                linker,
+                limits,
+                metrics: Metrics::default(),
+                _ticker: ticker,
+            }),
+        })
+    }
+
+    pub fn limits(&self) -> &RuntimeLimits {
+        &self.inner.limits
+    }
+
+    /// Counters and latency of every chain this runtime ran.
+    pub fn metrics(&self) -> MetricsSnapshot {
+        self.inner.metrics.snapshot()
+    }
+}
+
+impl std::fmt::Debug for Runtime {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Runtime")
+            .field("limits", &self.inner.limits)
+            .finish_non_exhaustive()
+    }
+}
+
+fn engine_config(limits: &RuntimeLimits) -> Config {
+    let n = limits.pool_instances;
+    let mut pool = PoolingAllocationConfig::new();
+    // Pooling makes instantiation ~2x cheaper (slots are reused, memory is
+    // reset copy-on-write); the bounds double as a cap on total guest memory.
+    pool.total_component_instances(n)
+        .total_core_instances(n.saturating_mul(CORE_INSTANCES_PER_COMPONENT))
+        .max_core_instances_per_component(CORE_INSTANCES_PER_COMPONENT)
+        .total_memories(n.saturating_mul(MEMORIES_PER_COMPONENT))
+        .max_memories_per_component(MEMORIES_PER_COMPONENT)
+        .total_tables(n.saturating_mul(TABLES_PER_COMPONENT))
+        .max_tables_per_component(TABLES_PER_COMPONENT)
+        .table_elements(limits.table_elements)
+        // The store limiter enforces the cap (and records refusals); the
+        // slot size only has to admit it.
+        .max_memory_size(limits.memory_bytes);
+    let mut config = Config::new();
+    config
+        .wasm_component_model(true)
+        .epoch_interruption(true)
+        .consume_fuel(limits.fuel_per_call.is_some())
+        .allocation_strategy(InstanceAllocationStrategy::Pooling(pool));
+    config
+}
+
+/// Advances the engine's epoch every tick until dropped.
+struct Ticker {
+    stop: Option<mpsc::Sender<()>>,
+    thread: Option<JoinHandle<()>>,
+}
+
+impl Ticker {
+    fn start(engine: Engine, tick: Duration) -> std::io::Result<Self> {
+        let (stop, stopped) = mpsc::channel::<()>();
+        let thread = std::thread::Builder::new()
+            .name("berth-epoch".into())
+            .spawn(move || loop {
+                // Dropping the sender wakes the thread at once, so a
+                // Runtime drops without waiting for a tick.
+                match stopped.recv_timeout(tick) {
+                    Err(RecvTimeoutError::Timeout) => engine.increment_epoch(),
+                    Ok(()) | Err(RecvTimeoutError::Disconnected) => return,
+                }
+            })?;
+        Ok(Self {
+            stop: Some(stop),
+            thread: Some(thread),
+        })
+    }
+}
+
+impl Drop for Ticker {
+    fn drop(&mut self) {
+        drop(self.stop.take());
+        if let Some(thread) = self.thread.take() {
+            // The thread only ever returns; a panic there is not ours to
+            // propagate from a destructor.
+            let _ = thread.join();
+        }
+    }
+}

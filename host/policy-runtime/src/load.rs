@@ -1,0 +1,274 @@
+//! Loading a chain: fetch each module, check its digest, compile it once,
+//! refuse forbidden imports, link it once (`InstancePre`), then ask a fresh
+//! instance for its metadata and to validate its settings. Any failure
+//! refuses the whole chain, so a half-valid list never goes live.
+
+use crate::bindings::PolicyWorldPre;
+use crate::chain::{LoadedChain, LoadedPolicy};
+use crate::config::{PolicyConfig, PolicySource};
+use crate::engine::Runtime;
+use crate::error::LoadError;
+use crate::imports::forbidden_import;
+use crate::instance::PolicyInstance;
+use berth_core::limits::{
+    CHAIN_POLICIES_MAX, POLICY_MODULE_BYTES_MAX, POLICY_NAME_BYTES_MAX, POLICY_SETTINGS_BYTES_MAX,
+    REASON_BYTES_MAX,
+};
+use berth_policy_sdk::Metadata;
+use sha2::{Digest, Sha256};
+use std::borrow::Cow;
+use std::collections::HashSet;
+use std::io::Read;
+use std::path::Path;
+use std::sync::Arc;
+use wasmtime::component::Component;
+
+/// Contract versions this host speaks: `0.1.x`.
+pub const CONTRACT_COMPATIBLE: &str = "0.1.x";
+
+impl Runtime {
+    /// Loads `configs`, in order, into a chain ready to run.
+    pub fn load_chain(&self, configs: &[PolicyConfig]) -> Result<LoadedChain, LoadError> {
+        if configs.len() > CHAIN_POLICIES_MAX {
+            return Err(LoadError::TooManyPolicies {
+                count: configs.len(),
+                max: CHAIN_POLICIES_MAX,
+            });
+        }
+        let mut seen = HashSet::new();
+        let mut policies = Vec::with_capacity(configs.len());
+        for config in configs {
+            check_name(&config.name)?;
+            if !seen.insert(config.name.as_str()) {
+                return Err(LoadError::DuplicateName {
+                    policy: config.name.clone(),
+                });
+            }
+            policies.push(self.load_policy(config)?);
+        }
+        Ok(LoadedChain::new(self.clone(), policies))
+    }
+
+    fn load_policy(&self, config: &PolicyConfig) -> Result<LoadedPolicy, LoadError> {
+        let policy = config.name.clone();
+        let bytes = module_bytes(config)?;
+        let digest = hex::encode(Sha256::digest(&bytes));
+        if let Some(expected) = &config.sha256 {
+            check_digest(&policy, expected, &digest)?;
+        }
+        let engine = &self.inner.engine;
+        let component = Component::new(engine, &bytes).map_err(|e| LoadError::Compile {
+            policy: policy.clone(),
+            message: format!("{e:#}"),
+        })?;
+        if let Some(import) = forbidden_import(&component, engine) {
+            return Err(LoadError::ForbiddenImport { policy, import });
+        }
+        let link = |e: wasmtime::Error| LoadError::Link {
+            policy: policy.clone(),
+            message: format!("{e:#}"),
+        };
+        let pre = self
+            .inner
+            .linker
+            .instantiate_pre(&component)
+            .map_err(link)?;
+        let pre = PolicyWorldPre::new(pre).map_err(link)?;
+
+        let settings =
+            serde_json::to_string(&config.settings).map_err(|e| LoadError::InvalidSettings {
+                policy: policy.clone(),
+                message: e.to_string(),
+            })?;
+        if settings.len() > POLICY_SETTINGS_BYTES_MAX {
+            return Err(LoadError::SettingsTooLarge {
+                policy,
+                size: settings.len(),
+                max: POLICY_SETTINGS_BYTES_MAX,
+            });
+        }
+        let name: Arc<str> = Arc::from(policy.as_str());
+        let metadata = self.check_instance(&name, &pre, &settings)?;
+        Ok(LoadedPolicy {
+            counters: self.inner.metrics.policy(&policy),
+            name,
+            failure_policy: config.failure_policy,
+            settings,
+            pre,
+            metadata,
+            sha256: digest,
+        })
+    }
+
+    /// Metadata and settings, asked of a throwaway instance under the same
+    /// limits as a real run.
+    fn check_instance(
+        &self,
+        name: &Arc<str>,
+        pre: &PolicyWorldPre<crate::sandbox::PolicyState>,
+        settings: &str,
+    ) -> Result<Metadata, LoadError> {
+        let policy = || name.to_string();
+        let call = |call: &'static str| {
+            move |error| LoadError::Call {
+                policy: policy(),
+                call,
+                error,
+            }
+        };
+        let mut instance =
+            PolicyInstance::new(&self.inner, pre, name, 0, 0).map_err(call("instantiate"))?;
+        let metadata = instance.metadata().map_err(call("metadata"))?;
+        if !compatible_contract(&metadata.contract) {
+            return Err(LoadError::IncompatibleContract {
+                policy: policy(),
+                contract: metadata.contract,
+                expected: CONTRACT_COMPATIBLE.to_owned(),
+            });
+        }
+        match instance
+            .validate_settings(settings)
+            .map_err(call("validate-settings"))?
+        {
+            Ok(()) => Ok(metadata),
+            Err(message) => Err(LoadError::InvalidSettings {
+                policy: policy(),
+                message: truncate(message, REASON_BYTES_MAX),
+            }),
+        }
+    }
+}
+
+fn check_name(name: &str) -> Result<(), LoadError> {
+    let reason = if name.is_empty() || name.len() > POLICY_NAME_BYTES_MAX {
+        format!("must be 1 to {POLICY_NAME_BYTES_MAX} bytes")
+    } else if !name
+        .chars()
+        .all(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.'))
+    {
+        "may only contain ASCII letters, digits, '-', '_' and '.'".to_owned()
+    } else {
+        return Ok(());
+    };
+    Err(LoadError::InvalidName {
+        policy: name.to_owned(),
+        reason,
+    })
+}
+
+fn module_bytes(config: &PolicyConfig) -> Result<Cow<'static, [u8]>, LoadError> {
+    let policy = || config.name.clone();
+    match &config.source {
+        PolicySource::Builtin(builtin) => berth_builtin_policies::get(builtin)
+            .map(Cow::Borrowed)
+            .ok_or_else(|| LoadError::UnknownBuiltin {
+                policy: policy(),
+                builtin: builtin.clone(),
+                known: berth_builtin_policies::names().join(", "),
+            }),
+        PolicySource::File(path) => read_module(&config.name, path).map(Cow::Owned),
+        PolicySource::Bytes(bytes) => {
+            if bytes.len() > POLICY_MODULE_BYTES_MAX {
+                return Err(too_large(&config.name, bytes.len() as u64));
+            }
+            Ok(Cow::Owned(bytes.to_vec()))
+        }
+    }
+}
+
+/// Reads at most one byte more than the limit, so a huge (or endless)
+/// file is refused without being read whole.
+fn read_module(policy: &str, path: &Path) -> Result<Vec<u8>, LoadError> {
+    let read_error = |source| LoadError::Read {
+        policy: policy.to_owned(),
+        path: path.to_owned(),
+        source,
+    };
+    let file = std::fs::File::open(path).map_err(read_error)?;
+    let mut bytes = Vec::new();
+    file.take(POLICY_MODULE_BYTES_MAX as u64 + 1)
+        .read_to_end(&mut bytes)
+        .map_err(read_error)?;
+    if bytes.len() > POLICY_MODULE_BYTES_MAX {
+        return Err(too_large(policy, bytes.len() as u64));
+    }
+    Ok(bytes)
+}
+
+fn too_large(policy: &str, size: u64) -> LoadError {
+    LoadError::ModuleTooLarge {
+        policy: policy.to_owned(),
+        size,
+        max: POLICY_MODULE_BYTES_MAX,
+    }
+}
+
+fn check_digest(policy: &str, expected: &str, actual: &str) -> Result<(), LoadError> {
+    let expected_lower = expected.trim().to_ascii_lowercase();
+    if expected_lower.len() != 64 || !expected_lower.bytes().all(|b| b.is_ascii_hexdigit()) {
+        return Err(LoadError::BadDigest {
+            policy: policy.to_owned(),
+            digest: expected.to_owned(),
+        });
+    }
+    if expected_lower != actual {
+        return Err(LoadError::DigestMismatch {
+            policy: policy.to_owned(),
+            expected: expected_lower,
+            actual: actual.to_owned(),
+        });
+    }
+    Ok(())
+}
+
+/// "0.1.<patch>" with a numeric patch: additions within 0.1 keep the
+/// contract's shape, which is what the host's bindings depend on.
+fn compatible_contract(contract: &str) -> bool {
+    contract
+        .strip_prefix("0.1.")
+        .is_some_and(|patch| !patch.is_empty() && patch.bytes().all(|b| b.is_ascii_digit()))
+}
+
+fn truncate(mut text: String, max_bytes: usize) -> String {
+    if text.len() > max_bytes {
+        let mut cut = max_bytes;
+        while !text.is_char_boundary(cut) {
+            cut -= 1;
+        }
+        text.truncate(cut);
+    }
+    text
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn contract_versions() {
+        for ok in ["0.1.0", "0.1.7", "0.1.12"] {
+            assert!(compatible_contract(ok), "{ok}");
+        }
+        for bad in ["0.2.0", "0.1", "0.1.", "0.1.x", "1.1.0", "", "0.10.0"] {
+            assert!(!compatible_contract(bad), "{bad}");
+        }
+    }
+
+    #[test]
+    fn names_and_digests() {
+        assert!(check_name("sticky-statefulset.v2_a").is_ok());
+        for bad in ["", "a b", "a/b", "é", &"x".repeat(64)] {
+            assert!(check_name(bad).is_err(), "{bad:?}");
+        }
+        let actual = "ab".repeat(32);
+        assert!(check_digest("p", &"AB".repeat(32), &actual).is_ok());
+        assert!(matches!(
+            check_digest("p", "abc", &actual),
+            Err(LoadError::BadDigest { .. })
+        ));
+        assert!(matches!(
+            check_digest("p", &"cd".repeat(32), &actual),
+            Err(LoadError::DigestMismatch { .. })
+        ));
+    }
+}

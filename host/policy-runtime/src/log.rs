@@ -1,0 +1,115 @@
+//! The guest's `host.log` import: bounded per call, tagged with the policy
+//! name, emitted through `tracing` under the target `berth::policy`.
+//!
+//! A guest controls the text, so messages are cut to a byte budget and
+//! control characters are escaped (no forged log lines).
+
+use crate::bindings::berth::policy::host::Host;
+use crate::bindings::wit::LogLevel;
+use crate::sandbox::PolicyState;
+use std::fmt::Write as _;
+use std::sync::Arc;
+
+/// The `tracing` target of every guest message.
+pub const LOG_TARGET: &str = "berth::policy";
+
+/// How many messages the current call may still emit.
+pub(crate) struct LogBudget {
+    policy: Arc<str>,
+    per_call: u32,
+    message_bytes: usize,
+    remaining: u32,
+    dropped: u32,
+}
+
+impl LogBudget {
+    pub fn new(policy: Arc<str>, per_call: u32, message_bytes: usize) -> Self {
+        Self {
+            policy,
+            per_call,
+            message_bytes,
+            remaining: per_call,
+            dropped: 0,
+        }
+    }
+
+    /// Starts a new call's budget.
+    pub fn reset(&mut self) {
+        self.remaining = self.per_call;
+        self.dropped = 0;
+    }
+
+    /// Ends a call: reports (once) how many messages were dropped and
+    /// returns that count for the metrics.
+    pub fn finish(&mut self, call: &str) -> u32 {
+        let dropped = std::mem::take(&mut self.dropped);
+        if dropped > 0 {
+            tracing::warn!(
+                target: LOG_TARGET,
+                policy = %self.policy,
+                call,
+                dropped,
+                "policy exceeded its log budget of {} messages per call",
+                self.per_call
+            );
+        }
+        dropped
+    }
+
+    fn emit(&mut self, level: LogLevel, message: &str) {
+        if self.remaining == 0 {
+            self.dropped = self.dropped.saturating_add(1);
+            return;
+        }
+        self.remaining -= 1;
+        let text = sanitize(message, self.message_bytes);
+        let policy = &*self.policy;
+        match level {
+            LogLevel::Debug => tracing::debug!(target: LOG_TARGET, policy, "{text}"),
+            LogLevel::Info => tracing::info!(target: LOG_TARGET, policy, "{text}"),
+            LogLevel::Warn => tracing::warn!(target: LOG_TARGET, policy, "{text}"),
+            LogLevel::Error => tracing::error!(target: LOG_TARGET, policy, "{text}"),
+        }
+    }
+}
+
+impl Host for PolicyState {
+    fn log(&mut self, level: LogLevel, message: String) {
+        self.log.emit(level, &message);
+    }
+}
+
+impl crate::bindings::berth::policy::types::Host for PolicyState {}
+
+/// At most `max_bytes` of `message` (cut on a char boundary, marked with
+/// "…"), control characters escaped.
+fn sanitize(message: &str, max_bytes: usize) -> String {
+    let mut out = String::with_capacity(message.len().min(max_bytes) + 4);
+    for c in message.chars() {
+        let before = out.len();
+        if c.is_control() {
+            let _ = write!(out, "{}", c.escape_default());
+        } else {
+            out.push(c);
+        }
+        if out.len() > max_bytes {
+            out.truncate(before);
+            out.push('…');
+            break;
+        }
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::sanitize;
+
+    #[test]
+    fn sanitize_cuts_on_char_boundaries_and_escapes_controls() {
+        assert_eq!(sanitize("a\nb", 100), "a\\nb");
+        assert_eq!(sanitize("héllo", 2), "h…");
+        assert_eq!(sanitize("abc", 3), "abc");
+        assert!(sanitize(&"x".repeat(5000), 1024).len() <= 1024 + '…'.len_utf8());
+    }
+}
