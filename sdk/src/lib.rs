@@ -22,7 +22,7 @@ mod settings;
 
 pub use duration::DurationSecs;
 pub use policy::{DynPolicy, Native, Policy};
-pub use settings::parse_settings;
+pub use settings::{parse_settings, NoSettings};
 
 /// Not public API: what `export_policy!` expands to needs these paths.
 #[doc(hidden)]

@@ -1,6 +1,13 @@
 //! Settings arrive as a JSON string; this is the one place they are parsed.
 
 use serde::de::DeserializeOwned;
+use serde::Deserialize;
+
+/// Settings of a policy that takes none: accepts `""`, `null` and `{}`,
+/// refuses any field.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct NoSettings {}
 
 /// Parses a policy's JSON settings.
 ///
@@ -85,6 +92,15 @@ mod tests {
     fn unknown_fields_are_refused() {
         let err = parse_settings::<S>(r#"{"maxPerPol": 3}"#).unwrap_err();
         assert!(err.contains("unknown field `maxPerPol`"), "{err}");
+    }
+
+    #[test]
+    fn no_settings_refuses_fields() {
+        for text in ["", "null", "{}"] {
+            assert_eq!(parse_settings::<NoSettings>(text), Ok(NoSettings {}));
+        }
+        let err = parse_settings::<NoSettings>(r#"{"x": 1}"#).unwrap_err();
+        assert!(err.contains("unknown field `x`"), "{err}");
     }
 
     #[test]

@@ -20,7 +20,12 @@ fn sts(ns: &str, name: &str, ordinal: u32) -> Request {
         .build()
 }
 
-type IdentifyCase = (&'static str, &'static str, Request, Option<(&'static str, Retention)>);
+type IdentifyCase = (
+    &'static str,
+    &'static str,
+    Request,
+    Option<(&'static str, Retention)>,
+);
 type EvaluateCase = (&'static str, &'static str, Request, Vec<Binding>, Decision);
 
 fn keep(hold: u64) -> Retention {

@@ -1,0 +1,109 @@
+//! What the built components import. The runtime refuses components that
+//! import anything outside its allow-list; these tests pin down what Rust
+//! std on wasm32-wasip2 pulls in, so a toolchain change that adds an
+//! import shows up here first.
+
+use wasmparser::{Parser, Payload};
+
+/// Top-level imports of a component (nested modules' imports excluded).
+fn imports(bytes: &[u8]) -> Vec<String> {
+    let mut depth = 0usize;
+    let mut names = Vec::new();
+    for payload in Parser::new(0).parse_all(bytes) {
+        match payload.expect("component parses") {
+            Payload::Version { .. } => depth += 1,
+            Payload::End(_) => depth -= 1,
+            Payload::ComponentImportSection(reader) if depth == 1 => {
+                for import in reader {
+                    names.push(import.expect("import parses").name.name.to_owned());
+                }
+            }
+            _ => {}
+        }
+    }
+    names.sort();
+    names
+}
+
+/// Strips the patch version: `wasi:io/streams@0.2.3` -> `wasi:io/streams@0.2`.
+fn minor(name: &str) -> String {
+    match name.rsplit_once('.') {
+        Some((head, _)) if name.starts_with("wasi:") => head.to_owned(),
+        _ => name.to_owned(),
+    }
+}
+
+/// What std on wasm32-wasip2 imports in a pure policy (measured with Rust
+/// 1.95), plus the contract's own `berth:policy/host`.
+const PURE_POLICY_IMPORTS: &[&str] = &[
+    "berth:policy/host@0.1.0",
+    "berth:policy/types@0.1.0",
+    "wasi:cli/environment@0.2",
+    "wasi:cli/exit@0.2",
+    "wasi:cli/stderr@0.2",
+    "wasi:cli/stdin@0.2",
+    "wasi:cli/stdout@0.2",
+    "wasi:cli/terminal-input@0.2",
+    "wasi:cli/terminal-output@0.2",
+    "wasi:cli/terminal-stderr@0.2",
+    "wasi:cli/terminal-stdin@0.2",
+    "wasi:cli/terminal-stdout@0.2",
+    "wasi:io/error@0.2",
+    "wasi:io/poll@0.2",
+    "wasi:io/streams@0.2",
+];
+
+fn assert_only_allowed(what: &str, bytes: &[u8]) {
+    let found = imports(bytes);
+    eprintln!("{what}: {found:#?}");
+    for name in &found {
+        let name = minor(name);
+        assert!(
+            PURE_POLICY_IMPORTS.contains(&name.as_str()),
+            "{what} imports {name}, outside {PURE_POLICY_IMPORTS:?}"
+        );
+    }
+    assert!(found.iter().any(|n| n.starts_with("berth:policy/host@")));
+}
+
+#[test]
+fn builtin_policies_import_only_the_pure_set() {
+    for name in berth_builtin_policies::names() {
+        let bytes = berth_builtin_policies::get(name).expect("listed policy exists");
+        assert_only_allowed(name, bytes);
+    }
+}
+
+#[test]
+fn hostile_guests_except_the_filesystem_one_import_only_the_pure_set() {
+    for name in berth_wasm_fixtures::names() {
+        if *name != "imports-filesystem" {
+            assert_only_allowed(name, berth_wasm_fixtures::component(name));
+        }
+    }
+}
+
+#[test]
+fn the_filesystem_guest_imports_wasi_filesystem() {
+    let found = imports(berth_wasm_fixtures::component("imports-filesystem"));
+    eprintln!("imports-filesystem: {found:#?}");
+    assert!(
+        found.iter().any(|n| n.starts_with("wasi:filesystem/")),
+        "{found:?}"
+    );
+}
+
+#[test]
+fn every_fixture_is_a_component() {
+    assert_eq!(berth_wasm_fixtures::names().len(), 8);
+    for name in berth_wasm_fixtures::names() {
+        let bytes = berth_wasm_fixtures::component(name);
+        assert_eq!(&bytes[..8], b"\0asm\x0d\x00\x01\x00", "{name}");
+    }
+}
+
+#[test]
+#[should_panic(expected = "no hostile fixture named \"nope\"")]
+fn unknown_names_panic_clearly() {
+    berth_wasm_fixtures::component("nope");
+}
