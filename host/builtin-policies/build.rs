@@ -4,7 +4,12 @@
 use berth_wasm_build::{build_components, Profile};
 use std::path::{Path, PathBuf};
 
-const POLICIES: &[&str] = &["sticky-statefulset"];
+const POLICIES: &[&str] = &[
+    "sticky-statefulset",
+    "ordinal-pinned",
+    "namespace-quota",
+    "label-pool",
+];
 
 fn main() {
     if let Err(err) = run() {

@@ -31,6 +31,15 @@ mod tests {
 
     #[test]
     fn every_name_has_a_component() {
+        assert_eq!(
+            names(),
+            [
+                "sticky-statefulset",
+                "ordinal-pinned",
+                "namespace-quota",
+                "label-pool"
+            ]
+        );
         assert_eq!(names().len(), COMPONENTS.len());
         for name in names() {
             let bytes = get(name).unwrap_or_else(|| panic!("{name} missing"));
