@@ -116,3 +116,81 @@ pub(crate) fn identify_or_none<P: Policy>(settings: &str, request: &Request) -> 
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::harness::{candidate, RequestBuilder};
+    use serde::Deserialize;
+
+    #[derive(Default, Deserialize)]
+    #[serde(deny_unknown_fields)]
+    struct Limit {
+        #[serde(default)]
+        max: u32,
+    }
+
+    struct Toy;
+
+    impl Policy for Toy {
+        type Settings = Limit;
+        const NAME: &'static str = "toy";
+        const VERSION: &'static str = "1.2.3";
+
+        fn validate(s: &Limit) -> Result<(), String> {
+            (s.max < 100)
+                .then_some(())
+                .ok_or_else(|| "max must be < 100".into())
+        }
+
+        fn evaluate(s: &Limit, r: &Request) -> Decision {
+            match r.candidates.get(s.max as usize) {
+                Some(c) => Decision::Pick(c.clone()),
+                None => Decision::Abstain,
+            }
+        }
+    }
+
+    #[test]
+    fn dyn_policy_parses_settings_per_call() {
+        let p: Box<dyn DynPolicy> = Box::new(Native::<Toy>::new());
+        assert_eq!(
+            p.metadata(),
+            Metadata {
+                name: "toy".into(),
+                version: "1.2.3".into(),
+                contract: CONTRACT_VERSION.into()
+            }
+        );
+        assert_eq!(p.validate_settings(""), Ok(()));
+        assert_eq!(
+            p.validate_settings(r#"{"max": 100}"#),
+            Err("settings: max must be < 100".into())
+        );
+        let r = RequestBuilder::new().build();
+        assert_eq!(p.identify("", &r), Ok(None));
+        assert_eq!(
+            p.evaluate(r#"{"max": 1}"#, &r),
+            Ok(Decision::Pick(candidate("default-pool", "10.0.0.11")))
+        );
+        let err = p.evaluate(r#"{"max": "1"}"#, &r).unwrap_err();
+        assert!(err.starts_with("settings.max: invalid type"), "{err}");
+    }
+
+    #[test]
+    fn guest_paths_reject_bad_settings_visibly() {
+        let r = RequestBuilder::new().build();
+        match evaluate_or_reject::<Toy>("{", &r) {
+            Decision::Reject(reason) => assert!(
+                reason.starts_with("invalid settings: settings: EOF"),
+                "{reason}"
+            ),
+            other => panic!("{other:?}"),
+        }
+        let _ = crate::log::take_captured();
+        assert_eq!(identify_or_none::<Toy>("{", &r), None);
+        let logs = crate::log::take_captured();
+        assert_eq!(logs.len(), 1);
+        assert!(logs[0].1.starts_with("invalid settings"), "{logs:?}");
+    }
+}

@@ -26,7 +26,8 @@ pub fn parse_settings<S: DeserializeOwned + Default>(json: &str) -> Result<S, St
     let parsed: S = serde_path_to_error::deserialize(&mut de).map_err(|err| {
         let path = err.path().to_string();
         let inner = err.into_inner();
-        if path == "." || path.is_empty() {
+        // "?" is how serde_path_to_error spells "failed before any field".
+        if path == "." || path.is_empty() || path == "?" {
             format!("settings: {inner}")
         } else if path.starts_with('[') {
             format!("settings{path}: {inner}")
