@@ -96,13 +96,15 @@ impl Policy for OrdinalPinned {
             },
             None => match request.pools.iter().find(|p| contains(&p.subnet)) {
                 Some(p) => p,
-                None => return Decision::Reject(format!(
+                None => {
+                    return Decision::Reject(format!(
                     "no candidate pool contains {address} (ordinal {} of {}/{}; candidates: {})",
                     sts.ordinal,
                     request.namespace,
                     sts.name,
                     pool_names(request)
-                )),
+                ))
+                }
             },
         };
         Decision::Pick(Candidate {
