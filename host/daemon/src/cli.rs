@@ -1,0 +1,111 @@
+//! Operator commands: ask the running daemon over its socket and print
+//! tables (or JSON with `--json`).
+
+use anyhow::{bail, Context};
+use berth_proto::admin::{AdminRequest, AdminResponse, AllocationView, Explanation, PoolView};
+use berth_proto::{Request, Response};
+use std::os::unix::net::UnixStream;
+use std::path::Path;
+use std::time::Duration;
+
+const CLI_TIMEOUT_SECS: u64 = 30;
+
+pub fn ask(socket: &Path, request: AdminRequest) -> anyhow::Result<AdminResponse> {
+    let mut stream = UnixStream::connect(socket).with_context(|| {
+        format!(
+            "berthd is not reachable at {}; is it running?",
+            socket.display()
+        )
+    })?;
+    let timeout = Some(Duration::from_secs(CLI_TIMEOUT_SECS));
+    stream.set_read_timeout(timeout)?;
+    stream.set_write_timeout(timeout)?;
+    berth_proto::write_frame(&mut stream, &Request::Admin(request))?;
+    match berth_proto::read_frame::<Response>(&mut stream)? {
+        Response::Admin(answer) => Ok(answer),
+        Response::Error(error) => bail!("berthd refused: {}", error.message),
+        other => bail!("berthd answered something unexpected: {other:?}"),
+    }
+}
+
+pub fn print(answer: &AdminResponse, json: bool) -> anyhow::Result<()> {
+    if json {
+        println!("{}", serde_json::to_string_pretty(answer)?);
+        return Ok(());
+    }
+    match answer {
+        AdminResponse::Pools { pools } => print_pools(pools),
+        AdminResponse::Allocations { allocations } => print_allocations(allocations),
+        AdminResponse::Released { count } => println!("released {count} address(es)"),
+        AdminResponse::Explained { explanations } => print_explanations(explanations),
+        AdminResponse::Reloaded { policies, pools } => {
+            println!(
+                "reloaded: {pools} pool(s); policy chain: {}",
+                policies.join(" -> ")
+            )
+        }
+    }
+    Ok(())
+}
+
+fn print_pools(pools: &[PoolView]) {
+    println!(
+        "{:<24} {:<6} {:<28} {:>10} {:>20} {:<8}",
+        "NAME", "FAMILY", "SUBNET", "ALLOCATED", "TOTAL", "DEFAULT"
+    );
+    for p in pools {
+        let name = if p.orphaned {
+            format!("{} (removed)", p.name)
+        } else {
+            p.name.clone()
+        };
+        println!(
+            "{:<24} {:<6} {:<28} {:>10} {:>20} {:<8}",
+            name, p.family, p.subnet, p.used, p.total, p.default
+        );
+    }
+}
+
+fn print_allocations(allocations: &[AllocationView]) {
+    println!(
+        "{:<16} {:<26} {:<9} {:<28} {:<14} {:<30} {}",
+        "POOL", "ADDRESS", "STATE", "POD", "CONTAINER", "IDENTITY", "RETENTION"
+    );
+    for a in allocations {
+        let container = a.container_id.as_deref().map(short).unwrap_or("-");
+        let mut retention = a.retention.clone().unwrap_or_else(|| "-".into());
+        if let Some(at) = a.expires_at_unix_secs {
+            retention.push_str(&format!(" (expires at {at})"));
+        }
+        println!(
+            "{:<16} {:<26} {:<9} {:<28} {:<14} {:<30} {}",
+            a.pool,
+            a.address,
+            a.state,
+            a.pod,
+            container,
+            a.identity.as_deref().unwrap_or("-"),
+            retention
+        );
+    }
+}
+
+fn print_explanations(explanations: &[Explanation]) {
+    if explanations.is_empty() {
+        println!("no allocation matches");
+    }
+    for e in explanations {
+        println!("{} (pool {}) for {}", e.address, e.pool, e.pod);
+        println!(
+            "  identity: {}",
+            e.identity.as_deref().unwrap_or("none (stateless)")
+        );
+        for (i, step) in e.steps.iter().enumerate() {
+            println!("  {}. {step}", i + 1);
+        }
+    }
+}
+
+fn short(id: &str) -> &str {
+    id.get(..12).unwrap_or(id)
+}

@@ -1,0 +1,165 @@
+//! The daemon's one config file: pools, the ordered policy chain, paths and
+//! limits. Parsed and validated once, at start and at every reload; a bad
+//! file is refused whole and the running config stays in force.
+
+use berth_core::pool::PoolSpec;
+use berth_policy_runtime::PolicyConfig;
+use serde::Deserialize;
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+
+/// Largest config file accepted.
+pub const CONFIG_BYTES_MAX: u64 = 1024 * 1024;
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct DaemonConfig {
+    /// Unix socket the CNI plugin and the CLI talk to (mode 0600).
+    #[serde(default = "default_socket_path")]
+    pub socket_path: PathBuf,
+    /// Directory of the embedded database (`berth.redb`).
+    #[serde(default = "default_data_dir")]
+    pub data_dir: PathBuf,
+    /// Where to serve `/metrics`; absent means no metrics endpoint.
+    #[serde(default)]
+    pub metrics_address: Option<SocketAddr>,
+    /// This node's name, passed to policies (defaults to the hostname).
+    #[serde(default)]
+    pub node_name: Option<String>,
+    #[serde(default)]
+    pub pools: Vec<PoolSpec>,
+    /// The ordered policy chain. Absent: the built-in default
+    /// (`sticky-statefulset`); an empty list runs no policies at all.
+    #[serde(default = "default_policies")]
+    pub policies: Vec<PolicyConfig>,
+    #[serde(default)]
+    pub limits: DaemonLimits,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields, default)]
+pub struct DaemonLimits {
+    /// Socket requests served at once; more wait for a slot.
+    pub requests_in_flight_max: usize,
+    /// How often retained bindings are checked for expiry.
+    pub expiry_interval_secs: u64,
+    /// Socket read/write timeout per request.
+    pub request_timeout_ms: u64,
+}
+
+impl Default for DaemonLimits {
+    fn default() -> Self {
+        Self {
+            requests_in_flight_max: 256,
+            expiry_interval_secs: 10,
+            request_timeout_ms: 10_000,
+        }
+    }
+}
+
+fn default_socket_path() -> PathBuf {
+    PathBuf::from(berth_proto::DEFAULT_SOCKET_PATH)
+}
+
+fn default_data_dir() -> PathBuf {
+    PathBuf::from("/var/lib/berth")
+}
+
+fn default_policies() -> Vec<PolicyConfig> {
+    vec![PolicyConfig::builtin(
+        "sticky-statefulset",
+        "sticky-statefulset",
+    )]
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum ConfigError {
+    #[error("cannot read config {path}: {source}")]
+    Read {
+        path: PathBuf,
+        source: std::io::Error,
+    },
+    #[error("config {path} is {len_bytes} bytes, more than the {CONFIG_BYTES_MAX} allowed")]
+    TooLarge { path: PathBuf, len_bytes: u64 },
+    #[error("config {path} is not valid: {source}")]
+    Parse {
+        path: PathBuf,
+        source: serde_json::Error,
+    },
+    #[error("config {path}: {message}")]
+    Invalid { path: PathBuf, message: String },
+}
+
+impl DaemonConfig {
+    pub fn load(path: &Path) -> Result<Self, ConfigError> {
+        let read_err = |source| ConfigError::Read {
+            path: path.to_owned(),
+            source,
+        };
+        let len_bytes = std::fs::metadata(path).map_err(read_err)?.len();
+        if len_bytes > CONFIG_BYTES_MAX {
+            return Err(ConfigError::TooLarge {
+                path: path.to_owned(),
+                len_bytes,
+            });
+        }
+        let text = std::fs::read_to_string(path).map_err(read_err)?;
+        Self::parse(&text).map_err(|e| match e {
+            ConfigError::Parse { source, .. } => ConfigError::Parse {
+                path: path.to_owned(),
+                source,
+            },
+            ConfigError::Invalid { message, .. } => ConfigError::Invalid {
+                path: path.to_owned(),
+                message,
+            },
+            other => other,
+        })
+    }
+
+    /// Parses and checks what can be checked without loading anything
+    /// (pools are validated by the allocator, policies by the runtime).
+    pub fn parse(text: &str) -> Result<Self, ConfigError> {
+        let config: Self = serde_json::from_str(text).map_err(|source| ConfigError::Parse {
+            path: PathBuf::new(),
+            source,
+        })?;
+        let invalid = |message: String| ConfigError::Invalid {
+            path: PathBuf::new(),
+            message,
+        };
+        if config.limits.requests_in_flight_max == 0 {
+            return Err(invalid(
+                "limits.requestsInFlightMax must be at least 1".into(),
+            ));
+        }
+        if config.limits.expiry_interval_secs == 0 {
+            return Err(invalid(
+                "limits.expiryIntervalSecs must be at least 1".into(),
+            ));
+        }
+        if !config.socket_path.is_absolute() {
+            return Err(invalid(format!(
+                "socketPath {:?} must be absolute",
+                config.socket_path
+            )));
+        }
+        let mut names = std::collections::HashSet::new();
+        for pool in &config.pools {
+            if !names.insert(pool.name.as_str()) {
+                return Err(invalid(format!("pool {:?} is defined twice", pool.name)));
+            }
+        }
+        Ok(config)
+    }
+
+    pub fn node(&self) -> String {
+        self.node_name.clone().unwrap_or_else(hostname)
+    }
+}
+
+fn hostname() -> String {
+    std::fs::read_to_string("/proc/sys/kernel/hostname")
+        .map(|s| s.trim().to_owned())
+        .unwrap_or_default()
+}

@@ -1,0 +1,167 @@
+//! `berthd serve`: wires config, store, allocator, policy runtime, socket,
+//! metrics, reload and expiry together, and shuts down cleanly.
+
+use crate::config::DaemonConfig;
+use crate::server::SocketServer;
+use crate::service::{pools_of, Service};
+use anyhow::Context;
+use berth_core::allocator::Allocator;
+use berth_core::store::Store;
+use berth_policy_runtime::{ChainHandle, Runtime, RuntimeLimits};
+use berth_store_embedded::EmbeddedStore;
+use std::path::Path;
+use std::sync::Arc;
+use std::time::Duration;
+use tokio::signal::unix::{signal, SignalKind};
+use tokio::sync::watch;
+
+/// File name of the embedded database inside `dataDir`.
+pub const STORE_FILE: &str = "berth.redb";
+
+pub fn check_config(path: &Path) -> anyhow::Result<()> {
+    let config = DaemonConfig::load(path)?;
+    let pools = pools_of(&config)?;
+    let runtime = Runtime::new(RuntimeLimits::default())?;
+    let chain = runtime.load_chain(&config.policies)?;
+    let names: Vec<&str> = chain.policies().iter().map(|p| p.name()).collect();
+    println!(
+        "config ok: {} pool(s); policy chain: [{}]",
+        pools.len(),
+        names.join(", ")
+    );
+    Ok(())
+}
+
+fn init_logs(format: &str) {
+    let filter = tracing_subscriber::EnvFilter::try_from_default_env()
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
+    let builder = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr);
+    if format == "json" {
+        builder.json().init();
+    } else {
+        builder.init();
+    }
+}
+
+pub fn serve(config_path: &Path, log_format: &str) -> anyhow::Result<()> {
+    init_logs(log_format);
+    let config = DaemonConfig::load(config_path)?;
+    let pools = pools_of(&config)?;
+    let runtime = Runtime::new(RuntimeLimits::default()).context("starting the policy runtime")?;
+    let chain = runtime
+        .load_chain(&config.policies)
+        .context("loading the policy chain")?;
+    let names: Vec<String> = chain
+        .policies()
+        .iter()
+        .map(|p| p.name().to_owned())
+        .collect();
+
+    let store_path = config.data_dir.join(STORE_FILE);
+    let store = EmbeddedStore::open(&store_path).context("opening the embedded store")?;
+    let records = store.load().context("reading the embedded store")?;
+    let record_count = records.len();
+    let mut allocator = Allocator::new(pools).context("validating pools")?;
+    let orphaned = allocator
+        .restore(records)
+        .context("restoring allocations from the store")?;
+    if !orphaned.is_empty() {
+        tracing::warn!(?orphaned, "records of pools no longer configured are kept");
+    }
+    let service = Arc::new(Service::new(
+        allocator,
+        Box::new(store),
+        runtime,
+        ChainHandle::new(chain),
+        config_path.to_owned(),
+        config.node(),
+    ));
+    tracing::info!(
+        store = %store_path.display(),
+        records = record_count,
+        policies = ?names,
+        pools = config.pools.len(),
+        "state restored"
+    );
+
+    let tokio = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()?;
+    tokio.block_on(run(config, service))
+}
+
+async fn run(config: DaemonConfig, service: Arc<Service>) -> anyhow::Result<()> {
+    let (stop_tx, stop_rx) = watch::channel(false);
+    let server = SocketServer::bind(&config.socket_path)
+        .with_context(|| format!("binding {}", config.socket_path.display()))?;
+    tracing::info!(socket = %config.socket_path.display(), "listening");
+    let timeout = Duration::from_millis(config.limits.request_timeout_ms);
+    let serving = tokio::spawn(server.run(
+        service.clone(),
+        config.limits.requests_in_flight_max,
+        timeout,
+        stop_rx.clone(),
+    ));
+    if let Some(address) = config.metrics_address {
+        let (service, stop) = (service.clone(), stop_rx.clone());
+        tokio::spawn(async move {
+            if let Err(error) = crate::http::serve_metrics(address, service, stop).await {
+                tracing::error!(%error, "metrics endpoint stopped");
+            }
+        });
+    }
+    tokio::spawn(expire_periodically(
+        service.clone(),
+        config.limits.expiry_interval_secs,
+        stop_rx.clone(),
+    ));
+
+    let mut hangup = signal(SignalKind::hangup())?;
+    let mut terminate = signal(SignalKind::terminate())?;
+    let mut interrupt = signal(SignalKind::interrupt())?;
+    loop {
+        tokio::select! {
+            _ = hangup.recv() => {
+                let service = service.clone();
+                match tokio::task::spawn_blocking(move || service.reload()).await {
+                    Ok(Ok(_)) => {}
+                    Ok(Err(error)) => tracing::error!(message = %error.message, "reload failed"),
+                    Err(error) => tracing::error!(%error, "reload task failed"),
+                }
+            }
+            _ = terminate.recv() => break,
+            _ = interrupt.recv() => break,
+        }
+    }
+    tracing::info!("shutting down: draining requests in flight");
+    // Receivers only go away once every task stopped; nothing to handle.
+    let _ = stop_tx.send(true);
+    serving.await?;
+    tracing::info!("stopped");
+    Ok(())
+}
+
+async fn expire_periodically(
+    service: Arc<Service>,
+    every_secs: u64,
+    mut stop: watch::Receiver<bool>,
+) {
+    let mut tick = tokio::time::interval(Duration::from_secs(every_secs));
+    loop {
+        tokio::select! {
+            _ = stop.changed() => return,
+            _ = tick.tick() => {
+                let service = service.clone();
+                match tokio::task::spawn_blocking(move || service.expire()).await {
+                    Ok(Ok(0)) => {}
+                    Ok(Ok(n)) => tracing::info!(released = n, "retained bindings expired"),
+                    Ok(Err(error)) => tracing::error!(message = %error.message, "expiry failed"),
+                    Err(error) => tracing::error!(%error, "expiry task failed"),
+                }
+            }
+        }
+    }
+}

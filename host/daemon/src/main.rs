@@ -1,0 +1,111 @@
+//! `berthd`: the Berth host daemon and its operator CLI.
+
+mod cli;
+mod config;
+mod daemon;
+mod http;
+mod metrics;
+mod server;
+mod service;
+mod sys;
+mod views;
+
+use berth_proto::admin::AdminRequest;
+use clap::{Parser, Subcommand};
+use std::path::PathBuf;
+
+#[derive(Parser)]
+#[command(
+    name = "berthd",
+    version,
+    about = "Berth IPAM host daemon: owns the address space, runs the Wasm policy chain, answers the `berth` CNI plugin.",
+    long_about = None
+)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Run the daemon: embedded store, policy chain, CNI socket, metrics.
+    /// SIGHUP reloads pools and policies; SIGTERM drains and stops.
+    Serve {
+        /// The daemon's JSON config (see examples/single-host/berthd.json).
+        #[arg(long, short)]
+        config: PathBuf,
+        /// Log format: "text" for people, "json" for collectors.
+        #[arg(long, default_value = "text", value_parser = ["text", "json"])]
+        log_format: String,
+    },
+    /// Check a config without running: parse it, validate the pools and
+    /// load every policy of the chain (settings included).
+    CheckConfig {
+        #[arg(long, short)]
+        config: PathBuf,
+    },
+    /// List pools with allocated and total counts.
+    Pools(Remote),
+    /// List allocations: owner, identity key, retention.
+    Allocations(Remote),
+    /// Release by hand: one address, or every address an identity holds.
+    Release {
+        #[command(flatten)]
+        remote: Remote,
+        /// Identity key, e.g. default/test-sts/0.
+        #[arg(long, conflicts_with_all = ["pool", "address"], required_unless_present = "address")]
+        identity: Option<String>,
+        #[arg(long, requires = "address")]
+        pool: Option<String>,
+        #[arg(long, requires = "pool")]
+        address: Option<String>,
+    },
+    /// Explain an allocation: which policy did what, in order. TARGET is an
+    /// address, a container id or an identity key.
+    Explain {
+        #[command(flatten)]
+        remote: Remote,
+        target: String,
+    },
+    /// Ask the running daemon to reload its config (like SIGHUP).
+    Reload(Remote),
+}
+
+#[derive(clap::Args)]
+struct Remote {
+    /// The daemon's socket.
+    #[arg(long, default_value = berth_proto::DEFAULT_SOCKET_PATH)]
+    socket: PathBuf,
+    /// Print JSON instead of a table.
+    #[arg(long)]
+    json: bool,
+}
+
+fn main() -> anyhow::Result<()> {
+    match Cli::parse().command {
+        Command::Serve { config, log_format } => daemon::serve(&config, &log_format),
+        Command::CheckConfig { config } => daemon::check_config(&config),
+        Command::Pools(r) => remote(&r, AdminRequest::ListPools),
+        Command::Allocations(r) => remote(&r, AdminRequest::ListAllocations),
+        Command::Release {
+            remote: r,
+            identity,
+            pool,
+            address,
+        } => remote(
+            &r,
+            AdminRequest::Release {
+                identity,
+                pool,
+                address,
+            },
+        ),
+        Command::Explain { remote: r, target } => remote(&r, AdminRequest::Explain { target }),
+        Command::Reload(r) => remote(&r, AdminRequest::Reload),
+    }
+}
+
+fn remote(remote: &Remote, request: AdminRequest) -> anyhow::Result<()> {
+    let answer = cli::ask(&remote.socket, request)?;
+    cli::print(&answer, remote.json)
+}

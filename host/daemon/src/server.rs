@@ -1,0 +1,160 @@
+//! The unix socket the CNI plugin and the CLI talk to.
+//!
+//! Root only: the socket file is created with mode 0600 (umask set before
+//! bind, so there is no window) and every peer's uid is checked against
+//! ours. One framed request per connection; frames are bounded before they
+//! are read; a semaphore bounds requests in flight, and shutdown waits for
+//! every one of them to finish.
+
+use crate::service::Service;
+use berth_proto::{ErrorBody, ErrorKind, Request, Response, MAX_FRAME_BYTES};
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::time::Duration;
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::net::{UnixListener, UnixStream};
+use tokio::sync::{watch, Semaphore};
+
+pub struct SocketServer {
+    listener: UnixListener,
+    path: PathBuf,
+}
+
+impl SocketServer {
+    /// Binds `path`, replacing a stale socket file left by a crashed daemon
+    /// but refusing to steal one a live daemon is still answering on.
+    pub fn bind(path: &Path) -> anyhow::Result<Self> {
+        if let Some(dir) = path.parent() {
+            std::fs::create_dir_all(dir)?;
+        }
+        if path.exists() {
+            if std::os::unix::net::UnixStream::connect(path).is_ok() {
+                anyhow::bail!(
+                    "another daemon is answering on {}; stop it first",
+                    path.display()
+                );
+            }
+            std::fs::remove_file(path)?;
+        }
+        let listener = with_private_umask(|| UnixListener::bind(path))?;
+        Ok(Self {
+            listener,
+            path: path.to_owned(),
+        })
+    }
+
+    /// Serves until `shutdown` turns true, then waits for requests in flight.
+    pub async fn run(
+        self,
+        service: Arc<Service>,
+        in_flight_max: usize,
+        timeout: Duration,
+        mut shutdown: watch::Receiver<bool>,
+    ) {
+        let permits = Arc::new(Semaphore::new(in_flight_max));
+        loop {
+            tokio::select! {
+                _ = shutdown.changed() => break,
+                accepted = self.listener.accept() => match accepted {
+                    Ok((stream, _)) => {
+                        let Ok(permit) = permits.clone().acquire_owned().await else { break };
+                        let service = service.clone();
+                        tokio::spawn(async move {
+                            serve_connection(stream, service, timeout).await;
+                            drop(permit);
+                        });
+                    }
+                    Err(error) => tracing::warn!(%error, "accept failed"),
+                },
+            }
+        }
+        // Every permit back means no request is in flight any more.
+        let all = u32::try_from(in_flight_max).unwrap_or(u32::MAX);
+        if let Ok(_all_permits) = permits.acquire_many(all).await {
+            tracing::info!("all in-flight requests finished");
+        }
+        if let Err(error) = std::fs::remove_file(&self.path) {
+            tracing::warn!(%error, path = %self.path.display(), "could not remove socket");
+        }
+    }
+}
+
+fn with_private_umask<T>(f: impl FnOnce() -> std::io::Result<T>) -> std::io::Result<T> {
+    // chmod after bind would leave a window where others could connect.
+    let previous = crate::sys::set_umask(0o177);
+    let result = f();
+    crate::sys::set_umask(previous);
+    result
+}
+
+async fn serve_connection(mut stream: UnixStream, service: Arc<Service>, timeout: Duration) {
+    if !peer_is_trusted(&stream) {
+        tracing::warn!("refused a connection from another user");
+        return;
+    }
+    let request = match tokio::time::timeout(timeout, read_request(&mut stream)).await {
+        Ok(Ok(request)) => request,
+        Ok(Err(message)) => {
+            let response = Response::Error(ErrorBody {
+                kind: ErrorKind::InvalidRequest,
+                message,
+            });
+            write_response(&mut stream, &response, timeout).await;
+            return;
+        }
+        Err(_elapsed) => {
+            tracing::debug!("client sent no complete request in time");
+            return;
+        }
+    };
+    let response = match tokio::task::spawn_blocking(move || service.handle(request)).await {
+        Ok(response) => response,
+        Err(join_error) => Response::Error(ErrorBody {
+            kind: ErrorKind::Internal,
+            message: format!("request handler failed: {join_error}"),
+        }),
+    };
+    write_response(&mut stream, &response, timeout).await;
+}
+
+fn peer_is_trusted(stream: &UnixStream) -> bool {
+    match stream.peer_cred() {
+        Ok(cred) => cred.uid() == crate::sys::effective_uid(),
+        Err(_) => false,
+    }
+}
+
+async fn read_request(stream: &mut UnixStream) -> Result<Request, String> {
+    let mut len_buf = [0u8; 4];
+    stream
+        .read_exact(&mut len_buf)
+        .await
+        .map_err(|e| format!("reading request length: {e}"))?;
+    let len_bytes = u32::from_be_bytes(len_buf);
+    if len_bytes > MAX_FRAME_BYTES {
+        return Err(format!(
+            "request of {len_bytes} bytes exceeds the limit of {MAX_FRAME_BYTES} bytes"
+        ));
+    }
+    let mut body = vec![0u8; len_bytes as usize];
+    stream
+        .read_exact(&mut body)
+        .await
+        .map_err(|e| format!("reading request body: {e}"))?;
+    serde_json::from_slice(&body).map_err(|e| format!("request is not a valid berth message: {e}"))
+}
+
+async fn write_response(stream: &mut UnixStream, response: &Response, timeout: Duration) {
+    let mut frame = Vec::with_capacity(256);
+    if let Err(error) = berth_proto::write_frame(&mut frame, response) {
+        tracing::error!(%error, "could not encode a response");
+        return;
+    }
+    match tokio::time::timeout(timeout, stream.write_all(&frame)).await {
+        Ok(Ok(())) => {}
+        // The client gave up; the state change (if any) is already durable
+        // and a retried ADD is idempotent, so nothing to undo here.
+        Ok(Err(error)) => tracing::debug!(%error, "client went away before the answer"),
+        Err(_elapsed) => tracing::debug!("client did not read the answer in time"),
+    }
+}

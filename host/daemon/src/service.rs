@@ -1,0 +1,384 @@
+//! The daemon's request handling: every CNI verb and operator request, over
+//! the allocator, the store and the policy chain.
+//!
+//! Each state change follows plan → persist → apply under the allocator's
+//! lock, so the in-memory state never runs ahead of the store and an ADD is
+//! answered only once it is durable. The policy chain runs inside that
+//! lock too: on one node, allocations are serialised and a planned address
+//! can never be taken by a concurrent request before it is committed.
+
+use crate::config::DaemonConfig;
+use crate::metrics::{Metrics, Verb};
+use crate::views;
+use berth_core::allocator::{AddInput, Allocator};
+use berth_core::pool::Pool;
+use berth_core::record::Mutation;
+use berth_core::store::Store;
+use berth_policy_runtime::{ChainHandle, Runtime};
+use berth_proto::admin::{AdminRequest, AdminResponse};
+use berth_proto::{
+    AddRequest, AddResult, CheckRequest, ErrorBody, ErrorKind, IpConfig, Request, Response, Route,
+};
+use std::net::IpAddr;
+use std::path::PathBuf;
+use std::sync::atomic::Ordering::Relaxed;
+use std::sync::{Mutex, MutexGuard};
+use std::time::{Instant, SystemTime, UNIX_EPOCH};
+
+pub struct Service {
+    allocator: Mutex<Allocator>,
+    store: Box<dyn Store>,
+    runtime: Runtime,
+    chain: ChainHandle,
+    pub metrics: Metrics,
+    config_path: PathBuf,
+    node: String,
+}
+
+type Failure = ErrorBody;
+
+fn fail(kind: ErrorKind, message: impl Into<String>) -> Failure {
+    ErrorBody {
+        kind,
+        message: message.into(),
+    }
+}
+
+pub fn now_unix_secs() -> u64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map(|d| d.as_secs())
+        .unwrap_or(0)
+}
+
+/// Validates every pool of `config` (all or nothing).
+pub fn pools_of(config: &DaemonConfig) -> anyhow::Result<Vec<Pool>> {
+    config
+        .pools
+        .iter()
+        .map(|spec| Pool::from_spec(spec).map_err(anyhow::Error::from))
+        .collect()
+}
+
+impl Service {
+    pub fn new(
+        allocator: Allocator,
+        store: Box<dyn Store>,
+        runtime: Runtime,
+        chain: ChainHandle,
+        config_path: PathBuf,
+        node: String,
+    ) -> Self {
+        Self {
+            allocator: Mutex::new(allocator),
+            store,
+            runtime,
+            chain,
+            metrics: Metrics::default(),
+            config_path,
+            node,
+        }
+    }
+
+    pub fn handle(&self, request: Request) -> Response {
+        let (verb, result) = match request {
+            Request::Add(add) => (Verb::Add, self.add(&add)),
+            Request::Del(del) => (Verb::Del, self.release_attachment(&del.attachment)),
+            Request::Check(check) => (Verb::Check, self.check(&check)),
+            Request::Gc(gc) => (Verb::Gc, self.gc(&gc.network, &gc.valid)),
+            Request::Status => (Verb::Status, self.status()),
+            Request::Admin(admin) => (Verb::Admin, self.admin(admin).map(Response::Admin)),
+        };
+        self.metrics.count_request(verb, result.is_ok());
+        result.unwrap_or_else(|error| {
+            tracing::warn!(kind = ?error.kind, message = %error.message, "request failed");
+            Response::Error(error)
+        })
+    }
+
+    fn lock(&self) -> Result<MutexGuard<'_, Allocator>, Failure> {
+        // A poisoned lock means an invariant assertion fired mid-apply: the
+        // in-memory state can no longer be trusted, only the store can.
+        self.allocator.lock().map_err(|_| {
+            fail(
+                ErrorKind::Internal,
+                "allocator state is inconsistent after an internal error; restart berthd",
+            )
+        })
+    }
+
+    /// Persists then applies one batch; the caller holds the lock.
+    fn commit(&self, allocator: &mut Allocator, mutations: &[Mutation]) -> Result<(), Failure> {
+        if mutations.is_empty() {
+            return Ok(());
+        }
+        self.store
+            .apply(mutations)
+            .map_err(|e| fail(e.error_kind(), format!("store: {e}")))?;
+        allocator.apply(mutations);
+        Ok(())
+    }
+
+    fn add(&self, add: &AddRequest) -> Result<Response, Failure> {
+        let started = Instant::now();
+        let input = AddInput {
+            attachment: add.attachment.clone(),
+            network: add.network.clone(),
+            pod: add.pod.clone(),
+            interface: add.attachment.ifname.clone(),
+            pools: add.pools.clone(),
+            requested: add.requested_ips.clone(),
+            labels: Vec::new(),
+            annotations: Vec::new(),
+            owner: None,
+            stateful_set: None,
+            node: self.node.clone(),
+            seed: seed_of(&add.attachment.container_id, &add.attachment.ifname),
+        };
+        let mut allocator = self.lock()?;
+        let plan = allocator
+            .plan_add(&input, &self.chain, now_unix_secs())
+            .map_err(|e| fail(e.kind(), e.to_string()))?;
+        self.commit(&mut allocator, &plan.mutations)?;
+        drop(allocator);
+        let rebound = plan
+            .mutations
+            .iter()
+            .filter(|m| matches!(m, Mutation::Remove { .. }))
+            .count();
+        self.metrics
+            .released_by_rebind
+            .fetch_add(rebound as u64, Relaxed);
+        self.metrics
+            .add_latency
+            .observe_us(u64::try_from(started.elapsed().as_micros()).unwrap_or(u64::MAX));
+        let mut result = AddResult::default();
+        for assigned in &plan.result {
+            result.ips.push(IpConfig {
+                address: format!("{}/{}", assigned.address, assigned.prefix_len),
+                gateway: assigned.gateway.map(|g| g.to_string()),
+                pool: assigned.pool.clone(),
+            });
+            for route in &assigned.routes {
+                result.routes.push(Route {
+                    dst: route.dst.to_string(),
+                    gw: route.gw.map(|g| g.to_string()),
+                });
+            }
+        }
+        tracing::info!(
+            container = %add.attachment.container_id,
+            pod = %format!("{}/{}", add.pod.namespace, add.pod.name),
+            ips = ?result.ips.iter().map(|ip| ip.address.as_str()).collect::<Vec<_>>(),
+            "allocated"
+        );
+        Ok(Response::Added(result))
+    }
+
+    /// DEL: idempotent; an attachment with nothing allocated is fine.
+    fn release_attachment(
+        &self,
+        attachment: &berth_proto::Attachment,
+    ) -> Result<Response, Failure> {
+        let mut allocator = self.lock()?;
+        let mutations = allocator.plan_del(attachment, now_unix_secs());
+        self.commit(&mut allocator, &mutations)?;
+        self.metrics
+            .released_on_delete
+            .fetch_add(removed(&mutations), Relaxed);
+        Ok(Response::Ok)
+    }
+
+    fn check(&self, check: &CheckRequest) -> Result<Response, Failure> {
+        let allocator = self.lock()?;
+        let held: Vec<String> = allocator
+            .records_of_attachment(&check.attachment)
+            .iter()
+            .filter_map(|r| {
+                allocator
+                    .pool(&r.pool)
+                    .map(|p| format!("{}/{}", r.address, p.subnet.prefix_len()))
+            })
+            .collect();
+        if held.is_empty() {
+            return Err(fail(
+                ErrorKind::CheckFailed,
+                format!(
+                    "berthd holds no address for container {} interface {}",
+                    check.attachment.container_id, check.attachment.ifname
+                ),
+            ));
+        }
+        let missing: Vec<&String> = check
+            .expected
+            .iter()
+            .filter(|e| !held.contains(e))
+            .collect();
+        if !missing.is_empty() {
+            return Err(fail(
+                ErrorKind::CheckFailed,
+                format!(
+                    "the runtime expects {missing:?} but berthd holds {held:?} for this attachment"
+                ),
+            ));
+        }
+        Ok(Response::Ok)
+    }
+
+    fn gc(&self, network: &str, valid: &[berth_proto::Attachment]) -> Result<Response, Failure> {
+        let mut allocator = self.lock()?;
+        let mutations = allocator.plan_gc(network, valid, now_unix_secs());
+        self.commit(&mut allocator, &mutations)?;
+        self.metrics
+            .released_by_gc
+            .fetch_add(removed(&mutations), Relaxed);
+        Ok(Response::Ok)
+    }
+
+    fn status(&self) -> Result<Response, Failure> {
+        drop(self.lock()?);
+        Ok(Response::Ok)
+    }
+
+    /// Frees retained bindings whose time is up; run periodically.
+    pub fn expire(&self) -> Result<usize, Failure> {
+        let mut allocator = self.lock()?;
+        let mutations = allocator.plan_expire(now_unix_secs());
+        self.commit(&mut allocator, &mutations)?;
+        self.metrics
+            .released_by_expiry
+            .fetch_add(removed(&mutations), Relaxed);
+        Ok(mutations.len())
+    }
+
+    /// Re-reads the config: pools and chain are both validated and loaded
+    /// before either replaces the running one, so a bad file changes nothing.
+    pub fn reload(&self) -> Result<AdminResponse, Failure> {
+        let result = self.try_reload();
+        let counter = if result.is_ok() {
+            &self.metrics.reloads_ok
+        } else {
+            &self.metrics.reloads_failed
+        };
+        counter.fetch_add(1, Relaxed);
+        result
+    }
+
+    fn try_reload(&self) -> Result<AdminResponse, Failure> {
+        let invalid = |e: String| {
+            fail(
+                ErrorKind::InvalidConfig,
+                format!("reload refused, config unchanged: {e}"),
+            )
+        };
+        let config = DaemonConfig::load(&self.config_path).map_err(|e| invalid(e.to_string()))?;
+        let pools = pools_of(&config).map_err(|e| invalid(e.to_string()))?;
+        let chain = self
+            .runtime
+            .load_chain(&config.policies)
+            .map_err(|e| invalid(e.to_string()))?;
+        let names: Vec<String> = chain
+            .policies()
+            .iter()
+            .map(|p| p.name().to_owned())
+            .collect();
+        let pool_count = pools.len();
+        let mut allocator = self.lock()?;
+        let orphaned = allocator
+            .replace_pools(pools)
+            .map_err(|e| invalid(e.to_string()))?;
+        self.chain.swap(chain);
+        drop(allocator);
+        if !orphaned.is_empty() {
+            tracing::warn!(
+                ?orphaned,
+                "pools removed from the config still hold addresses"
+            );
+        }
+        tracing::info!(policies = ?names, pools = pool_count, "config reloaded");
+        Ok(AdminResponse::Reloaded {
+            policies: names,
+            pools: pool_count,
+        })
+    }
+
+    fn admin(&self, request: AdminRequest) -> Result<AdminResponse, Failure> {
+        match request {
+            AdminRequest::ListPools => Ok(AdminResponse::Pools {
+                pools: views::pools(&*self.lock()?),
+            }),
+            AdminRequest::ListAllocations => Ok(AdminResponse::Allocations {
+                allocations: views::allocations(&*self.lock()?),
+            }),
+            AdminRequest::Explain { target } => Ok(AdminResponse::Explained {
+                explanations: views::explain(&*self.lock()?, &target),
+            }),
+            AdminRequest::Release {
+                identity,
+                pool,
+                address,
+            } => self.operator_release(identity, pool, address),
+            AdminRequest::Reload => self.reload(),
+        }
+    }
+
+    fn operator_release(
+        &self,
+        identity: Option<String>,
+        pool: Option<String>,
+        address: Option<String>,
+    ) -> Result<AdminResponse, Failure> {
+        let mut allocator = self.lock()?;
+        let mutations = match (identity, pool, address) {
+            (Some(key), None, None) => allocator.plan_retire_identity(&key, now_unix_secs()),
+            (None, Some(pool), Some(address)) => {
+                let address: IpAddr = address.parse().map_err(|_| {
+                    fail(
+                        ErrorKind::InvalidRequest,
+                        format!("{address:?} is not an IP address"),
+                    )
+                })?;
+                allocator
+                    .plan_release(&pool, address)
+                    .map_err(|e| fail(e.kind(), e.to_string()))?
+            }
+            _ => {
+                return Err(fail(
+                    ErrorKind::InvalidRequest,
+                    "release takes an identity, or a pool and an address",
+                ))
+            }
+        };
+        self.commit(&mut allocator, &mutations)?;
+        let count = removed(&mutations);
+        self.metrics.released_by_operator.fetch_add(count, Relaxed);
+        Ok(AdminResponse::Released { count })
+    }
+
+    pub fn render_metrics(&self) -> String {
+        let pools = match self.lock() {
+            Ok(allocator) => views::pool_metrics(&allocator),
+            Err(_) => String::new(),
+        };
+        let policy = views::policy_metrics(&self.runtime.metrics());
+        self.metrics.render(&(pools + &policy))
+    }
+}
+
+fn removed(mutations: &[Mutation]) -> u64 {
+    mutations
+        .iter()
+        .filter(|m| matches!(m, Mutation::Remove { .. }))
+        .count() as u64
+}
+
+/// A deterministic per-attachment seed (FNV-1a): policies get no other
+/// randomness, and a retried ADD sees the same seed.
+fn seed_of(container_id: &str, ifname: &str) -> u64 {
+    let mut hash: u64 = 0xcbf2_9ce4_8422_2325;
+    for byte in container_id.bytes().chain([0u8]).chain(ifname.bytes()) {
+        hash ^= u64::from(byte);
+        hash = hash.wrapping_mul(0x0100_0000_01b3);
+    }
+    hash
+}

@@ -1,0 +1,223 @@
+//! Printable views of the allocator for the CLI and the metrics endpoint.
+
+use crate::metrics::escape_label;
+use berth_core::allocator::Allocator;
+use berth_core::chain::{Phase, StepOutcome, TraceStep};
+use berth_core::record::{AddressRecord, RecordState};
+use berth_policy_runtime::MetricsSnapshot;
+use berth_policy_sdk::{Decision, IpFamily, Retention};
+use berth_proto::admin::{AllocationView, Explanation, PoolView};
+use std::collections::BTreeMap;
+use std::fmt::Write as _;
+
+fn family(f: IpFamily) -> &'static str {
+    match f {
+        IpFamily::V4 => "ipv4",
+        IpFamily::V6 => "ipv6",
+    }
+}
+
+pub fn pools(allocator: &Allocator) -> Vec<PoolView> {
+    let mut views: Vec<PoolView> = allocator
+        .pool_usage()
+        .into_iter()
+        .map(|u| PoolView {
+            name: u.name,
+            subnet: u.subnet.to_string(),
+            family: family(u.family).to_owned(),
+            used: u.used,
+            total: u.total,
+            default: u.default,
+            orphaned: false,
+        })
+        .collect();
+    let mut gone: BTreeMap<&str, u64> = BTreeMap::new();
+    for record in allocator.orphaned() {
+        *gone.entry(record.pool.as_str()).or_default() += 1;
+    }
+    for (name, used) in gone {
+        views.push(PoolView {
+            name: name.to_owned(),
+            subnet: "-".into(),
+            family: "-".into(),
+            used,
+            total: 0,
+            default: false,
+            orphaned: true,
+        });
+    }
+    views
+}
+
+pub fn retention(r: Retention) -> String {
+    match r {
+        Retention::ReleaseOnDelete => "release on delete".into(),
+        Retention::KeepForSecs(s) => format!("keep {s}s after delete"),
+        Retention::KeepUntilRetired(0) => "keep until retired".into(),
+        Retention::KeepUntilRetired(s) => format!("keep until retired, then {s}s"),
+    }
+}
+
+fn pod(r: &AddressRecord) -> String {
+    if r.pod.namespace.is_empty() && r.pod.name.is_empty() {
+        return "-".into();
+    }
+    format!("{}/{}", r.pod.namespace, r.pod.name)
+}
+
+pub fn allocations(allocator: &Allocator) -> Vec<AllocationView> {
+    allocator
+        .records()
+        .map(|r| {
+            let (state, expires) = match r.state {
+                RecordState::Attached => ("attached", None),
+                RecordState::Retained {
+                    expires_at_unix_secs,
+                    ..
+                } => ("retained", expires_at_unix_secs),
+            };
+            AllocationView {
+                pool: r.pool.clone(),
+                address: r.address.to_string(),
+                network: r.network.clone(),
+                state: state.into(),
+                container_id: r.attachment.as_ref().map(|a| a.container_id.clone()),
+                ifname: r.interface.clone(),
+                pod: pod(r),
+                identity: r.identity_key().map(str::to_owned),
+                retention: r.identity.as_ref().map(|i| retention(i.retention)),
+                expires_at_unix_secs: expires,
+            }
+        })
+        .collect()
+}
+
+/// Records matching `target`: an address, a container id or an identity.
+pub fn explain(allocator: &Allocator, target: &str) -> Vec<Explanation> {
+    allocator
+        .records()
+        .filter(|r| {
+            r.address.to_string() == target
+                || r.attachment
+                    .as_ref()
+                    .is_some_and(|a| a.container_id == target)
+                || r.identity_key() == Some(target)
+        })
+        .map(|r| Explanation {
+            pool: r.pool.clone(),
+            address: r.address.to_string(),
+            pod: pod(r),
+            identity: r.identity_key().map(str::to_owned),
+            steps: r.trace.iter().map(step_line).collect(),
+        })
+        .collect()
+}
+
+fn step_line(step: &TraceStep) -> String {
+    let phase = match step.phase {
+        Phase::Identify => "identify",
+        Phase::Evaluate => "evaluate",
+    };
+    let what = match &step.outcome {
+        StepOutcome::Identified(None) => "no identity (abstained)".to_owned(),
+        StepOutcome::Identified(Some(id)) => {
+            format!("identity {} ({})", id.key, retention(id.retention))
+        }
+        StepOutcome::Decided(Decision::Abstain) => "abstained".to_owned(),
+        StepOutcome::Decided(Decision::RestrictPools(p)) => format!("restricted pools to {p:?}"),
+        StepOutcome::Decided(Decision::Narrow(c)) => {
+            format!("narrowed to {} candidate(s)", c.len())
+        }
+        StepOutcome::Decided(Decision::Reorder(c)) => {
+            format!("moved {} candidate(s) first", c.len())
+        }
+        StepOutcome::Decided(Decision::Pick(c)) => format!("picked {} from {}", c.address, c.pool),
+        StepOutcome::Decided(Decision::Reject(reason)) => format!("rejected: {reason}"),
+        StepOutcome::IgnoredError(e) => format!("error ignored (failurePolicy Ignore): {e}"),
+    };
+    format!("{} [{phase}]: {what}", step.policy)
+}
+
+pub fn pool_metrics(allocator: &Allocator) -> String {
+    let mut out = String::new();
+    let usage = allocator.pool_usage();
+    let _ = writeln!(
+        out,
+        "# HELP berth_pool_used Addresses held in the pool.\n# TYPE berth_pool_used gauge"
+    );
+    for u in &usage {
+        let _ = writeln!(
+            out,
+            "berth_pool_used{{pool=\"{}\"}} {}",
+            escape_label(&u.name),
+            u.used
+        );
+    }
+    let _ = writeln!(
+        out,
+        "# HELP berth_pool_total Assignable addresses of the pool.\n# TYPE berth_pool_total gauge"
+    );
+    for u in &usage {
+        let _ = writeln!(
+            out,
+            "berth_pool_total{{pool=\"{}\"}} {}",
+            escape_label(&u.name),
+            u.total
+        );
+    }
+    out
+}
+
+pub fn policy_metrics(snapshot: &MetricsSnapshot) -> String {
+    let mut out = String::new();
+    let _ = writeln!(out, "# HELP berth_policy_chain_runs_total Policy chain runs, by result.\n# TYPE berth_policy_chain_runs_total counter");
+    let ok = snapshot
+        .runs
+        .saturating_sub(snapshot.rejected + snapshot.failed);
+    for (result, n) in [
+        ("ok", ok),
+        ("rejected", snapshot.rejected),
+        ("failed", snapshot.failed),
+    ] {
+        let _ = writeln!(
+            out,
+            "berth_policy_chain_runs_total{{result=\"{result}\"}} {n}"
+        );
+    }
+    let _ = writeln!(out, "# HELP berth_policy_evaluations_total Calls into each policy.\n# TYPE berth_policy_evaluations_total counter");
+    for p in &snapshot.policies {
+        let _ = writeln!(
+            out,
+            "berth_policy_evaluations_total{{policy=\"{}\"}} {}",
+            escape_label(&p.name),
+            p.calls
+        );
+    }
+    let _ = writeln!(out, "# HELP berth_policy_errors_total Policy errors, by policy and kind.\n# TYPE berth_policy_errors_total counter");
+    for p in &snapshot.policies {
+        for (kind, n) in &p.errors {
+            let _ = writeln!(
+                out,
+                "berth_policy_errors_total{{policy=\"{}\",kind=\"{}\"}} {n}",
+                escape_label(&p.name),
+                kind.as_str()
+            );
+        }
+    }
+    let l = &snapshot.latency;
+    let _ = writeln!(out, "# HELP berth_policy_chain_latency_us Policy chain run time including instantiation, in microseconds.\n# TYPE berth_policy_chain_latency_us histogram");
+    for (bound, n) in l.bounds_micros.iter().zip(&l.cumulative) {
+        let _ = writeln!(
+            out,
+            "berth_policy_chain_latency_us_bucket{{le=\"{bound}\"}} {n}"
+        );
+    }
+    let _ = writeln!(
+        out,
+        "berth_policy_chain_latency_us_bucket{{le=\"+Inf\"}} {}",
+        l.count
+    );
+    let _ = writeln!(out, "berth_policy_chain_latency_us_sum {}", l.sum_micros);
+    let _ = writeln!(out, "berth_policy_chain_latency_us_count {}", l.count);
+    out
+}

@@ -1,0 +1,132 @@
+//! A real `berthd` on its embedded store in a temp directory.
+
+use serde_json::Value;
+use std::path::PathBuf;
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+const START_TIMEOUT_SECS: u64 = 60;
+
+pub struct Daemon {
+    pub dir: tempfile::TempDir,
+    pub socket: PathBuf,
+    pub config_path: PathBuf,
+    child: Option<Child>,
+}
+
+impl Daemon {
+    /// Starts `berthd serve` with `config`; `socketPath` and `dataDir` are
+    /// filled in to point inside a fresh temp directory.
+    pub fn start(mut config: Value) -> Self {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let socket = dir.path().join("berth.sock");
+        config["socketPath"] = Value::from(socket.to_str().expect("utf8 path"));
+        config["dataDir"] = Value::from(dir.path().join("data").to_str().expect("utf8 path"));
+        let config_path = dir.path().join("berthd.json");
+        std::fs::write(
+            &config_path,
+            serde_json::to_vec_pretty(&config).expect("json"),
+        )
+        .expect("write config");
+        let mut daemon = Self {
+            dir,
+            socket,
+            config_path,
+            child: None,
+        };
+        daemon.spawn();
+        daemon
+    }
+
+    fn spawn(&mut self) {
+        let log = std::fs::OpenOptions::new()
+            .create(true)
+            .append(true)
+            .open(self.dir.path().join("berthd.log"))
+            .expect("log file");
+        let child = Command::new(crate::workspace_bin("berthd"))
+            .args(["serve", "--config"])
+            .arg(&self.config_path)
+            .env("RUST_LOG", "info")
+            .stdout(Stdio::from(log.try_clone().expect("log clone")))
+            .stderr(Stdio::from(log))
+            .spawn()
+            .expect("spawn berthd");
+        self.child = Some(child);
+        let deadline = Instant::now() + Duration::from_secs(START_TIMEOUT_SECS);
+        while Instant::now() < deadline {
+            if std::os::unix::net::UnixStream::connect(&self.socket).is_ok() {
+                return;
+            }
+            if let Some(status) = self
+                .child
+                .as_mut()
+                .and_then(|c| c.try_wait().ok().flatten())
+            {
+                panic!("berthd exited early ({status}):\n{}", self.log());
+            }
+            std::thread::sleep(Duration::from_millis(20));
+        }
+        panic!("berthd did not open its socket in time:\n{}", self.log());
+    }
+
+    pub fn log(&self) -> String {
+        std::fs::read_to_string(self.dir.path().join("berthd.log")).unwrap_or_default()
+    }
+
+    /// SIGKILL: no chance to flush or clean up.
+    pub fn kill9(&mut self) {
+        if let Some(mut child) = self.child.take() {
+            child.kill().expect("kill berthd");
+            child.wait().expect("reap berthd");
+        }
+    }
+
+    pub fn restart(&mut self) {
+        self.kill9();
+        self.spawn();
+    }
+
+    /// Runs a `berthd` CLI command against this daemon, returning its JSON.
+    pub fn cli(&self, args: &[&str]) -> Value {
+        let out = Command::new(crate::workspace_bin("berthd"))
+            .args(args)
+            .arg("--socket")
+            .arg(&self.socket)
+            .arg("--json")
+            .output()
+            .expect("run berthd cli");
+        assert!(
+            out.status.success(),
+            "berthd {args:?} failed: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        serde_json::from_slice(&out.stdout).expect("cli json")
+    }
+
+    /// Allocations as (address, pod, identity, state).
+    pub fn allocations(&self) -> Vec<Value> {
+        self.cli(&["allocations"])["allocations"]
+            .as_array()
+            .cloned()
+            .unwrap_or_default()
+    }
+
+    pub fn address_of_pod(&self, pod: &str) -> Vec<String> {
+        self.allocations()
+            .iter()
+            .filter(|a| a["pod"] == pod && a["state"] == "attached")
+            .filter_map(|a| a["address"].as_str().map(str::to_owned))
+            .collect()
+    }
+}
+
+impl Drop for Daemon {
+    fn drop(&mut self) {
+        if let Some(mut child) = self.child.take() {
+            // SIGKILL is fine at teardown: the store is crash-safe.
+            let _ = child.kill();
+            let _ = child.wait();
+        }
+    }
+}
