@@ -6,16 +6,16 @@
 //! ticker (which is what stops runaway guests) lives as long as anything
 //! that can run a guest.
 
-use crate::bindings::PolicyWorld;
 use crate::error::RuntimeError;
 use crate::limits::RuntimeLimits;
 use crate::metrics::{Metrics, MetricsSnapshot};
 use crate::sandbox::PolicyState;
+use std::collections::HashMap;
 use std::sync::mpsc::{self, RecvTimeoutError};
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
 use std::thread::JoinHandle;
 use std::time::Duration;
-use wasmtime::component::{HasSelf, Linker};
+use wasmtime::component::{Component, Linker};
 use wasmtime::{Config, Engine, InstanceAllocationStrategy, PoolingAllocationConfig};
 
 /// Core instances one policy component may create. A Rust component has
@@ -38,6 +38,9 @@ pub(crate) struct Inner {
     pub linker: Linker<PolicyState>,
     pub limits: RuntimeLimits,
     pub metrics: Metrics,
+    /// Compiled components by sha256, so reloading a chain only compiles
+    /// the modules that changed (a compile costs tens of milliseconds).
+    pub compiled: Mutex<HashMap<String, Component>>,
     _ticker: Ticker,
 }
 
@@ -52,7 +55,7 @@ impl Runtime {
         // allow-list, so filesystem and sockets stay unreachable.
         wasmtime_wasi::p2::add_to_linker_sync(&mut linker)
             .map_err(|e| RuntimeError::Engine(format!("linking WASI: {e:#}")))?;
-        PolicyWorld::add_to_linker::<PolicyState, HasSelf<PolicyState>>(&mut linker, |s| s)
+        crate::log::add_to_linker(&mut linker)
             .map_err(|e| RuntimeError::Engine(format!("linking berth:policy/host: {e:#}")))?;
         let ticker =
             Ticker::start(engine.clone(), limits.epoch_tick).map_err(RuntimeError::Ticker)?;
@@ -62,6 +65,7 @@ impl Runtime {
                 linker,
                 limits,
                 metrics: Metrics::default(),
+                compiled: Mutex::new(HashMap::new()),
                 _ticker: ticker,
             }),
         })

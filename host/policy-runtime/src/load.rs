@@ -20,8 +20,11 @@ use std::borrow::Cow;
 use std::collections::HashSet;
 use std::io::Read;
 use std::path::Path;
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
 use wasmtime::component::Component;
+
+/// Compiled components kept for reloads: two full chains' worth.
+const COMPILED_CACHE_ENTRIES_MAX: usize = 2 * CHAIN_POLICIES_MAX;
 
 /// Contract versions this host speaks: `0.1.x`.
 pub const CONTRACT_COMPATIBLE: &str = "0.1.x";
@@ -57,10 +60,7 @@ impl Runtime {
             check_digest(&policy, expected, &digest)?;
         }
         let engine = &self.inner.engine;
-        let component = Component::new(engine, &bytes).map_err(|e| LoadError::Compile {
-            policy: policy.clone(),
-            message: format!("{e:#}"),
-        })?;
+        let component = self.compile(&policy, &digest, &bytes)?;
         if let Some(import) = forbidden_import(&component, engine) {
             return Err(LoadError::ForbiddenImport { policy, import });
         }
@@ -100,6 +100,29 @@ impl Runtime {
         })
     }
 
+    /// Compiles `bytes`, or reuses the component compiled from the same
+    /// digest by an earlier load.
+    fn compile(&self, policy: &str, digest: &str, bytes: &[u8]) -> Result<Component, LoadError> {
+        let cache = &self.inner.compiled;
+        if let Some(component) = lock(cache).get(digest) {
+            return Ok(component.clone());
+        }
+        // Compiled outside the lock: loads of other modules need not wait.
+        let component =
+            Component::new(&self.inner.engine, bytes).map_err(|e| LoadError::Compile {
+                policy: policy.to_owned(),
+                message: format!("{e:#}"),
+            })?;
+        let mut cache = lock(cache);
+        // Old chains' modules would pile up across many reloads; starting
+        // over now and then costs one compile per module.
+        if cache.len() >= COMPILED_CACHE_ENTRIES_MAX {
+            cache.clear();
+        }
+        cache.insert(digest.to_owned(), component.clone());
+        Ok(component)
+    }
+
     /// Metadata and settings, asked of a throwaway instance under the same
     /// limits as a real run.
     fn check_instance(
@@ -137,6 +160,13 @@ impl Runtime {
             }),
         }
     }
+}
+
+fn lock<T>(mutex: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
+    // A panic while holding the lock cannot leave the map half-updated.
+    mutex
+        .lock()
+        .unwrap_or_else(|poisoned| poisoned.into_inner())
 }
 
 fn check_name(name: &str) -> Result<(), LoadError> {

@@ -3,12 +3,35 @@
 //!
 //! A guest controls the text, so messages are cut to a byte budget and
 //! control characters are escaped (no forged log lines).
+//!
+//! The import is linked by hand rather than through the generated `Host`
+//! trait: taking the message as a `WasmStr` leaves it in guest memory, so
+//! a message over budget costs nothing (a guest logging 10,000 × 10 KiB
+//! would otherwise make the host copy 100 MB and blow its own deadline).
 
-use crate::bindings::berth::policy::host::Host;
 use crate::bindings::wit::LogLevel;
 use crate::sandbox::PolicyState;
 use std::fmt::Write as _;
 use std::sync::Arc;
+use wasmtime::component::{Linker, WasmStr};
+use wasmtime::StoreContextMut;
+
+/// Links `berth:policy/host.log` (semver-compatible 0.1.x guests match).
+pub(crate) fn add_to_linker(linker: &mut Linker<PolicyState>) -> wasmtime::Result<()> {
+    linker.instance("berth:policy/host@0.1.0")?.func_wrap(
+        "log",
+        |mut store: StoreContextMut<'_, PolicyState>, (level, message): (LogLevel, WasmStr)| {
+            if store.data().log.remaining == 0 {
+                store.data_mut().log.dropped = store.data().log.dropped.saturating_add(1);
+                return Ok(());
+            }
+            let max = store.data().log.message_bytes;
+            let text = sanitize(&message.to_str(&store)?, max);
+            store.data_mut().log.emit(level, &text);
+            Ok(())
+        },
+    )
+}
 
 /// The `tracing` target of every guest message.
 pub const LOG_TARGET: &str = "berth::policy";
@@ -56,13 +79,9 @@ impl LogBudget {
         dropped
     }
 
-    fn emit(&mut self, level: LogLevel, message: &str) {
-        if self.remaining == 0 {
-            self.dropped = self.dropped.saturating_add(1);
-            return;
-        }
-        self.remaining -= 1;
-        let text = sanitize(message, self.message_bytes);
+    /// Emits an already sanitized message, spending one of the budget.
+    fn emit(&mut self, level: LogLevel, text: &str) {
+        self.remaining = self.remaining.saturating_sub(1);
         let policy = &*self.policy;
         match level {
             LogLevel::Debug => tracing::debug!(target: LOG_TARGET, policy, "{text}"),
@@ -72,14 +91,6 @@ impl LogBudget {
         }
     }
 }
-
-impl Host for PolicyState {
-    fn log(&mut self, level: LogLevel, message: String) {
-        self.log.emit(level, &message);
-    }
-}
-
-impl crate::bindings::berth::policy::types::Host for PolicyState {}
 
 /// At most `max_bytes` of `message` (cut on a char boundary, marked with
 /// "…"), control characters escaped.

@@ -1,0 +1,229 @@
+//! Hostile guests (tests/wasm-fixtures) are contained: each misbehaviour
+//! maps to its error kind, the host keeps serving, and the chain's
+//! failurePolicy decides what the request sees.
+
+mod support;
+
+use berth_core::chain::{ChainError, FailurePolicy, Phase, PolicyErrorKind, StepOutcome};
+use berth_policy_runtime::{LoadError, Runtime, RuntimeLimits, LOG_TARGET};
+use berth_policy_sdk::Decision;
+use serde_json::json;
+use std::sync::{Arc, Mutex};
+use support::*;
+use tracing::field::{Field, Visit};
+use tracing_subscriber::layer::{Context, SubscriberExt};
+use tracing_subscriber::Layer;
+
+fn failing(fixture: &str, name: &str) -> (String, berth_core::chain::PolicyError, usize) {
+    let chain = load(&[hostile(name, fixture, FailurePolicy::Fail)]);
+    failure_of(run(
+        &chain,
+        &sts("default", "test-sts", 0),
+        &TestHost::default(),
+    ))
+}
+
+#[test]
+fn infinite_loop_times_out() {
+    let started = std::time::Instant::now();
+    let (policy, error, _) = failing("infinite-loop", "loop");
+    assert_eq!(policy, "loop");
+    assert_eq!(error.kind, PolicyErrorKind::Timeout, "{error}");
+    assert!(error.message.contains("evaluate"), "{error}");
+    eprintln!("infinite loop stopped after {:?}", started.elapsed());
+}
+
+#[test]
+fn memory_bomb_is_out_of_memory_and_the_host_survives() {
+    let (_, error, _) = failing("memory-bomb", "bomb");
+    assert_eq!(error.kind, PolicyErrorKind::OutOfMemory, "{error}");
+    // The slot went back to the pool clean: the bomb goes off the same way
+    // again, and a healthy chain still runs.
+    let (_, again, _) = failing("memory-bomb", "bomb");
+    assert_eq!(again.kind, PolicyErrorKind::OutOfMemory, "{again}");
+    let chain = load(&[builtin("sticky", "sticky-statefulset", json!({}))]);
+    let outcome = run(&chain, &sts("default", "test-sts", 0), &TestHost::default()).expect("runs");
+    assert_eq!(decision_of(&outcome, "sticky"), Decision::Abstain);
+}
+
+#[test]
+fn trap_is_a_trap() {
+    let (_, error, _) = failing("trap", "trap");
+    assert_eq!(error.kind, PolicyErrorKind::Trap, "{error}");
+}
+
+#[test]
+fn filesystem_import_is_refused_at_load() {
+    match runtime().load_chain(&[hostile("fs", "imports-filesystem", FailurePolicy::Fail)]) {
+        Err(LoadError::ForbiddenImport { policy, import }) => {
+            assert_eq!(policy, "fs");
+            assert!(import.starts_with("wasi:filesystem/"), "{import}");
+        }
+        other => panic!("expected a forbidden import, got {other:?}"),
+    }
+}
+
+#[test]
+fn illegal_pick_is_an_invalid_answer() {
+    let (_, error, _) = failing("illegal-pick", "picker");
+    assert_eq!(error.kind, PolicyErrorKind::InvalidAnswer, "{error}");
+}
+
+#[test]
+fn bad_identity_is_an_invalid_answer() {
+    let (_, error, trace_len) = failing("bad-identity", "bad-id");
+    assert_eq!(error.kind, PolicyErrorKind::InvalidAnswer, "{error}");
+    assert_eq!(trace_len, 0, "fails in identify, before anything else");
+}
+
+#[test]
+fn slow_identify_times_out_in_the_identify_phase() {
+    let (_, error, trace_len) = failing("slow-identify", "slow");
+    assert_eq!(error.kind, PolicyErrorKind::Timeout, "{error}");
+    assert!(error.message.contains("identify"), "{error}");
+    assert_eq!(trace_len, 0, "nothing ran before identify");
+
+    // Ignored, the trace shows the timeout in identify and the instance is
+    // not entered again for evaluate; the error is counted once.
+    let chain = load(&[hostile(
+        "slow-ignored",
+        "slow-identify",
+        FailurePolicy::Ignore,
+    )]);
+    let outcome =
+        run(&chain, &sts("default", "test-sts", 0), &TestHost::default()).expect("ignored");
+    let kinds: Vec<_> = outcome
+        .trace
+        .iter()
+        .map(|t| match &t.outcome {
+            StepOutcome::IgnoredError(e) => (t.phase, Some(e.kind)),
+            _ => (t.phase, None),
+        })
+        .collect();
+    assert_eq!(
+        kinds,
+        [
+            (Phase::Identify, Some(PolicyErrorKind::Timeout)),
+            (Phase::Evaluate, Some(PolicyErrorKind::Timeout)),
+        ]
+    );
+    let metrics = runtime().metrics();
+    let slow = metrics.policy("slow-ignored").expect("counted");
+    assert_eq!(slow.errors_of(PolicyErrorKind::Timeout), 1);
+    assert_eq!(slow.ignored_errors, 1);
+    assert_eq!(slow.calls, 1);
+}
+
+#[test]
+fn ignore_lets_the_chain_continue_and_counts_the_error() {
+    let chain = load(&[
+        hostile("trap-ignored", "trap", FailurePolicy::Ignore),
+        builtin("sticky-after-trap", "sticky-statefulset", json!({})),
+    ]);
+    let host = held(&[berth_policy_sdk::harness::binding(
+        "test-ippool",
+        "10.6.168.107",
+    )]);
+    let before = runtime().metrics();
+    let outcome = run(&chain, &sts("default", "test-sts", 0), &host).expect("trap is ignored");
+    let picked = outcome.picked.expect("sticky still picks");
+    assert_eq!(picked.address, "10.6.168.107");
+    let after = runtime().metrics();
+    let trap = after.policy("trap-ignored").expect("counted");
+    assert_eq!(trap.errors_of(PolicyErrorKind::Trap), 1);
+    assert_eq!(trap.ignored_errors, 1);
+    assert!(after.runs > before.runs);
+
+    // The same guest with Fail stops the chain, naming it.
+    let chain = load(&[
+        hostile("trap-failing", "trap", FailurePolicy::Fail),
+        builtin("sticky-after-failing-trap", "sticky-statefulset", json!({})),
+    ]);
+    match run(&chain, &sts("default", "test-sts", 0), &host) {
+        Err(ChainError::Failed { policy, error, .. }) => {
+            assert_eq!(policy, "trap-failing");
+            assert_eq!(error.kind, PolicyErrorKind::Trap);
+        }
+        other => panic!("expected the chain to fail, got {other:?}"),
+    }
+    let failing = runtime().metrics();
+    let trap = failing.policy("trap-failing").expect("counted");
+    assert_eq!(
+        (trap.errors_of(PolicyErrorKind::Trap), trap.ignored_errors),
+        (1, 0)
+    );
+}
+
+/// Collects the guest messages emitted under `berth::policy`.
+#[derive(Clone, Default)]
+struct Captured(Arc<Mutex<Vec<(tracing::Level, String)>>>);
+
+impl<S: tracing::Subscriber> Layer<S> for Captured {
+    fn on_event(&self, event: &tracing::Event<'_>, _: Context<'_, S>) {
+        struct Message(String);
+        impl Visit for Message {
+            fn record_debug(&mut self, field: &Field, value: &dyn std::fmt::Debug) {
+                if field.name() == "message" {
+                    self.0 = format!("{value:?}");
+                }
+            }
+        }
+        if event.metadata().target() == LOG_TARGET {
+            let mut message = Message(String::new());
+            event.record(&mut message);
+            if let Ok(mut events) = self.0.lock() {
+                events.push((*event.metadata().level(), message.0));
+            }
+        }
+    }
+}
+
+#[test]
+fn noisy_logger_completes_with_its_logs_capped() {
+    // 10,000 host calls take ~5 us each in a debug build of wasmtime (well
+    // under 1 us in release): this test is about the log budget, so it gives
+    // the call a deadline a debug build cannot trip. The bench checks the
+    // default deadline in release.
+    let runtime = Runtime::new(RuntimeLimits {
+        deadline_ticks: 200,
+        ..RuntimeLimits::default()
+    })
+    .expect("runtime starts");
+    let captured = Captured::default();
+    let subscriber = tracing_subscriber::registry().with(captured.clone());
+    let chain = runtime
+        .load_chain(&[hostile("noisy", "noisy-logger", FailurePolicy::Fail)])
+        .expect("loads");
+    let outcome = tracing::subscriber::with_default(subscriber, || {
+        run(&chain, &sts("default", "test-sts", 0), &TestHost::default())
+    })
+    .expect("a noisy policy still answers");
+    assert_eq!(decision_of(&outcome, "noisy"), Decision::Abstain);
+
+    let events = captured.0.lock().expect("not poisoned").clone();
+    let infos: Vec<_> = events
+        .iter()
+        .filter(|(l, _)| *l == tracing::Level::INFO)
+        .collect();
+    let limits = runtime.limits();
+    assert_eq!(infos.len(), limits.log_messages_per_call as usize);
+    for (_, message) in &infos {
+        // Cut to the budget, plus the "…" marker.
+        assert!(
+            message.len() <= limits.log_message_bytes + 3,
+            "{}",
+            message.len()
+        );
+    }
+    let warnings = events
+        .iter()
+        .filter(|(l, _)| *l == tracing::Level::WARN)
+        .count();
+    assert_eq!(warnings, 1, "one summary of the dropped messages");
+    let noisy = runtime.metrics();
+    let noisy = noisy.policy("noisy").expect("counted");
+    assert_eq!(
+        noisy.log_messages_dropped,
+        10_000 - u64::from(limits.log_messages_per_call)
+    );
+}
