@@ -105,32 +105,32 @@ impl FreeIndex {
         out
     }
 
+    /// Free offsets in `from..=limit`: one tree lookup, then a walk over
+    /// the following blocked intervals (each gap between two is a free
+    /// run), so the cost is O(log n + k) even when every free address is
+    /// an isolated hole.
     fn collect_free(&self, from: u128, limit: u128, k: usize, out: &mut Vec<u128>) {
         let mut p = from;
-        while out.len() < k && p <= limit {
-            if let Some(start) = self.containing(p) {
-                match self.blocked.get(&start).and_then(|e| e.checked_add(1)) {
-                    Some(next) => p = next,
-                    None => return,
-                }
-                continue;
+        if let Some(start) = self.containing(p) {
+            match self.blocked.get(&start).and_then(|e| e.checked_add(1)) {
+                Some(next) => p = next,
+                None => return,
             }
-            // `p` is free; the run lasts until the next blocked interval.
-            let run_end = match self.blocked.range(p..).next() {
-                Some((&s, _)) => (s - 1).min(limit),
-                None => limit,
-            };
-            while out.len() < k && p <= run_end {
-                out.push(p);
-                if p == run_end {
-                    break;
-                }
-                p += 1;
+        }
+        // `p` is free here: blocked intervals are merged, so the offset
+        // after one is never blocked.
+        for (&start, &end) in self.blocked.range(p..) {
+            if p > limit || out.len() >= k {
+                return;
             }
-            match run_end.checked_add(1) {
-                Some(next) if out.len() < k => p = next,
-                _ => return,
+            push_run(p, (start - 1).min(limit), k, out);
+            match end.checked_add(1) {
+                Some(next) => p = next,
+                None => return,
             }
+        }
+        if p <= limit {
+            push_run(p, limit, k, out);
         }
     }
 
@@ -141,6 +141,18 @@ impl FreeIndex {
             .next_back()
             .filter(|(_, &end)| end >= offset)
             .map(|(&start, _)| start)
+    }
+}
+
+/// Pushes `from..=to` onto `out` until it holds `k`.
+fn push_run(from: u128, to: u128, k: usize, out: &mut Vec<u128>) {
+    let mut p = from;
+    while out.len() < k && p <= to {
+        out.push(p);
+        if p == to {
+            break;
+        }
+        p += 1;
     }
 }
 
@@ -179,6 +191,17 @@ mod tests {
         }
         assert_eq!(idx.blocked, before);
         assert_eq!(idx.held(), 0);
+    }
+
+    #[test]
+    fn isolated_holes_are_walked_in_order() {
+        let mut idx = FreeIndex::new(&RangeSet::from_ranges(vec![(0, 99)]), 99);
+        for o in (0..100).step_by(2) {
+            idx.hold(o);
+        }
+        assert_eq!(idx.first_free(10, 5), vec![11, 13, 15, 17, 19]);
+        assert_eq!(idx.first_free(96, 4), vec![97, 99, 1, 3]);
+        assert_eq!(idx.first_free(0, 100).len(), 50);
     }
 
     #[test]

@@ -224,10 +224,11 @@ fn gc_releases_only_invalid_attachments_of_the_network() {
     other.network = "other".into();
     add(&mut alloc, &other, &chain, 1).expect("add");
     run(&mut alloc, |a| a.plan_gc("net", &[attachment("c2")], 5));
-    let left: Vec<String> = alloc
+    let mut left: Vec<String> = alloc
         .records()
         .filter_map(|r| r.attachment.as_ref().map(|a| a.container_id.clone()))
         .collect();
+    left.sort();
     assert_eq!(left, vec!["c2".to_string(), "c4".to_string()]);
 }
 

@@ -22,7 +22,9 @@ use crate::record::AddressRecord;
 use berth_policy_sdk::IpFamily;
 use berth_proto::Attachment;
 use ipnet::IpNet;
-use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
+use std::collections::hash_map::DefaultHasher;
+use std::collections::{BTreeSet, HashMap, HashSet};
+use std::hash::BuildHasherDefault;
 use std::net::IpAddr;
 
 /// Usage of one pool, for `kubectl get`, metrics and the CLI.
@@ -44,6 +46,8 @@ struct IdentitySlot {
     address: IpAddr,
 }
 
+type FixedState = BuildHasherDefault<DefaultHasher>;
+
 #[derive(Debug, Clone, Default)]
 pub struct Allocator {
     /// In configuration order.
@@ -54,9 +58,12 @@ pub struct Allocator {
     /// Parallel to `pools`: where the next search for free addresses
     /// starts, so a just-freed address is not handed out again at once.
     cursors: Vec<u128>,
-    // Ordered maps so plans (GC, expiry) are deterministic.
-    records: BTreeMap<IpAddr, AddressRecord>,
-    by_attachment: BTreeMap<Attachment, Vec<IpAddr>>,
+    // Hash maps: a lookup touches one bucket however many records there
+    // are (a 65k-entry B-tree costs several cache misses per ADD). The
+    // hasher has fixed keys so iteration, and thus every plan, is the same
+    // on every run; plans that iterate sort their output anyway.
+    records: HashMap<IpAddr, AddressRecord, FixedState>,
+    by_attachment: HashMap<Attachment, Vec<IpAddr>, FixedState>,
     by_identity: HashMap<String, Vec<IdentitySlot>>,
     /// (pool, namespace) -> held addresses.
     namespace_used: HashMap<(String, String), u64>,
@@ -163,6 +170,7 @@ impl Allocator {
             .collect()
     }
 
+    /// Every record, in no particular order.
     pub fn records(&self) -> impl Iterator<Item = &AddressRecord> {
         self.records.values()
     }

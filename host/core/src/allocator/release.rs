@@ -29,14 +29,17 @@ impl Allocator {
         now_unix_secs: u64,
     ) -> Vec<Mutation> {
         let valid: HashSet<&Attachment> = valid.iter().collect();
-        self.by_attachment
+        let mut gone: Vec<&AddressRecord> = self
+            .by_attachment
             .iter()
             .filter(|(att, _)| !valid.contains(att))
             .flat_map(|(_, addrs)| addrs.iter())
             .filter_map(|a| self.records.get(a))
             .filter(|r| r.network == network)
-            .map(|r| detach(r, now_unix_secs))
-            .collect()
+            .collect();
+        // Same plan whatever the map's iteration order.
+        gone.sort_by_key(|r| r.address);
+        gone.into_iter().map(|r| detach(r, now_unix_secs)).collect()
     }
 
     /// Frees retained addresses whose expiry is at or before `now`.

@@ -165,14 +165,17 @@ impl Allocator {
             v.sort();
             v
         };
-        let sort_att = |m: &std::collections::BTreeMap<_, Vec<IpAddr>>| {
-            m.iter()
-                .map(|(k, v): (&berth_proto::Attachment, &Vec<IpAddr>)| {
+        let sort_att = |m: &HashMap<berth_proto::Attachment, Vec<IpAddr>, super::FixedState>| {
+            let mut all: Vec<_> = m
+                .iter()
+                .map(|(k, v)| {
                     let mut v = v.clone();
                     v.sort();
                     (k.clone(), v)
                 })
-                .collect::<Vec<_>>()
+                .collect();
+            all.sort();
+            all
         };
         let checks = [
             (
