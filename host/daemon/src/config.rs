@@ -45,6 +45,9 @@ pub struct DaemonLimits {
     pub expiry_interval_secs: u64,
     /// Socket read/write timeout per request.
     pub request_timeout_ms: u64,
+    /// How often the config file is checked for changes (a Helm upgrade
+    /// rewrites the mounted ConfigMap); a change reloads like SIGHUP.
+    pub config_poll_interval_secs: u64,
 }
 
 impl Default for DaemonLimits {
@@ -53,6 +56,7 @@ impl Default for DaemonLimits {
             requests_in_flight_max: 256,
             expiry_interval_secs: 10,
             request_timeout_ms: 10_000,
+            config_poll_interval_secs: 5,
         }
     }
 }
@@ -133,6 +137,11 @@ impl DaemonConfig {
                 "limits.requestsInFlightMax must be at least 1".into(),
             ));
         }
+        if config.limits.config_poll_interval_secs == 0 {
+            return Err(invalid(
+                "limits.configPollIntervalSecs must be at least 1".into(),
+            ));
+        }
         if config.limits.expiry_interval_secs == 0 {
             return Err(invalid(
                 "limits.expiryIntervalSecs must be at least 1".into(),
@@ -153,8 +162,15 @@ impl DaemonConfig {
         Ok(config)
     }
 
+    /// This node's name: `BERTH_NODE_NAME` (set from the downward API in
+    /// the chart, since one ConfigMap serves every node), else `nodeName`,
+    /// else the hostname.
     pub fn node(&self) -> String {
-        self.node_name.clone().unwrap_or_else(hostname)
+        std::env::var("BERTH_NODE_NAME")
+            .ok()
+            .filter(|n| !n.is_empty())
+            .or_else(|| self.node_name.clone())
+            .unwrap_or_else(hostname)
     }
 }
 

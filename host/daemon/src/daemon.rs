@@ -9,7 +9,7 @@ use berth_core::allocator::Allocator;
 use berth_core::store::Store;
 use berth_policy_runtime::{ChainHandle, Runtime, RuntimeLimits};
 use berth_store_embedded::EmbeddedStore;
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::Duration;
 use tokio::signal::unix::{signal, SignalKind};
@@ -90,10 +90,14 @@ pub fn serve(config_path: &Path, log_format: &str) -> anyhow::Result<()> {
         .worker_threads(2)
         .enable_all()
         .build()?;
-    tokio.block_on(run(config, service))
+    tokio.block_on(run(config_path, config, service))
 }
 
-async fn run(config: DaemonConfig, service: Arc<Service>) -> anyhow::Result<()> {
+async fn run(
+    config_path: &Path,
+    config: DaemonConfig,
+    service: Arc<Service>,
+) -> anyhow::Result<()> {
     let (stop_tx, stop_rx) = watch::channel(false);
     let server = SocketServer::bind(&config.socket_path)
         .with_context(|| format!("binding {}", config.socket_path.display()))?;
@@ -118,20 +122,19 @@ async fn run(config: DaemonConfig, service: Arc<Service>) -> anyhow::Result<()> 
         config.limits.expiry_interval_secs,
         stop_rx.clone(),
     ));
+    tokio::spawn(reload_on_change(
+        service.clone(),
+        config_path.to_owned(),
+        config.limits.config_poll_interval_secs,
+        stop_rx.clone(),
+    ));
 
     let mut hangup = signal(SignalKind::hangup())?;
     let mut terminate = signal(SignalKind::terminate())?;
     let mut interrupt = signal(SignalKind::interrupt())?;
     loop {
         tokio::select! {
-            _ = hangup.recv() => {
-                let service = service.clone();
-                match tokio::task::spawn_blocking(move || service.reload()).await {
-                    Ok(Ok(_)) => {}
-                    Ok(Err(error)) => tracing::error!(message = %error.message, "reload failed"),
-                    Err(error) => tracing::error!(%error, "reload task failed"),
-                }
-            }
+            _ = hangup.recv() => reload(service.clone()).await,
             _ = terminate.recv() => break,
             _ = interrupt.recv() => break,
         }
@@ -160,6 +163,40 @@ async fn expire_periodically(
                     Ok(Ok(n)) => tracing::info!(released = n, "retained bindings expired"),
                     Ok(Err(error)) => tracing::error!(message = %error.message, "expiry failed"),
                     Err(error) => tracing::error!(%error, "expiry task failed"),
+                }
+            }
+        }
+    }
+}
+
+async fn reload(service: Arc<Service>) {
+    match tokio::task::spawn_blocking(move || service.reload()).await {
+        Ok(Ok(_)) => {}
+        Ok(Err(error)) => tracing::error!(message = %error.message, "reload failed"),
+        Err(error) => tracing::error!(%error, "reload task failed"),
+    }
+}
+
+/// Reloads when the config file's content changes. Polling the content
+/// (not inotify on the path) follows the kubelet's symlink swap of a
+/// mounted ConfigMap as well as an editor's rename-over.
+async fn reload_on_change(
+    service: Arc<Service>,
+    path: PathBuf,
+    every_secs: u64,
+    mut stop: watch::Receiver<bool>,
+) {
+    let mut seen = std::fs::read(&path).ok();
+    let mut tick = tokio::time::interval(Duration::from_secs(every_secs));
+    loop {
+        tokio::select! {
+            _ = stop.changed() => return,
+            _ = tick.tick() => {
+                let now = tokio::fs::read(&path).await.ok();
+                if now.is_some() && now != seen {
+                    tracing::info!(path = %path.display(), "config file changed; reloading");
+                    seen = now;
+                    reload(service.clone()).await;
                 }
             }
         }

@@ -74,6 +74,41 @@ impl Daemon {
         std::fs::read_to_string(self.dir.path().join("berthd.log")).unwrap_or_default()
     }
 
+    pub fn pid(&self) -> u32 {
+        self.child.as_ref().expect("daemon running").id()
+    }
+
+    /// Sends a signal by name ("HUP", "TERM") with kill(1).
+    pub fn signal(&self, name: &str) {
+        crate::netns::run("kill", &[&format!("-{name}"), &self.pid().to_string()]);
+    }
+
+    /// Rewrites the config file, keeping the paths `start` filled in.
+    pub fn rewrite_config(&self, mut config: Value) {
+        config["socketPath"] = Value::from(self.socket.to_str().expect("utf8 path"));
+        config["dataDir"] = Value::from(self.dir.path().join("data").to_str().expect("utf8 path"));
+        std::fs::write(
+            &self.config_path,
+            serde_json::to_vec_pretty(&config).expect("json"),
+        )
+        .expect("write config");
+    }
+
+    /// Waits for the daemon to exit on its own, returning whether it did
+    /// so successfully within `secs`.
+    pub fn wait_exit(&mut self, secs: u64) -> Option<bool> {
+        let deadline = Instant::now() + Duration::from_secs(secs);
+        let child = self.child.as_mut()?;
+        while Instant::now() < deadline {
+            if let Ok(Some(status)) = child.try_wait() {
+                self.child = None;
+                return Some(status.success());
+            }
+            std::thread::sleep(Duration::from_millis(20));
+        }
+        None
+    }
+
     /// SIGKILL: no chance to flush or clean up.
     pub fn kill9(&mut self) {
         if let Some(mut child) = self.child.take() {
