@@ -68,3 +68,23 @@ pub const POOLS_MAX: usize = 4096;
 pub const RECORD_TRACE_STEPS_MAX: usize = 2 * CHAIN_POLICIES_MAX;
 /// Addresses one ADD may request (one per family).
 pub const REQUESTED_ADDRESSES_MAX: usize = 2;
+
+// ---- Kubernetes store (berth-kube) ----
+
+/// Attempts of one API request on transient errors (5xx, 429, timeouts,
+/// connection errors) before the store gives up with a backend error.
+pub const KUBE_REQUEST_ATTEMPTS_MAX: u32 = 5;
+/// First backoff between attempts; doubled each retry, each drawn between
+/// half and all of it (jitter) so nodes that failed together do not retry
+/// together.
+pub const KUBE_RETRY_BACKOFF_BASE_MS: u64 = 20;
+/// Cap of one backoff. With the values above the four waits of five
+/// attempts add up to at most 300 ms, well inside a CNI ADD timeout.
+pub const KUBE_RETRY_BACKOFF_MAX_MS: u64 = 800;
+/// Deadline of one API request; a slower answer counts as transient.
+pub const KUBE_REQUEST_TIMEOUT_MS: u64 = 10_000;
+/// Objects per page when listing records (kube's `limit`/`continue`).
+pub const KUBE_LIST_PAGE_OBJECTS: u32 = 500;
+/// Bytes of a record's trace as JSON in its BerthAddress object; longer
+/// traces keep their first steps (objects stay small; etcd caps 1.5 MiB).
+pub const KUBE_TRACE_BYTES_MAX: usize = 32 << 10;

@@ -1,0 +1,271 @@
+//! Writing one batch of mutations as per-object requests.
+//!
+//! Kubernetes has no transaction across objects, so a batch is written in
+//! an order that keeps every intermediate state safe:
+//!
+//! 1. **creates** (addresses new to this node): each one takes its address
+//!    by name; AlreadyExists means another node holds it → `Conflict`;
+//! 2. **replaces** (records this node has seen), with their last seen
+//!    resourceVersion → `Conflict` if someone changed them since;
+//! 3. **removes**, with a resourceVersion and uid precondition (an object
+//!    already gone counts as removed).
+//!
+//! When any write fails, the creates already made by the batch are deleted
+//! again (uid precondition) before the error is returned, so a failed ADD
+//! does not keep new addresses, and an identity never ends up holding both
+//! its old address (whose remove failed) and its new one.
+//!
+//! What a partial failure can leave behind:
+//! * a failed rollback delete: an attached record of an ADD that was
+//!   answered with an error. Its container never got the address, so the
+//!   GC of leaked attachments reclaims it (or the runtime's retried ADD of
+//!   the same container finds it and gets it back).
+//! * replaces done before a later failure stay done: the re-bound record
+//!   names the attachment of the failed ADD, reclaimed or reused the same
+//!   way.
+//! * removes not done: an extra attached or retained record, which the
+//!   next DEL, expiry or GC releases.
+//!
+//! None of these is an address with two owners: ownership is the object
+//! name, and no path writes an address it did not create or last read.
+//!
+//! Before creating a record bound to an identity, the store lists that
+//! identity's objects (`berth.io/identity-hash`): if another node wrote a
+//! record of the same identity slot that this node has not seen, the batch
+//! is a `Conflict` — the caller refreshes and its policy then sees (and
+//! normally re-binds) the existing address instead of binding a second one.
+
+use crate::convert::{address_record, berth_address};
+use crate::crd_address::BerthAddress;
+use crate::names::{address_object_name, identity_hash, LABEL_IDENTITY_HASH};
+use crate::retry::{with_retries, Failure};
+use crate::store::{seen_of, Inner, Seen};
+use berth_core::record::{AddressRecord, Mutation};
+use berth_core::store::StoreError;
+use kube::api::{DeleteParams, ListParams, PostParams, Preconditions};
+use kube::ResourceExt;
+use std::sync::atomic::Ordering;
+
+enum Write {
+    Create(Box<BerthAddress>, AddressRecord),
+    Replace(Box<BerthAddress>),
+    Remove(String, Seen),
+}
+
+impl Inner {
+    pub(crate) async fn apply(&self, mutations: &[Mutation]) -> Result<(), StoreError> {
+        let (creates, replaces, removes) = self.plan(mutations)?;
+        let mut created: Vec<(String, Seen)> = Vec::new();
+        let mut outcome = Ok(());
+        for write in creates.into_iter().chain(replaces).chain(removes) {
+            outcome = match write {
+                Write::Create(obj, record) => self.create(*obj, &record, &mut created).await,
+                Write::Replace(obj) => self.replace(*obj).await,
+                Write::Remove(name, seen) => self.remove(&name, &seen).await,
+            };
+            if outcome.is_err() {
+                break;
+            }
+        }
+        if outcome.is_err() {
+            self.roll_back(created).await;
+        }
+        outcome
+    }
+
+    /// Sorts the batch into creates, replaces and removes.
+    fn plan(
+        &self,
+        mutations: &[Mutation],
+    ) -> Result<(Vec<Write>, Vec<Write>, Vec<Write>), StoreError> {
+        let seen = self.lock_seen();
+        let (mut creates, mut replaces, mut removes) = (Vec::new(), Vec::new(), Vec::new());
+        for m in mutations {
+            match m {
+                Mutation::Put(record) => {
+                    let mut obj = berth_address(record, &self.node);
+                    let name = obj.name_any();
+                    match seen.get(&name) {
+                        Some(s) => {
+                            obj.metadata.resource_version = Some(s.resource_version.clone());
+                            replaces.push(Write::Replace(Box::new(obj)));
+                        }
+                        None => creates.push(Write::Create(Box::new(obj), record.clone())),
+                    }
+                }
+                Mutation::Remove { pool, address } => {
+                    let name = address_object_name(pool, *address);
+                    let s = seen
+                        .get(&name)
+                        .cloned()
+                        .ok_or_else(|| StoreError::Conflict {
+                            message: format!(
+                                "remove of {pool}/{address}, which this node has not seen stored"
+                            ),
+                        })?;
+                    removes.push(Write::Remove(name, s));
+                }
+            }
+        }
+        Ok((creates, replaces, removes))
+    }
+
+    async fn create(
+        &self,
+        obj: BerthAddress,
+        record: &AddressRecord,
+        created: &mut Vec<(String, Seen)>,
+    ) -> Result<(), StoreError> {
+        let name = obj.name_any();
+        self.check_identity(record).await?;
+        let params = PostParams::default();
+        let attempt = with_retries(|| self.api.create(&params, &obj)).await;
+        self.counters.creates.fetch_add(1, Ordering::Relaxed);
+        let stored = match attempt.result {
+            Ok(stored) => stored,
+            Err(Failure::Api(s)) if s.is_already_exists() => {
+                // An earlier attempt may have created it without our
+                // seeing the answer: then the object is ours.
+                match self.ours_after_ambiguity(attempt.ambiguous, &obj).await {
+                    Some(stored) => stored,
+                    None => {
+                        return Err(StoreError::Conflict {
+                            message: format!(
+                                "{}/{} is held by another node (berthaddresses/{name} exists)",
+                                record.pool, record.address
+                            ),
+                        })
+                    }
+                }
+            }
+            Err(e) => return Err(backend("create", &name, e)),
+        };
+        let seen = seen_of(&stored);
+        self.lock_seen().insert(name.clone(), seen.clone());
+        created.push((name, seen));
+        Ok(())
+    }
+
+    async fn replace(&self, obj: BerthAddress) -> Result<(), StoreError> {
+        let name = obj.name_any();
+        let params = PostParams::default();
+        let attempt = with_retries(|| self.api.replace(&name, &params, &obj)).await;
+        self.counters.replaces.fetch_add(1, Ordering::Relaxed);
+        let stored = match attempt.result {
+            Ok(stored) => stored,
+            Err(Failure::Api(s)) if s.is_conflict() || s.is_not_found() => {
+                match self.ours_after_ambiguity(attempt.ambiguous, &obj).await {
+                    Some(stored) => stored,
+                    None => {
+                        self.lock_seen().remove(&name);
+                        return Err(StoreError::Conflict {
+                            message: format!(
+                                "berthaddresses/{name} changed since this node read it ({} {})",
+                                s.code, s.reason
+                            ),
+                        });
+                    }
+                }
+            }
+            Err(e) => return Err(backend("replace", &name, e)),
+        };
+        self.lock_seen().insert(name, seen_of(&stored));
+        Ok(())
+    }
+
+    async fn remove(&self, name: &str, seen: &Seen) -> Result<(), StoreError> {
+        let params = DeleteParams {
+            preconditions: Some(Preconditions {
+                resource_version: Some(seen.resource_version.clone()),
+                uid: Some(seen.uid.clone()),
+            }),
+            ..DeleteParams::default()
+        };
+        let attempt = with_retries(|| self.api.delete(name, &params)).await;
+        self.counters.deletes.fetch_add(1, Ordering::Relaxed);
+        match attempt.result {
+            // Already gone (by us, on an earlier attempt, or by GC): the
+            // goal of the remove holds.
+            Ok(_) => {}
+            Err(Failure::Api(s)) if s.is_not_found() => {}
+            Err(Failure::Api(s)) if s.is_conflict() => {
+                self.lock_seen().remove(name);
+                return Err(StoreError::Conflict {
+                    message: format!("berthaddresses/{name} changed since this node read it"),
+                });
+            }
+            Err(e) => return Err(backend("delete", name, e)),
+        }
+        self.lock_seen().remove(name);
+        Ok(())
+    }
+
+    /// Refuses to create a record for an identity slot that already has a
+    /// record this node has not seen (written by another node).
+    async fn check_identity(&self, record: &AddressRecord) -> Result<(), StoreError> {
+        let Some(key) = record.identity_key() else {
+            return Ok(());
+        };
+        self.counters
+            .identity_checks
+            .fetch_add(1, Ordering::Relaxed);
+        let params =
+            ListParams::default().labels(&format!("{LABEL_IDENTITY_HASH}={}", identity_hash(key)));
+        let list = with_retries(|| self.api.list(&params))
+            .await
+            .result
+            .map_err(|e| backend("list", "berthaddresses", e))?;
+        let seen = self.lock_seen();
+        for obj in &list.items {
+            let unseen = !seen.contains_key(&obj.name_any());
+            let same_slot = address_record(obj).is_ok_and(|r| {
+                r.identity_key() == Some(key)
+                    && r.interface == record.interface
+                    && r.family() == record.family()
+                    && r.address != record.address
+            });
+            if unseen && same_slot {
+                return Err(StoreError::Conflict {
+                    message: format!(
+                        "identity {key} already holds berthaddresses/{} (written by {}), not yet seen here",
+                        obj.name_any(),
+                        obj.spec.node
+                    ),
+                });
+            }
+        }
+        Ok(())
+    }
+
+    /// After a write that may have reached the server before failing,
+    /// whether the object now is exactly what we wrote.
+    async fn ours_after_ambiguity(
+        &self,
+        ambiguous: bool,
+        ours: &BerthAddress,
+    ) -> Option<BerthAddress> {
+        if !ambiguous {
+            return None;
+        }
+        let name = ours.name_any();
+        let current = with_retries(|| self.api.get(&name)).await.result.ok()?;
+        (current.spec == ours.spec).then_some(current)
+    }
+
+    async fn roll_back(&self, created: Vec<(String, Seen)>) {
+        for (name, seen) in created {
+            self.counters.rollbacks.fetch_add(1, Ordering::Relaxed);
+            if let Err(e) = self.remove(&name, &seen).await {
+                tracing::warn!(object = %name, error = %e,
+                    "rollback of a create failed; GC reclaims the leaked record");
+            }
+        }
+    }
+}
+
+fn backend(verb: &'static str, name: &str, e: Failure) -> StoreError {
+    StoreError::Backend {
+        operation: verb,
+        message: format!("berthaddresses/{name}: {e}"),
+    }
+}

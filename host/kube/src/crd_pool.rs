@@ -1,0 +1,106 @@
+//! `BerthPool`: a pool as operators write it, cluster-scoped, with the
+//! usage `kubectl get bpool` shows in Spiderpool's columns:
+//!
+//! ```text
+//! NAME          SUBNET        ALLOCATED   TOTAL   DEFAULT   AGE
+//! test-ippool   10.6.0.0/16   2           10      true      5m
+//! ```
+
+use kube::CustomResource;
+use schemars::JsonSchema;
+use serde::{Deserialize, Serialize};
+use std::collections::BTreeMap;
+
+// The spec mirrors `berth_core::pool::PoolSpec`; the pool's name is the
+// object's `metadata.name`. Doc comments here are `kubectl explain` text.
+/// The pool's addresses and how requests find it.
+#[derive(CustomResource, Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[kube(
+    group = "berth.io",
+    version = "v1alpha1",
+    kind = "BerthPool",
+    plural = "berthpools",
+    shortname = "bpool",
+    status = "BerthPoolStatus",
+    derive = "PartialEq",
+    doc = "A Berth address pool. Usage is in status, recomputed from the BerthAddress objects.",
+    printcolumn(name = "SUBNET", type_ = "string", json_path = ".spec.subnet"),
+    printcolumn(name = "ALLOCATED", type_ = "integer", json_path = ".status.allocated"),
+    printcolumn(name = "TOTAL", type_ = "integer", json_path = ".status.total"),
+    printcolumn(name = "DEFAULT", type_ = "boolean", json_path = ".spec.default"),
+    printcolumn(
+        name = "AGE",
+        type_ = "date",
+        json_path = ".metadata.creationTimestamp"
+    )
+)]
+#[serde(rename_all = "camelCase")]
+pub struct BerthPoolSpec {
+    /// CIDR, e.g. "10.6.0.0/16".
+    pub subnet: String,
+    /// "a-b" ranges, single addresses or CIDRs; empty means the whole subnet.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub ips: Vec<String>,
+    /// Entries of `ips` never handed out (same forms as `ips`).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub exclude_ips: Vec<String>,
+    /// Gateway returned with each address; never handed out.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub gateway: Option<String>,
+    /// Routes returned with each address.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub routes: Vec<BerthRoute>,
+    /// Used for requests that name no pool.
+    #[serde(default)]
+    pub default: bool,
+    /// Labels a pod's namespace must have to use the pool.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub namespace_selector: BTreeMap<String, String>,
+    /// Labels a node must have to hand out the pool's addresses.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub node_selector: BTreeMap<String, String>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+pub struct BerthRoute {
+    /// Destination CIDR.
+    pub dst: String,
+    /// Next hop; the pool's gateway when absent.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub gw: Option<String>,
+}
+
+// Written only through the status subresource, and always recomputed
+// from the BerthAddress objects of the pool (never incremented), so a
+// lost or repeated write cannot make it drift.
+//
+// Both counts saturate at `i64::MAX`: Kubernetes integers are int64, and
+// an IPv6 pool may hold more addresses than that. A saturated `total`
+// reads 9223372036854775807, which is honest ("more than you will use")
+// and keeps the column an integer that sorts.
+/// Usage of the pool, recomputed by berthd from the BerthAddress objects.
+/// Counts saturate at 9223372036854775807 (huge IPv6 pools).
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct BerthPoolStatus {
+    /// Addresses held (attached or retained).
+    #[schemars(schema_with = "crate::crd_pool::count_schema")]
+    pub allocated: u64,
+    /// Assignable addresses: `ips` minus `excludeIps`, gateway, network
+    /// and broadcast.
+    #[schemars(schema_with = "crate::crd_pool::count_schema")]
+    pub total: u64,
+    /// Why the pool cannot be used, when its spec is invalid.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub invalid: Option<String>,
+}
+
+/// Kubernetes has no unsigned integers; counts are int64 ≥ 0.
+pub(crate) fn count_schema(_: &mut schemars::SchemaGenerator) -> schemars::Schema {
+    schemars::json_schema!({ "type": "integer", "format": "int64", "minimum": 0 })
+}
+
+/// A count as stored: saturated at `i64::MAX`.
+pub fn saturate_count(n: u64) -> u64 {
+    n.min(i64::MAX.unsigned_abs())
+}

@@ -1,0 +1,44 @@
+//! Berth's Kubernetes store.
+//!
+//! * [`BerthPool`] (`bpool`) — a pool, cluster-scoped, with usage in status;
+//! * [`BerthAddress`] (`baddr`) — one small object per held address, named
+//!   from pool and address ([`names`]) so the API server's name uniqueness
+//!   gives each address one owner (as Kubernetes' own `IPAddress` objects,
+//!   KEP-1880, do for Service IPs);
+//! * [`KubeStore`] — `berth_core::store::Store` over those objects;
+//! * [`PoolStatusWriter`] and [`pools_from_cluster`] — pool status and
+//!   configuration.
+//!
+//! The crate sets no k8s-openapi `v1_*` feature: the daemon binary and the
+//! tests choose the Kubernetes version.
+
+pub mod apply;
+pub mod convert;
+pub mod crd_address;
+pub mod crd_pool;
+pub mod error;
+mod list;
+pub mod names;
+pub mod retry;
+pub mod status;
+pub mod store;
+
+pub use convert::ConvertError;
+pub use crd_address::{BerthAddress, BerthAddressSpec};
+pub use crd_pool::{BerthPool, BerthPoolSpec, BerthPoolStatus};
+pub use error::KubeError;
+pub use status::{pools_from_cluster, PoolStatusWriter};
+pub use store::{KubeStore, StoreStats};
+
+/// The CustomResourceDefinitions, for the Helm chart and for tests that
+/// install them: (file name under `charts/berth/crds/`, definition).
+pub fn crds() -> Vec<(
+    &'static str,
+    k8s_openapi::apiextensions_apiserver::pkg::apis::apiextensions::v1::CustomResourceDefinition,
+)> {
+    use kube::CustomResourceExt;
+    vec![
+        ("berthpools.yaml", BerthPool::crd()),
+        ("berthaddresses.yaml", BerthAddress::crd()),
+    ]
+}

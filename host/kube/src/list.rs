@@ -1,0 +1,30 @@
+//! Listing every object of a kind, page by page (`limit`/`continue`), so
+//! a cluster with many addresses is never fetched in one response.
+
+use crate::retry::{with_retries, Failure};
+use berth_core::limits::KUBE_LIST_PAGE_OBJECTS;
+use kube::api::{Api, ListParams};
+use kube::Resource;
+use serde::de::DeserializeOwned;
+use std::fmt::Debug;
+
+/// Every object matching `params` (its `limit`/`continue` are set here).
+pub(crate) async fn list_all<K>(api: &Api<K>, params: &ListParams) -> Result<Vec<K>, Failure>
+where
+    K: Resource + Clone + DeserializeOwned + Debug,
+{
+    let mut out = Vec::new();
+    let mut token: Option<String> = None;
+    loop {
+        let mut page = params.clone().limit(KUBE_LIST_PAGE_OBJECTS);
+        if let Some(t) = &token {
+            page = page.continue_token(t);
+        }
+        let list = with_retries(|| api.list(&page)).await.result?;
+        out.extend(list.items);
+        match list.metadata.continue_ {
+            Some(t) if !t.is_empty() => token = Some(t),
+            _ => return Ok(out),
+        }
+    }
+}

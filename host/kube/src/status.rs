@@ -1,0 +1,111 @@
+//! Pool usage in `BerthPool.status`, recomputed from the BerthAddress
+//! objects of the pool and written through the status subresource.
+//!
+//! Recomputing (never incrementing) keeps the count right whatever writes
+//! were lost, repeated or raced: the next recompute converges. It is off
+//! the allocation path, so an ADD never writes the pool object (which would
+//! make it the hot object of every allocation).
+
+use crate::convert::pool_spec;
+use crate::crd_address::BerthAddress;
+use crate::crd_pool::{saturate_count, BerthPool, BerthPoolStatus};
+use crate::error::KubeError;
+use crate::list::list_all;
+use crate::names::{label_value, LABEL_POOL};
+use crate::retry::with_retries;
+use berth_core::pool::Pool;
+use kube::api::{Api, ListParams, Patch, PatchParams};
+use kube::{Client, ResourceExt};
+
+/// Writes the status of BerthPools from their addresses.
+#[derive(Clone)]
+pub struct PoolStatusWriter {
+    pools: Api<BerthPool>,
+    addresses: Api<BerthAddress>,
+}
+
+impl PoolStatusWriter {
+    pub fn new(client: Client) -> Self {
+        PoolStatusWriter {
+            pools: Api::all(client.clone()),
+            addresses: Api::all(client),
+        }
+    }
+
+    /// Recomputes and writes the status of pool `name`; returns it.
+    pub async fn recompute(&self, name: &str) -> Result<BerthPoolStatus, KubeError> {
+        let object = format!("berthpools/{name}");
+        let pool = with_retries(|| self.pools.get(name))
+            .await
+            .result
+            .map_err(|e| request("get", &object, e))?;
+        self.write(&pool).await
+    }
+
+    /// Recomputes every pool's status; returns them by pool name.
+    pub async fn recompute_all(&self) -> Result<Vec<(String, BerthPoolStatus)>, KubeError> {
+        let pools = list_all(&self.pools, &ListParams::default())
+            .await
+            .map_err(|e| request("list", "berthpools", e))?;
+        let mut out = Vec::with_capacity(pools.len());
+        for pool in &pools {
+            out.push((pool.name_any(), self.write(pool).await?));
+        }
+        Ok(out)
+    }
+
+    async fn write(&self, pool: &BerthPool) -> Result<BerthPoolStatus, KubeError> {
+        let name = pool.name_any();
+        let object = format!("berthpools/{name}");
+        let status = self.compute(pool).await?;
+        let patch = Patch::Merge(serde_json::json!({ "status": status }));
+        let params = PatchParams::default();
+        with_retries(|| self.pools.patch_status(&name, &params, &patch))
+            .await
+            .result
+            .map_err(|e| request("patch status", &object, e))?;
+        Ok(status)
+    }
+
+    /// The status `pool` should have now.
+    pub async fn compute(&self, pool: &BerthPool) -> Result<BerthPoolStatus, KubeError> {
+        let name = pool.name_any();
+        let selector =
+            ListParams::default().labels(&format!("{LABEL_POOL}={}", label_value(&name)));
+        let held = list_all(&self.addresses, &selector)
+            .await
+            .map_err(|e| request("list", "berthaddresses", e))?;
+        // The label may be a shortened hash of a long name: count only the
+        // objects that really name this pool.
+        let allocated = held.iter().filter(|a| a.spec.pool == name).count();
+        let (total, invalid) = match Pool::from_spec(&pool_spec(pool)?) {
+            Ok(p) => (p.total(), None),
+            Err(e) => (0, Some(e.to_string())),
+        };
+        Ok(BerthPoolStatus {
+            allocated: saturate_count(u64::try_from(allocated).unwrap_or(u64::MAX)),
+            total: saturate_count(total),
+            invalid,
+        })
+    }
+}
+
+/// Every BerthPool as the core's pool configuration (unvalidated:
+/// `Pool::from_spec` reports bad fields by name).
+pub async fn pools_from_cluster(
+    client: &Client,
+) -> Result<Vec<berth_core::pool::PoolSpec>, KubeError> {
+    let api: Api<BerthPool> = Api::all(client.clone());
+    let pools = list_all(&api, &ListParams::default())
+        .await
+        .map_err(|e| request("list", "berthpools", e))?;
+    pools.iter().map(|p| Ok(pool_spec(p)?)).collect()
+}
+
+fn request(operation: &'static str, object: &str, e: crate::retry::Failure) -> KubeError {
+    KubeError::Request {
+        operation,
+        object: object.to_owned(),
+        message: e.to_string(),
+    }
+}
