@@ -1,3 +1,4 @@
+#![cfg_attr(test, allow(clippy::unwrap_used))]
 //! An in-process stand-in for the Kubernetes API server, for tests that drive
 //! the real kube-rs client (`kube::Api`, `kube::runtime::watcher`,
 //! `reflector`) over plain HTTP on `127.0.0.1:<random port>`.
@@ -82,6 +83,7 @@ mod server;
 pub mod status;
 mod store;
 pub mod watch;
+mod writes;
 
 pub use counters::{Fault, RequestCounts};
 pub use resource::{Gvr, ResourceDef};

@@ -86,7 +86,7 @@ impl ApiServerBuilder {
         let shared = Arc::new(Shared {
             store: Mutex::new(Store::new(self.event_log_capacity)),
             registry: RwLock::new(Registry::with_builtins()),
-            changes: tokio::sync::watch::Sender::new(0),
+            changes: tokio::sync::watch::Sender::new(1),
             knobs: Knobs::default(),
             bookmark_interval: self.bookmark_interval,
         });

@@ -17,7 +17,7 @@ pub struct ApiError {
     /// Human-readable `Status.message`.
     pub message: String,
     /// `Status.details` (name, group, kind), when one object is concerned.
-    pub details: Option<Details>,
+    pub details: Option<Box<Details>>,
 }
 
 /// `Status.details` for errors about one named object.
@@ -43,11 +43,11 @@ impl ApiError {
     }
 
     fn about(mut self, group: &str, plural: &str, name: &str) -> Self {
-        self.details = Some(Details {
+        self.details = Some(Box::new(Details {
             name: name.to_owned(),
             group: group.to_owned(),
             kind: plural.to_owned(),
-        });
+        }));
         self
     }
 
