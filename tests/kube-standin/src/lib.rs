@@ -16,6 +16,11 @@
 //! # Ok(()) }
 //! ```
 //!
+//! Use it as a dev-dependency (`berth-kube-standin = { path = "..." }`); the
+//! test crate picks the k8s-openapi `v1_*` feature (this crate's own tests use
+//! `v1_37`, the newest k8s-openapi 0.29 offers). A lib-only build of this crate
+//! needs `K8S_OPENAPI_ENABLED_VERSION=1.37`, as for any kube library.
+//!
 //! # What it covers
 //!
 //! * Objects of any registered type stored generically as JSON by (group,

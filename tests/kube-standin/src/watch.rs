@@ -4,7 +4,9 @@
 //! starts with synthetic ADDED events for the current objects; otherwise it
 //! replays the event log after the given resourceVersion, or sends an ERROR
 //! event with a 410 `Expired` Status when the log no longer reaches back that
-//! far. Selector transitions are reported as the API server does (an object
+//! far. An open watch whose position falls out of the log (through
+//! `ApiServer::compact` or log overflow) gets the same 410 ERROR and ends, as
+//! a watch cache expires a slow watcher. Selector transitions are reported as the API server does (an object
 //! that stops matching is DELETED, one that starts matching is ADDED).
 //! BOOKMARKs are sent every bookmark interval when asked for, and after the
 //! initial events when `sendInitialEvents=true` (annotated

@@ -6,7 +6,7 @@
 mod common;
 use common::*;
 use k8s_openapi::api::core::v1::Pod;
-use kube::api::{DeleteParams, Patch, PatchParams, PostParams, Preconditions};
+use kube::api::{DeleteParams, ListParams, Patch, PatchParams, PostParams, Preconditions};
 use kube::{Api, ResourceExt};
 use serde_json::json;
 
@@ -217,4 +217,40 @@ async fn delete_preconditions() {
     };
     pods.delete("p", &right).await.unwrap();
     assert!(pods.get_opt("p").await.unwrap().is_none());
+}
+
+#[tokio::test]
+async fn delete_collection_by_label() {
+    let s = server();
+    let pods: Api<Pod> = Api::namespaced(s.client().unwrap(), "default");
+    for (name, app) in [("a", "web"), ("b", "web"), ("c", "db")] {
+        pods.create(&PostParams::default(), &pod(name, &[("app", app)], None))
+            .await
+            .unwrap();
+    }
+    let gone = pods
+        .delete_collection(
+            &DeleteParams::default(),
+            &ListParams::default().labels("app=web"),
+        )
+        .await
+        .unwrap();
+    let names: Vec<_> = gone
+        .left()
+        .unwrap()
+        .items
+        .iter()
+        .map(ResourceExt::name_any)
+        .collect();
+    assert_eq!(names, ["a", "b"]);
+    let left: Vec<_> = pods
+        .list(&Default::default())
+        .await
+        .unwrap()
+        .items
+        .iter()
+        .map(ResourceExt::name_any)
+        .collect();
+    assert_eq!(left, ["c"]);
+    assert_eq!(s.counts().get("deletecollection", "pods"), 1);
 }
