@@ -1,1 +1,188 @@
-fn main() {}
+//! Policy chain latency, instantiation included, beside native baselines
+//! measured in the same run. `cargo bench -p berth-policy-runtime`.
+//!
+//! Target (BRIEF §5): p99 ≤ 100 µs for the default chain.
+
+use berth_core::chain::{
+    run_chain, ChainHost, FailurePolicy, PolicyChain, PolicyError, PolicyErrorKind, PolicyStep,
+};
+use berth_policy_runtime::{PolicyConfig, Runtime, RuntimeLimits};
+use berth_policy_sdk::harness::{binding, candidate, pool, RequestBuilder};
+use berth_policy_sdk::{Binding, Candidate, Decision, DynPolicy, Identity, Native, Request};
+use std::time::{Duration, Instant};
+use sticky_statefulset::StickyStatefulSet;
+
+const RUNS: usize = 20_000;
+const WARMUP: usize = 1_000;
+
+struct Host(Vec<Binding>);
+
+impl ChainHost for Host {
+    fn bindings_of(&self, _: &Identity) -> Vec<Binding> {
+        self.0.clone()
+    }
+    fn is_assignable(&self, _: &Candidate, _: Option<&Identity>) -> bool {
+        true
+    }
+}
+
+/// The native build of the same policy, as a chain step.
+struct NativeSticky(Native<StickyStatefulSet>);
+
+impl PolicyStep for NativeSticky {
+    fn name(&self) -> &str {
+        "native-sticky"
+    }
+    fn failure_policy(&self) -> FailurePolicy {
+        FailurePolicy::Fail
+    }
+    fn identify(&mut self, r: &Request) -> Result<Option<Identity>, PolicyError> {
+        self.0.identify("{}", r).map_err(internal)
+    }
+    fn evaluate(&mut self, r: &Request) -> Result<Decision, PolicyError> {
+        self.0.evaluate("{}", r).map_err(internal)
+    }
+}
+
+/// A step that abstains: the cost of the chain semantics alone.
+struct Trivial;
+
+impl PolicyStep for Trivial {
+    fn name(&self) -> &str {
+        "trivial"
+    }
+    fn failure_policy(&self) -> FailurePolicy {
+        FailurePolicy::Fail
+    }
+    fn identify(&mut self, _: &Request) -> Result<Option<Identity>, PolicyError> {
+        Ok(None)
+    }
+    fn evaluate(&mut self, _: &Request) -> Result<Decision, PolicyError> {
+        Ok(Decision::Abstain)
+    }
+}
+
+fn internal(e: String) -> PolicyError {
+    PolicyError::new(PolicyErrorKind::Internal, e)
+}
+
+/// Eight pools and a 32-address sample, like a busy node's request.
+fn request(statefulset: bool) -> Request {
+    let pools = (0..8)
+        .map(|i| pool(&format!("pool-{i}"), &format!("10.{i}.0.0/16")))
+        .collect();
+    let candidates = (0..32)
+        .map(|i| {
+            candidate(
+                &format!("pool-{}", i % 8),
+                &format!("10.{}.0.{}", i % 8, 10 + i),
+            )
+        })
+        .collect();
+    let builder = RequestBuilder::new()
+        .namespace("default")
+        .label("app", "db")
+        .pools(pools)
+        .candidates(candidates);
+    if statefulset {
+        builder.stateful_set("test-sts", 1).build()
+    } else {
+        builder
+            .pod_name("web-7d9f-abcde")
+            .owner("ReplicaSet", "web-7d9f")
+            .build()
+    }
+}
+
+fn measure(label: &str, mut run: impl FnMut()) {
+    for _ in 0..WARMUP {
+        run();
+    }
+    let mut samples: Vec<Duration> = Vec::with_capacity(RUNS);
+    for _ in 0..RUNS {
+        let started = Instant::now();
+        run();
+        samples.push(started.elapsed());
+    }
+    samples.sort_unstable();
+    let at = |q: f64| samples[((samples.len() as f64 * q) as usize).min(samples.len() - 1)];
+    println!(
+        "{label:<44} median {:>8.1?}  p99 {:>8.1?}  p99.9 {:>8.1?}  max {:>8.1?}",
+        at(0.5),
+        at(0.99),
+        at(0.999),
+        samples[samples.len() - 1]
+    );
+}
+
+fn main() {
+    // `cargo test --benches` runs this too; keep that quick.
+    if std::env::args().any(|a| a == "--test" || a == "--list") {
+        return;
+    }
+    println!("compile/load per built-in module (fresh runtime, so no cache):");
+    for name in berth_builtin_policies::names() {
+        let runtime = Runtime::new(RuntimeLimits::default()).expect("runtime");
+        let started = Instant::now();
+        runtime
+            .load_chain(&[PolicyConfig::builtin("p", *name)])
+            .expect("loads");
+        println!("  {name:<24} {:>8.1?}", started.elapsed());
+    }
+
+    let runtime = Runtime::new(RuntimeLimits::default()).expect("runtime");
+    let chain = runtime
+        .load_chain(&[PolicyConfig::builtin("sticky", "sticky-statefulset")])
+        .expect("default chain loads");
+    let held = Host(vec![binding("pool-1", "10.1.0.11")]);
+    let none = Host(Vec::new());
+    let (pod, sts) = (request(false), request(true));
+
+    println!("\nchain evaluation, {RUNS} runs after {WARMUP} warm-up:");
+    measure("wasm sticky, stateless pod (abstains)", || {
+        chain.run(pod.clone(), &none).expect("runs");
+    });
+    measure("wasm sticky, StatefulSet pod (picks held)", || {
+        let outcome = chain.run(sts.clone(), &held).expect("runs");
+        assert!(outcome.picked.is_some());
+    });
+    measure("baseline: native sticky, StatefulSet pod", || {
+        let mut step = NativeSticky(Native::new());
+        run_chain(&mut [&mut step as &mut dyn PolicyStep], sts.clone(), &held).expect("runs");
+    });
+    measure("baseline: trivial native step", || {
+        run_chain(
+            &mut [&mut Trivial as &mut dyn PolicyStep],
+            sts.clone(),
+            &held,
+        )
+        .expect("runs");
+    });
+    measure("baseline: empty Wasm chain (runtime overhead)", || {
+        let empty = runtime.load_chain(&[]).expect("empty chain");
+        empty.run(sts.clone(), &held).expect("runs");
+    });
+
+    let noisy = runtime
+        .load_chain(&[PolicyConfig::bytes(
+            "noisy",
+            berth_wasm_fixtures::component("noisy-logger").to_vec(),
+        )])
+        .expect("noisy loads");
+    let started = Instant::now();
+    let completed = (0..20)
+        .filter(|_| noisy.run(pod.clone(), &none).is_ok())
+        .count();
+    println!(
+        "\nnoisy-logger (10,000 × 10 KiB logs) under the default {:?} deadline: {completed}/20 completed, {:.1?} per run",
+        runtime.limits().deadline(),
+        started.elapsed() / 20
+    );
+    let m = runtime.metrics();
+    println!(
+        "metrics: {} runs, latency sum {} µs, sticky calls {}",
+        m.runs,
+        m.latency.sum_micros,
+        m.policy("sticky").map_or(0, |p| p.calls)
+    );
+}

@@ -28,6 +28,7 @@ mod load;
 mod log;
 mod metrics;
 mod sandbox;
+mod source;
 mod step;
 
 pub use chain::{LoadedChain, LoadedPolicy};

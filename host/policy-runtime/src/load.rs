@@ -5,21 +5,18 @@
 
 use crate::bindings::PolicyWorldPre;
 use crate::chain::{LoadedChain, LoadedPolicy};
-use crate::config::{PolicyConfig, PolicySource};
+use crate::config::PolicyConfig;
 use crate::engine::Runtime;
 use crate::error::LoadError;
 use crate::imports::forbidden_import;
 use crate::instance::PolicyInstance;
+use crate::source::{check_digest, module_bytes};
 use berth_core::limits::{
-    CHAIN_POLICIES_MAX, POLICY_MODULE_BYTES_MAX, POLICY_NAME_BYTES_MAX, POLICY_SETTINGS_BYTES_MAX,
-    REASON_BYTES_MAX,
+    CHAIN_POLICIES_MAX, POLICY_NAME_BYTES_MAX, POLICY_SETTINGS_BYTES_MAX, REASON_BYTES_MAX,
 };
 use berth_policy_sdk::Metadata;
 use sha2::{Digest, Sha256};
-use std::borrow::Cow;
 use std::collections::HashSet;
-use std::io::Read;
-use std::path::Path;
 use std::sync::{Arc, Mutex};
 use wasmtime::component::Component;
 
@@ -185,74 +182,6 @@ fn check_name(name: &str) -> Result<(), LoadError> {
         reason,
     })
 }
-
-fn module_bytes(config: &PolicyConfig) -> Result<Cow<'static, [u8]>, LoadError> {
-    let policy = || config.name.clone();
-    match &config.source {
-        PolicySource::Builtin(builtin) => berth_builtin_policies::get(builtin)
-            .map(Cow::Borrowed)
-            .ok_or_else(|| LoadError::UnknownBuiltin {
-                policy: policy(),
-                builtin: builtin.clone(),
-                known: berth_builtin_policies::names().join(", "),
-            }),
-        PolicySource::File(path) => read_module(&config.name, path).map(Cow::Owned),
-        PolicySource::Bytes(bytes) => {
-            if bytes.len() > POLICY_MODULE_BYTES_MAX {
-                return Err(too_large(&config.name, bytes.len() as u64));
-            }
-            Ok(Cow::Owned(bytes.to_vec()))
-        }
-    }
-}
-
-/// Reads at most one byte more than the limit, so a huge (or endless)
-/// file is refused without being read whole.
-fn read_module(policy: &str, path: &Path) -> Result<Vec<u8>, LoadError> {
-    let read_error = |source| LoadError::Read {
-        policy: policy.to_owned(),
-        path: path.to_owned(),
-        source,
-    };
-    let file = std::fs::File::open(path).map_err(read_error)?;
-    let mut bytes = Vec::new();
-    file.take(POLICY_MODULE_BYTES_MAX as u64 + 1)
-        .read_to_end(&mut bytes)
-        .map_err(read_error)?;
-    if bytes.len() > POLICY_MODULE_BYTES_MAX {
-        return Err(too_large(policy, bytes.len() as u64));
-    }
-    Ok(bytes)
-}
-
-fn too_large(policy: &str, size: u64) -> LoadError {
-    LoadError::ModuleTooLarge {
-        policy: policy.to_owned(),
-        size,
-        max: POLICY_MODULE_BYTES_MAX,
-    }
-}
-
-fn check_digest(policy: &str, expected: &str, actual: &str) -> Result<(), LoadError> {
-    let expected_lower = expected.trim().to_ascii_lowercase();
-    if expected_lower.len() != 64 || !expected_lower.bytes().all(|b| b.is_ascii_hexdigit()) {
-        return Err(LoadError::BadDigest {
-            policy: policy.to_owned(),
-            digest: expected.to_owned(),
-        });
-    }
-    if expected_lower != actual {
-        return Err(LoadError::DigestMismatch {
-            policy: policy.to_owned(),
-            expected: expected_lower,
-            actual: actual.to_owned(),
-        });
-    }
-    Ok(())
-}
-
-/// "0.1.<patch>" with a numeric patch: additions within 0.1 keep the
-/// contract's shape, which is what the host's bindings depend on.
 fn compatible_contract(contract: &str) -> bool {
     contract
         .strip_prefix("0.1.")
@@ -285,20 +214,10 @@ mod tests {
     }
 
     #[test]
-    fn names_and_digests() {
+    fn names() {
         assert!(check_name("sticky-statefulset.v2_a").is_ok());
         for bad in ["", "a b", "a/b", "é", &"x".repeat(64)] {
             assert!(check_name(bad).is_err(), "{bad:?}");
         }
-        let actual = "ab".repeat(32);
-        assert!(check_digest("p", &"AB".repeat(32), &actual).is_ok());
-        assert!(matches!(
-            check_digest("p", "abc", &actual),
-            Err(LoadError::BadDigest { .. })
-        ));
-        assert!(matches!(
-            check_digest("p", &"cd".repeat(32), &actual),
-            Err(LoadError::DigestMismatch { .. })
-        ));
     }
 }
