@@ -48,6 +48,8 @@ pub fn hostile(name: &str, fixture: &str, failure_policy: FailurePolicy) -> Poli
 pub struct TestHost {
     pub bindings: Vec<Binding>,
     pub assignable: Vec<Candidate>,
+    /// Every address of the request's pools may be handed out.
+    pub assign_all: bool,
 }
 
 impl ChainHost for TestHost {
@@ -56,14 +58,14 @@ impl ChainHost for TestHost {
     }
 
     fn is_assignable(&self, candidate: &Candidate, _identity: Option<&Identity>) -> bool {
-        self.assignable.contains(candidate)
+        self.assign_all || self.assignable.contains(candidate)
     }
 }
 
 pub fn held(bindings: &[Binding]) -> TestHost {
     TestHost {
         bindings: bindings.to_vec(),
-        assignable: Vec::new(),
+        ..TestHost::default()
     }
 }
 
@@ -125,5 +127,116 @@ pub fn failure_of(
             trace,
         }) => (policy, error, trace.len()),
         other => panic!("expected a failed chain, got {other:?}"),
+    }
+}
+
+/// The native build of a policy as a chain step, named like its Wasm
+/// twin, so a native run's outcome (trace included) must equal the Wasm
+/// run's.
+pub struct NativeStep {
+    pub name: String,
+    pub policy: Box<dyn berth_policy_sdk::DynPolicy>,
+    pub settings: String,
+}
+
+impl berth_core::chain::PolicyStep for NativeStep {
+    fn name(&self) -> &str {
+        &self.name
+    }
+    fn failure_policy(&self) -> FailurePolicy {
+        FailurePolicy::Fail
+    }
+    fn identify(
+        &mut self,
+        request: &Request,
+    ) -> Result<Option<Identity>, berth_core::chain::PolicyError> {
+        self.policy
+            .identify(&self.settings, request)
+            .map_err(native_error)
+    }
+    fn evaluate(&mut self, request: &Request) -> Result<Decision, berth_core::chain::PolicyError> {
+        self.policy
+            .evaluate(&self.settings, request)
+            .map_err(native_error)
+    }
+}
+
+fn native_error(message: String) -> berth_core::chain::PolicyError {
+    berth_core::chain::PolicyError::new(berth_core::chain::PolicyErrorKind::Internal, message)
+}
+
+/// One policy of a compared chain: its name, built-in, settings and native
+/// twin.
+pub struct Twin {
+    pub name: &'static str,
+    pub builtin: &'static str,
+    pub settings: serde_json::Value,
+    pub native: fn() -> Box<dyn berth_policy_sdk::DynPolicy>,
+}
+
+/// Runs `request` through the Wasm chain of `twins` and through their
+/// native builds; asserts both give the same result and returns it.
+pub fn compare(
+    twins: &[Twin],
+    request: &Request,
+    host: &TestHost,
+) -> Result<ChainOutcome, ChainError> {
+    let configs: Vec<_> = twins
+        .iter()
+        .map(|t| builtin(t.name, t.builtin, t.settings.clone()))
+        .collect();
+    let wasm = run(&load(&configs), request, host);
+    let mut natives: Vec<NativeStep> = twins
+        .iter()
+        .map(|t| NativeStep {
+            name: t.name.to_owned(),
+            policy: (t.native)(),
+            settings: t.settings.to_string(),
+        })
+        .collect();
+    let mut steps: Vec<&mut dyn berth_core::chain::PolicyStep> = natives
+        .iter_mut()
+        .map(|s| s as &mut dyn berth_core::chain::PolicyStep)
+        .collect();
+    let native = berth_core::chain::run_chain(&mut steps, request.clone(), host);
+    assert_eq!(wasm, native, "wasm and native disagree on {request:?}");
+    wasm
+}
+
+/// Asserts `result` is `want`: `Ok(decision)` of `policy`, or a rejection
+/// by `policy` whose reason contains the text.
+pub fn expect(
+    name: &str,
+    policy: &str,
+    result: Result<ChainOutcome, ChainError>,
+    want: Result<Decision, &str>,
+) {
+    match (result, want) {
+        (Ok(outcome), Ok(want)) => assert_eq!(decision_of(&outcome, policy), want, "{name}"),
+        (
+            Err(ChainError::Rejected {
+                policy: by, reason, ..
+            }),
+            Err(want),
+        ) => {
+            assert_eq!(by, policy, "{name}");
+            assert!(reason.contains(want), "{name}: {reason}");
+        }
+        (got, want) => panic!("{name}: got {got:?}, want {want:?}"),
+    }
+}
+
+/// Asserts loading `builtin` with `settings` is refused for invalid
+/// settings, with `want` in the message.
+pub fn expect_invalid_settings(builtin_name: &str, settings: serde_json::Value, want: &str) {
+    match runtime().load_chain(&[builtin("p", builtin_name, settings.clone())]) {
+        Err(berth_policy_runtime::LoadError::InvalidSettings { policy, message }) => {
+            assert_eq!(policy, "p");
+            assert!(
+                message.contains(want),
+                "{builtin_name} {settings}: {message}"
+            );
+        }
+        other => panic!("{builtin_name} {settings}: expected invalid settings, got {other:?}"),
     }
 }
