@@ -1,0 +1,95 @@
+//! values.schema.json refuses bad values on both helm versions, each with a
+//! message naming what is wrong.
+
+// Tests: a panic is the failure report.
+#![allow(clippy::unwrap_used)]
+
+use berth_helm_tests::{values, Helm};
+
+/// (file under values/bad, fragments every helm's message must contain,
+/// compared in lowercase)
+const CASES: &[(&str, &[&str])] = &[
+    (
+        "failure-policy-sometimes.yaml",
+        &["failurepolicy", "must be one of", "'fail'", "'ignore'"],
+    ),
+    (
+        "sha256-wrong-length.yaml",
+        &["sha256", "does not match pattern '^[a-f0-9]{64}$'"],
+    ),
+    (
+        "sha256-uppercase.yaml",
+        &["sha256", "does not match pattern '^[a-f0-9]{64}$'"],
+    ),
+    (
+        "builtin-and-url.yaml",
+        &["policies", "oneof", "not allowed"],
+    ),
+    ("url-without-sha256.yaml", &["policies", "oneof", "sha256"]),
+    (
+        "configmap-without-sha256.yaml",
+        &["policies", "oneof", "sha256"],
+    ),
+    (
+        "unknown-builtin.yaml",
+        &["builtin", "must be one of", "sticky-statefulset"],
+    ),
+    ("typo-key.yaml", &["setings", "not allowed"]),
+    ("top-level-typo.yaml", &["pollicies", "not allowed"]),
+];
+
+#[test]
+fn bad_values_are_refused_by_the_schema() {
+    for helm in Helm::ALL {
+        for (file, fragments) in CASES {
+            let err = helm
+                .template(&[&values(&format!("bad/{file}"))], &[])
+                .expect_err(&format!("{helm:?} accepted bad/{file}"));
+            let lower = err.to_lowercase();
+            assert!(
+                lower.contains("values don't meet the specifications of the schema"),
+                "{helm:?} bad/{file}: not refused by the schema:\n{err}"
+            );
+            for fragment in *fragments {
+                // helm v3 quotes enum values with ", v4 with '.
+                let found =
+                    lower.contains(fragment) || lower.contains(&fragment.replace('\'', "\""));
+                assert!(found, "{helm:?} bad/{file}: no {fragment:?} in:\n{err}");
+            }
+        }
+    }
+}
+
+#[test]
+fn a_bad_value_given_with_set_is_refused_too() {
+    for helm in Helm::ALL {
+        let err = helm
+            .template(
+                &[],
+                &[
+                    "policies[0].name=sticky",
+                    "policies[0].builtin=sticky-statefulset",
+                    "policies[0].failurePolicy=Sometimes",
+                ],
+            )
+            .expect_err("failurePolicy=Sometimes accepted");
+        assert!(
+            err.to_lowercase().contains("failurepolicy"),
+            "{helm:?}:\n{err}"
+        );
+        let err = helm
+            .template(&[], &["metrics.port=70000"])
+            .expect_err("port 70000 accepted");
+        assert!(err.contains("port"), "{helm:?}:\n{err}");
+    }
+}
+
+#[test]
+fn duplicate_policy_names_fail_the_render() {
+    for helm in Helm::ALL {
+        let err = helm
+            .template(&[&values("bad/duplicate-names.yaml")], &[])
+            .expect_err("duplicate names accepted");
+        assert!(err.contains("\"sticky\" is used twice"), "{helm:?}:\n{err}");
+    }
+}
