@@ -47,14 +47,25 @@ use kube::ResourceExt;
 use std::sync::atomic::Ordering;
 
 enum Write {
-    Create(Box<BerthAddress>, AddressRecord),
+    Create(Box<BerthAddress>, Box<AddressRecord>),
     Replace(Box<BerthAddress>),
     Remove(String, Seen),
 }
 
+/// A batch sorted into the order it is written in.
+struct Batch {
+    creates: Vec<Write>,
+    replaces: Vec<Write>,
+    removes: Vec<Write>,
+}
+
 impl Inner {
     pub(crate) async fn apply(&self, mutations: &[Mutation]) -> Result<(), StoreError> {
-        let (creates, replaces, removes) = self.plan(mutations)?;
+        let Batch {
+            creates,
+            replaces,
+            removes,
+        } = self.plan(mutations)?;
         let mut created: Vec<(String, Seen)> = Vec::new();
         let mut outcome = Ok(());
         for write in creates.into_iter().chain(replaces).chain(removes) {
@@ -74,10 +85,7 @@ impl Inner {
     }
 
     /// Sorts the batch into creates, replaces and removes.
-    fn plan(
-        &self,
-        mutations: &[Mutation],
-    ) -> Result<(Vec<Write>, Vec<Write>, Vec<Write>), StoreError> {
+    fn plan(&self, mutations: &[Mutation]) -> Result<Batch, StoreError> {
         let seen = self.lock_seen();
         let (mut creates, mut replaces, mut removes) = (Vec::new(), Vec::new(), Vec::new());
         for m in mutations {
@@ -90,7 +98,9 @@ impl Inner {
                             obj.metadata.resource_version = Some(s.resource_version.clone());
                             replaces.push(Write::Replace(Box::new(obj)));
                         }
-                        None => creates.push(Write::Create(Box::new(obj), record.clone())),
+                        None => {
+                            creates.push(Write::Create(Box::new(obj), Box::new(record.clone())))
+                        }
                     }
                 }
                 Mutation::Remove { pool, address } => {
@@ -107,7 +117,11 @@ impl Inner {
                 }
             }
         }
-        Ok((creates, replaces, removes))
+        Ok(Batch {
+            creates,
+            replaces,
+            removes,
+        })
     }
 
     async fn create(

@@ -11,6 +11,10 @@
 //! test-ippool.10-6-168-101   test-ippool   10.6.168.101   test-sts-0   default/test-sts/0   Attached   node-1
 //! ```
 
+// clippy reads the repeated `printcolumn(type_ = ...)` arguments of the
+// derive as duplicated attributes; they are one column each.
+#![allow(clippy::duplicated_attributes)]
+
 use kube::CustomResource;
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};

@@ -6,6 +6,10 @@
 //! test-ippool   10.6.0.0/16   2           10      true      5m
 //! ```
 
+// clippy reads the repeated `printcolumn(type_ = ...)` arguments of the
+// derive as duplicated attributes; they are one column each.
+#![allow(clippy::duplicated_attributes)]
+
 use kube::CustomResource;
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};

@@ -155,6 +155,7 @@ pub fn is_dns_subdomain(name: &str) -> bool {
 }
 
 #[cfg(test)]
+#[allow(clippy::unwrap_used)]
 mod tests {
     use super::*;
 

@@ -27,7 +27,11 @@ fn two_allocators_share_a_pool_without_duplicates() {
                 s.spawn(move || {
                     (0..per_node)
                         .map(|i| {
-                            node.add(&add_input(&format!("{}-{i}", node.name), &node.name), 50)
+                            node.add(
+                                &add_input(&format!("{}-{i}", node.name), &node.name),
+                                &NoPolicies,
+                                50,
+                            )
                         })
                         .collect::<Vec<_>>()
                 })

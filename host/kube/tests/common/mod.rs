@@ -125,6 +125,25 @@ pub fn retained(mut r: AddressRecord) -> AddressRecord {
 /// first free candidate.
 pub struct NoPolicies;
 
+/// No policies, then the candidates rotated by a hash of the node: what a
+/// "spread" policy's reorder does, so nodes sharing a pool start from
+/// different free addresses instead of all racing for the lowest one.
+pub struct SpreadByNode;
+
+impl PolicyChain for SpreadByNode {
+    fn run(&self, request: Request, host: &dyn ChainHost) -> Result<ChainOutcome, ChainError> {
+        use std::hash::{Hash, Hasher};
+        let mut h = std::collections::hash_map::DefaultHasher::new();
+        request.node.hash(&mut h);
+        let mut out = run_chain(&mut [], request, host)?;
+        if !out.candidates.is_empty() {
+            let n = (h.finish() % out.candidates.len() as u64) as usize;
+            out.candidates.rotate_left(n);
+        }
+        Ok(out)
+    }
+}
+
 impl PolicyChain for NoPolicies {
     fn run(&self, request: Request, host: &dyn ChainHost) -> Result<ChainOutcome, ChainError> {
         run_chain(&mut [], request, host)
@@ -193,6 +212,7 @@ impl Node {
     pub fn add(
         &self,
         input: &AddInput,
+        chain: &dyn PolicyChain,
         attempts: u32,
     ) -> Result<(std::net::IpAddr, AddStats), String> {
         use berth_core::store::{Store, StoreError};
@@ -200,7 +220,7 @@ impl Node {
         let mut alloc = self.alloc.lock().unwrap();
         for _ in 0..attempts {
             let plan = alloc
-                .plan_add(input, &NoPolicies, 1_700_000_000)
+                .plan_add(input, chain, 1_700_000_000)
                 .map_err(|e| e.to_string())?;
             match self.store.apply(&plan.mutations) {
                 Ok(()) => {
