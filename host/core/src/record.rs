@@ -3,7 +3,7 @@
 
 use crate::chain::TraceStep;
 use crate::pool::family_of;
-use berth_policy_sdk::{Identity, IpFamily, Retention};
+use berth_policy_sdk::{Identity, IpFamily, Owner, Retention, StatefulSet};
 use berth_proto::{Attachment, PodRef};
 use serde::{Deserialize, Serialize};
 use std::net::IpAddr;
@@ -37,6 +37,15 @@ pub struct AddressRecord {
     pub interface: String,
     pub identity: Option<Identity>,
     pub state: RecordState,
+    /// The node that handed the address out (Kubernetes GC ownership).
+    #[serde(default)]
+    pub node: String,
+    /// The pod's controller when known; GC retires a StatefulSet identity
+    /// once its ordinal is scaled away or the StatefulSet is deleted.
+    #[serde(default)]
+    pub owner: Option<Owner>,
+    #[serde(default)]
+    pub stateful_set: Option<StatefulSet>,
     pub created_at_unix_secs: u64,
     /// The chain's explanation of the decision, bounded.
     pub trace: Vec<TraceStep>,

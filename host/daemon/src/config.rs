@@ -34,6 +34,10 @@ pub struct DaemonConfig {
     pub policies: Vec<PolicyConfig>,
     #[serde(default)]
     pub limits: DaemonLimits,
+    /// Present: Kubernetes mode (state in the API server, pools from
+    /// BerthPool objects). Absent: single host, embedded store.
+    #[serde(default)]
+    pub kubernetes: Option<crate::kube::KubernetesConfig>,
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -152,6 +156,18 @@ impl DaemonConfig {
                 "socketPath {:?} must be absolute",
                 config.socket_path
             )));
+        }
+        if config.kubernetes.is_some() && !config.pools.is_empty() {
+            return Err(invalid(
+                "in Kubernetes mode pools come from BerthPool objects; remove `pools` from the config".into(),
+            ));
+        }
+        if let Some(k) = &config.kubernetes {
+            if k.gc_interval_secs == 0 || k.pool_sync_interval_secs == 0 {
+                return Err(invalid(
+                    "kubernetes.gcIntervalSecs and poolSyncIntervalSecs must be at least 1".into(),
+                ));
+            }
         }
         let mut names = std::collections::HashSet::new();
         for pool in &config.pools {

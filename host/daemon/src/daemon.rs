@@ -6,6 +6,7 @@ use crate::server::SocketServer;
 use crate::service::{pools_of, Service};
 use anyhow::Context;
 use berth_core::allocator::Allocator;
+use berth_core::pool::Pool;
 use berth_core::store::Store;
 use berth_policy_runtime::{ChainHandle, Runtime, RuntimeLimits};
 use berth_store_embedded::EmbeddedStore;
@@ -48,7 +49,11 @@ fn init_logs(format: &str) {
 pub fn serve(config_path: &Path, log_format: &str) -> anyhow::Result<()> {
     init_logs(log_format);
     let config = DaemonConfig::load(config_path)?;
-    let pools = pools_of(&config)?;
+    let node = config.node();
+    let tokio = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()?;
     let runtime = Runtime::new(RuntimeLimits::default()).context("starting the policy runtime")?;
     let chain = runtime
         .load_chain(&config.policies)
@@ -59,44 +64,64 @@ pub fn serve(config_path: &Path, log_format: &str) -> anyhow::Result<()> {
         .map(|p| p.name().to_owned())
         .collect();
 
-    let store_path = config.data_dir.join(STORE_FILE);
-    let store = EmbeddedStore::open(&store_path).context("opening the embedded store")?;
-    let records = store.load().context("reading the embedded store")?;
+    let (store, pool_specs, directory, kube): (Box<dyn Store>, _, _, _) = match &config.kubernetes {
+        None => {
+            let path = config.data_dir.join(STORE_FILE);
+            let store = EmbeddedStore::open(&path).context("opening the embedded store")?;
+            tracing::info!(store = %path.display(), "single-host mode: embedded store");
+            (Box::new(store), config.pools.clone(), None, None)
+        }
+        Some(k) => {
+            let parts = crate::kube::mode::start(k, &node, tokio.handle())?;
+            tracing::info!(node = %node, pools = parts.pools.len(), "Kubernetes mode: state in the API server");
+            (
+                Box::new(parts.store),
+                parts.pools,
+                Some(parts.directory),
+                Some((parts.client, k.clone())),
+            )
+        }
+    };
+    let pools = pool_specs
+        .iter()
+        .map(Pool::from_spec)
+        .collect::<Result<Vec<_>, _>>()
+        .context("validating pools")?;
+    // The store may block_on the runtime: read it from a blocking thread.
+    let records = tokio
+        .block_on(async {
+            tokio::task::spawn_blocking(move || store.load().map(|r| (store, r))).await
+        })?
+        .context("reading the store")?;
+    let (store, records) = records;
     let record_count = records.len();
     let mut allocator = Allocator::new(pools).context("validating pools")?;
     let orphaned = allocator
         .restore(records)
         .context("restoring allocations from the store")?;
+    allocator.spread_cursors(crate::service::node_seed(&node));
     if !orphaned.is_empty() {
         tracing::warn!(?orphaned, "records of pools no longer configured are kept");
     }
     let service = Arc::new(Service::new(
         allocator,
-        Box::new(store),
+        store,
         runtime,
         ChainHandle::new(chain),
         config_path.to_owned(),
-        config.node(),
+        node.clone(),
+        directory,
     ));
-    tracing::info!(
-        store = %store_path.display(),
-        records = record_count,
-        policies = ?names,
-        pools = config.pools.len(),
-        "state restored"
-    );
-
-    let tokio = tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(2)
-        .enable_all()
-        .build()?;
-    tokio.block_on(run(config_path, config, service))
+    tracing::info!(records = record_count, policies = ?names, "state restored");
+    tokio.block_on(run(config_path, config, service, kube, node))
 }
 
 async fn run(
     config_path: &Path,
     config: DaemonConfig,
     service: Arc<Service>,
+    cluster: Option<(kube::Client, crate::kube::KubernetesConfig)>,
+    node: String,
 ) -> anyhow::Result<()> {
     let (stop_tx, stop_rx) = watch::channel(false);
     let server = SocketServer::bind(&config.socket_path)
@@ -122,6 +147,23 @@ async fn run(
         config.limits.expiry_interval_secs,
         stop_rx.clone(),
     ));
+    if let Some((client, k)) = cluster {
+        use crate::kube::mode;
+        tokio::spawn(mode::sync_pools(
+            service.clone(),
+            client.clone(),
+            k.pool_sync_interval_secs,
+            stop_rx.clone(),
+        ));
+        tokio::spawn(mode::collect_garbage(
+            service.clone(),
+            client,
+            node,
+            k.gc_interval_secs,
+            k.gc_grace_secs,
+            stop_rx.clone(),
+        ));
+    }
     tokio::spawn(reload_on_change(
         service.clone(),
         config_path.to_owned(),
@@ -134,7 +176,9 @@ async fn run(
     let mut interrupt = signal(SignalKind::interrupt())?;
     loop {
         tokio::select! {
-            _ = hangup.recv() => reload(service.clone()).await,
+            _ = hangup.recv() => {
+                reload(service.clone()).await;
+            }
             _ = terminate.recv() => break,
             _ = interrupt.recv() => break,
         }
@@ -169,11 +213,17 @@ async fn expire_periodically(
     }
 }
 
-async fn reload(service: Arc<Service>) {
+async fn reload(service: Arc<Service>) -> bool {
     match tokio::task::spawn_blocking(move || service.reload()).await {
-        Ok(Ok(_)) => {}
-        Ok(Err(error)) => tracing::error!(message = %error.message, "reload failed"),
-        Err(error) => tracing::error!(%error, "reload task failed"),
+        Ok(Ok(_)) => true,
+        Ok(Err(error)) => {
+            tracing::error!(message = %error.message, "reload failed");
+            false
+        }
+        Err(error) => {
+            tracing::error!(%error, "reload task failed");
+            false
+        }
     }
 }
 
@@ -195,8 +245,11 @@ async fn reload_on_change(
                 let now = tokio::fs::read(&path).await.ok();
                 if now.is_some() && now != seen {
                     tracing::info!(path = %path.display(), "config file changed; reloading");
-                    seen = now;
-                    reload(service.clone()).await;
+                    // A refused reload is retried at the next poll: the
+                    // kubelet may write the config before a module it names.
+                    if reload(service.clone()).await {
+                        seen = now;
+                    }
                 }
             }
         }

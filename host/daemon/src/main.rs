@@ -1,9 +1,11 @@
 //! `berthd`: the Berth host daemon and its operator CLI.
 
 mod cli;
+mod cluster;
 mod config;
 mod daemon;
 mod http;
+mod kube;
 mod metrics;
 mod server;
 mod service;

@@ -8,6 +8,7 @@
 //! can never be taken by a concurrent request before it is committed.
 
 use crate::config::DaemonConfig;
+use crate::kube::directory::Directory;
 use crate::metrics::{Metrics, Verb};
 use crate::views;
 use berth_core::allocator::{AddInput, Allocator};
@@ -26,14 +27,21 @@ use std::sync::{Mutex, MutexGuard};
 use std::time::{Instant, SystemTime, UNIX_EPOCH};
 
 pub struct Service {
-    allocator: Mutex<Allocator>,
-    store: Box<dyn Store>,
+    pub(crate) allocator: Mutex<Allocator>,
+    pub(crate) store: Box<dyn Store>,
     runtime: Runtime,
     chain: ChainHandle,
     pub metrics: Metrics,
     config_path: PathBuf,
-    node: String,
+    pub(crate) node: String,
+    /// Kubernetes mode only: workload identity from the cluster.
+    pub(crate) directory: Option<Directory>,
 }
+
+/// Plans that lose a race to another node (Kubernetes store) are re-planned
+/// on fresh records at most this many times, with a jittered pause.
+const ADD_ATTEMPTS_MAX: u32 = 10;
+const ADD_RETRY_PAUSE_MS_MAX: u64 = 20;
 
 type Failure = ErrorBody;
 
@@ -68,6 +76,7 @@ impl Service {
         chain: ChainHandle,
         config_path: PathBuf,
         node: String,
+        directory: Option<Directory>,
     ) -> Self {
         Self {
             allocator: Mutex::new(allocator),
@@ -77,6 +86,7 @@ impl Service {
             metrics: Metrics::default(),
             config_path,
             node,
+            directory,
         }
     }
 
@@ -96,7 +106,7 @@ impl Service {
         })
     }
 
-    fn lock(&self) -> Result<MutexGuard<'_, Allocator>, Failure> {
+    pub(crate) fn lock(&self) -> Result<MutexGuard<'_, Allocator>, Failure> {
         // A poisoned lock means an invariant assertion fired mid-apply: the
         // in-memory state can no longer be trusted, only the store can.
         self.allocator.lock().map_err(|_| {
@@ -108,7 +118,11 @@ impl Service {
     }
 
     /// Persists then applies one batch; the caller holds the lock.
-    fn commit(&self, allocator: &mut Allocator, mutations: &[Mutation]) -> Result<(), Failure> {
+    pub(crate) fn commit(
+        &self,
+        allocator: &mut Allocator,
+        mutations: &[Mutation],
+    ) -> Result<(), Failure> {
         if mutations.is_empty() {
             return Ok(());
         }
@@ -121,7 +135,7 @@ impl Service {
 
     fn add(&self, add: &AddRequest) -> Result<Response, Failure> {
         let started = Instant::now();
-        let input = AddInput {
+        let mut input = AddInput {
             attachment: add.attachment.clone(),
             network: add.network.clone(),
             pod: add.pod.clone(),
@@ -135,12 +149,31 @@ impl Service {
             node: self.node.clone(),
             seed: seed_of(&add.attachment.container_id, &add.attachment.ifname),
         };
-        let mut allocator = self.lock()?;
-        let plan = allocator
-            .plan_add(&input, &self.chain, now_unix_secs())
-            .map_err(|e| fail(e.kind(), e.to_string()))?;
-        self.commit(&mut allocator, &plan.mutations)?;
-        drop(allocator);
+        self.describe_workload(add, &mut input)?;
+        let mut attempt = 1;
+        let plan = loop {
+            let mut allocator = self.lock()?;
+            let plan = allocator
+                .plan_add(&input, &self.chain, now_unix_secs())
+                .map_err(|e| fail(e.kind(), e.to_string()))?;
+            match self.commit(&mut allocator, &plan.mutations) {
+                Ok(()) => break plan,
+                // Another node took the address first: re-read the
+                // records and plan again on what is really free.
+                Err(error)
+                    if error.kind == ErrorKind::TryAgainLater && attempt < ADD_ATTEMPTS_MAX =>
+                {
+                    tracing::debug!(attempt, message = %error.message, "lost a race; re-planning");
+                    drop(allocator);
+                    let jitter_ms = seed_of(&add.attachment.container_id, &attempt.to_string())
+                        % ADD_RETRY_PAUSE_MS_MAX;
+                    std::thread::sleep(std::time::Duration::from_millis(jitter_ms + 1));
+                    self.resync()?;
+                    attempt += 1;
+                }
+                Err(error) => return Err(error),
+            }
+        };
         let rebound = plan
             .mutations
             .iter()
@@ -272,7 +305,11 @@ impl Service {
             )
         };
         let config = DaemonConfig::load(&self.config_path).map_err(|e| invalid(e.to_string()))?;
-        let pools = pools_of(&config).map_err(|e| invalid(e.to_string()))?;
+        // In Kubernetes mode pools come from BerthPools, not this file.
+        let pools = match self.directory {
+            None => Some(pools_of(&config).map_err(|e| invalid(e.to_string()))?),
+            Some(_) => None,
+        };
         let chain = self
             .runtime
             .load_chain(&config.policies)
@@ -282,11 +319,14 @@ impl Service {
             .iter()
             .map(|p| p.name().to_owned())
             .collect();
-        let pool_count = pools.len();
         let mut allocator = self.lock()?;
-        let orphaned = allocator
-            .replace_pools(pools)
-            .map_err(|e| invalid(e.to_string()))?;
+        let pool_count = pools.as_ref().map_or(allocator.pools().len(), Vec::len);
+        let orphaned = match pools {
+            Some(pools) => allocator
+                .replace_pools(pools)
+                .map_err(|e| invalid(e.to_string()))?,
+            None => Vec::new(),
+        };
         self.chain.swap(chain);
         drop(allocator);
         if !orphaned.is_empty() {
@@ -370,6 +410,11 @@ fn removed(mutations: &[Mutation]) -> u64 {
         .iter()
         .filter(|m| matches!(m, Mutation::Remove { .. }))
         .count() as u64
+}
+
+/// Where this node starts searching pools (see `Allocator::spread_cursors`).
+pub fn node_seed(node: &str) -> u64 {
+    seed_of(node, "cursor")
 }
 
 /// A deterministic per-attachment seed (FNV-1a): policies get no other

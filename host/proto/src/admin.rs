@@ -17,7 +17,9 @@ pub enum AdminRequest {
     },
     /// Explain how an address was chosen; `target` is an address, a
     /// container id, or an identity key.
-    Explain { target: String },
+    Explain {
+        target: String,
+    },
     /// Reload pools and the policy chain from the config file (as SIGHUP).
     Reload,
 }

@@ -31,6 +31,9 @@ fn record(i: u32) -> AddressRecord {
         interface: "eth0".into(),
         identity: None,
         state: RecordState::Attached,
+        node: "node-a".into(),
+        owner: None,
+        stateful_set: None,
         created_at_unix_secs: 1_700_000_000,
         trace: Vec::new(),
     }

@@ -249,6 +249,9 @@ impl Allocator {
             interface: input.interface.clone(),
             identity: choice.identity,
             state: RecordState::Attached,
+            node: input.node.clone(),
+            owner: input.owner.clone(),
+            stateful_set: input.stateful_set.clone(),
             created_at_unix_secs: created,
             trace: choice.trace,
         }));

@@ -131,6 +131,19 @@ impl Allocator {
         Ok(self.orphaned().iter().map(|r| r.key()).collect())
     }
 
+    /// Starts each pool's search for free addresses at a point derived
+    /// from `seed` (a hash of the node name in Kubernetes mode), so nodes
+    /// sharing a pool do not all race for the same first free addresses.
+    /// Only where the search starts changes; any free address can still be
+    /// found, because the search wraps around.
+    pub fn spread_cursors(&mut self, seed: u64) {
+        for (i, pool) in self.pools.iter().enumerate() {
+            let span = pool.max_offset().saturating_add(1);
+            let mixed = u128::from(seed.rotate_left(i as u32 % 64) ^ 0x9e37_79b9_7f4a_7c15);
+            self.cursors[i] = mixed % span;
+        }
+    }
+
     fn set_pools(&mut self, pools: Vec<Pool>) -> Result<(), PoolError> {
         check_pool_set(&pools)?;
         self.pool_index = pools

@@ -1,0 +1,141 @@
+//! The service's Kubernetes-mode operations: workload identity for an ADD,
+//! re-reading records other nodes changed, GC actions and pool updates.
+
+use crate::kube::annotations;
+use crate::service::{now_unix_secs, Service};
+use berth_core::allocator::{AddInput, Allocator};
+use berth_core::pool::{Pool, PoolSpec};
+use berth_core::record::{AddressRecord, Mutation};
+use berth_proto::{AddRequest, Attachment, ErrorBody, ErrorKind};
+use std::sync::atomic::Ordering::Relaxed;
+
+fn fail(kind: ErrorKind, message: impl Into<String>) -> ErrorBody {
+    ErrorBody {
+        kind,
+        message: message.into(),
+    }
+}
+
+fn removed(mutations: &[Mutation]) -> u64 {
+    mutations
+        .iter()
+        .filter(|m| matches!(m, Mutation::Remove { .. }))
+        .count() as u64
+}
+
+impl Service {
+    pub fn directory(&self) -> Option<&crate::kube::directory::Directory> {
+        self.directory.as_ref()
+    }
+
+    /// Fills what the cluster knows of the pod into `input`: labels,
+    /// forwarded annotations, owner, StatefulSet ordinal and replicas, and
+    /// the pools its annotations (or its namespace's) name. Blocking; runs
+    /// before the allocator lock is taken.
+    pub(crate) fn describe_workload(
+        &self,
+        add: &AddRequest,
+        input: &mut AddInput,
+    ) -> Result<(), ErrorBody> {
+        let Some(directory) = &self.directory else {
+            return Ok(());
+        };
+        let workload = directory
+            .workload(&add.pod)
+            .map_err(|e| fail(ErrorKind::TryAgainLater, e.to_string()))?;
+        let Some(workload) = workload else {
+            // No such pod (yet): a plain runtime or a race with the API
+            // server; allocate as a stateless workload from the CNI config.
+            tracing::info!(pod = %add.pod.name, "pod not found in the cluster; treating it as stateless");
+            return Ok(());
+        };
+        input.pools = annotations::pools_for(
+            &workload.pod_annotations,
+            &workload.namespace_annotations,
+            &add.attachment.ifname,
+            &add.pools,
+        )
+        .map_err(|e| fail(ErrorKind::InvalidConfig, e.to_string()))?;
+        input.labels = workload.labels;
+        input.annotations = workload.annotations;
+        input.owner = workload.owner;
+        input.stateful_set = workload.stateful_set;
+        if input.pod.uid.is_empty() {
+            input.pod.uid = workload.uid;
+        }
+        Ok(())
+    }
+
+    /// Rebuilds the allocator from the store's records (other nodes write
+    /// there too). Keeps the pools in force. The records are read while
+    /// the allocator is locked: a commit of this node landing between the
+    /// read and the swap would otherwise be forgotten, and its address
+    /// handed out again.
+    pub fn resync(&self) -> Result<(), ErrorBody> {
+        let mut allocator = self.lock()?;
+        let records = self
+            .store
+            .load()
+            .map_err(|e| fail(e.error_kind(), format!("store: {e}")))?;
+        let mut fresh = Allocator::new(allocator.pools().to_vec())
+            .map_err(|e| fail(ErrorKind::Internal, e.to_string()))?;
+        fresh.restore(records).map_err(|e| {
+            fail(
+                ErrorKind::Internal,
+                format!("records in the store are inconsistent: {e}"),
+            )
+        })?;
+        fresh.spread_cursors(crate::service::node_seed(&self.node));
+        *allocator = fresh;
+        Ok(())
+    }
+
+    pub fn records_snapshot(&self) -> Vec<AddressRecord> {
+        self.lock()
+            .map(|a| a.records().cloned().collect())
+            .unwrap_or_default()
+    }
+
+    /// GC: the pod of `attachment` is gone; treat it like its DEL.
+    pub fn gc_release(&self, attachment: &Attachment) -> Result<u64, ErrorBody> {
+        let mut allocator = self.lock()?;
+        let mutations = allocator.plan_del(attachment, now_unix_secs());
+        self.commit(&mut allocator, &mutations)?;
+        self.metrics
+            .released_by_gc
+            .fetch_add(removed(&mutations), Relaxed);
+        Ok(mutations.len() as u64)
+    }
+
+    /// GC: the identity's owner no longer wants it; its hold starts now.
+    pub fn gc_retire(&self, identity: &str) -> Result<u64, ErrorBody> {
+        let mut allocator = self.lock()?;
+        let mutations = allocator.plan_retire_identity(identity, now_unix_secs());
+        self.commit(&mut allocator, &mutations)?;
+        self.metrics
+            .released_by_gc
+            .fetch_add(removed(&mutations), Relaxed);
+        Ok(mutations.len() as u64)
+    }
+
+    /// Puts the cluster's BerthPools in force (all valid, or none).
+    pub fn replace_pools(&self, specs: &[PoolSpec]) -> anyhow::Result<()> {
+        let pools: Vec<Pool> = specs
+            .iter()
+            .map(Pool::from_spec)
+            .collect::<Result<_, _>>()?;
+        let mut allocator = self.lock().map_err(|e| anyhow::anyhow!(e.message))?;
+        let unchanged = allocator.pools().len() == pools.len()
+            && allocator.pools().iter().zip(&pools).all(|(a, b)| a == b);
+        if !unchanged {
+            let orphaned = allocator.replace_pools(pools)?;
+            allocator.spread_cursors(crate::service::node_seed(&self.node));
+            tracing::info!(
+                pools = specs.len(),
+                orphaned = orphaned.len(),
+                "pools updated from BerthPools"
+            );
+        }
+        Ok(())
+    }
+}

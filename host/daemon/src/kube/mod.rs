@@ -1,0 +1,42 @@
+//! Kubernetes mode: state in the API server (one `BerthAddress` object per
+//! held address), pools from `BerthPool` objects, workload identity from
+//! the cluster, and garbage collection of what pods left behind.
+
+pub mod annotations;
+pub mod directory;
+pub mod gc;
+pub mod mode;
+
+use serde::Deserialize;
+
+/// The `kubernetes` section of the daemon config; present = Kubernetes mode.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct KubernetesConfig {
+    /// API server URL (tests, out-of-cluster runs). Absent: the in-cluster
+    /// service account, or `KUBECONFIG`.
+    #[serde(default)]
+    pub api_server_url: Option<String>,
+    /// How often GC looks for addresses of pods that are gone.
+    #[serde(default = "default_gc_interval_secs")]
+    pub gc_interval_secs: u64,
+    /// How long something must look like garbage before GC frees it.
+    #[serde(default = "default_gc_grace_secs")]
+    pub gc_grace_secs: u64,
+    /// How often pools are re-read from `BerthPool` objects and pool
+    /// status counts recomputed.
+    #[serde(default = "default_pool_sync_secs")]
+    pub pool_sync_interval_secs: u64,
+}
+
+fn default_gc_interval_secs() -> u64 {
+    30
+}
+
+fn default_gc_grace_secs() -> u64 {
+    60
+}
+
+fn default_pool_sync_secs() -> u64 {
+    10
+}

@@ -1,0 +1,171 @@
+//! Starting Kubernetes mode and its background loops (pool sync, GC).
+
+use super::directory::Directory;
+use super::gc::{ClusterView, Collector, GcAction};
+use super::KubernetesConfig;
+use crate::service::{now_unix_secs, Service};
+use anyhow::Context;
+use berth_core::pool::PoolSpec;
+use berth_kube::{pools_from_cluster, KubeStore, PoolStatusWriter};
+use k8s_openapi::api::core::v1::Node;
+use kube::{Api, Client};
+use std::collections::BTreeSet;
+use std::sync::Arc;
+use std::time::Duration;
+use tokio::runtime::Handle;
+use tokio::sync::watch;
+
+pub struct KubeParts {
+    pub client: Client,
+    pub store: KubeStore,
+    pub directory: Directory,
+    pub pools: Vec<PoolSpec>,
+}
+
+pub async fn client(config: &KubernetesConfig) -> anyhow::Result<Client> {
+    let kube_config = match &config.api_server_url {
+        Some(url) => kube::Config::new(
+            url.parse()
+                .context("kubernetes.apiServerUrl is not a URL")?,
+        ),
+        None => kube::Config::infer()
+            .await
+            .context("no in-cluster config or KUBECONFIG")?,
+    };
+    Client::try_from(kube_config).context("building the Kubernetes client")
+}
+
+/// Connects and reads what start-up needs: pools and a warm directory.
+pub fn start(config: &KubernetesConfig, node: &str, handle: &Handle) -> anyhow::Result<KubeParts> {
+    let client = handle.block_on(client(config))?;
+    let pools = handle
+        .block_on(pools_from_cluster(&client))
+        .context("listing BerthPools")?;
+    let store = KubeStore::new(client.clone(), node, handle.clone());
+    let directory = Directory::start(client.clone(), handle.clone(), node);
+    Ok(KubeParts {
+        client,
+        store,
+        directory,
+        pools,
+    })
+}
+
+/// Re-reads BerthPools and recomputes their status counts.
+pub async fn sync_pools(
+    service: Arc<Service>,
+    client: Client,
+    every_secs: u64,
+    mut stop: watch::Receiver<bool>,
+) {
+    let writer = PoolStatusWriter::new(client.clone());
+    let mut tick = tokio::time::interval(Duration::from_secs(every_secs));
+    loop {
+        tokio::select! {
+            _ = stop.changed() => return,
+            _ = tick.tick() => {
+                match pools_from_cluster(&client).await {
+                    Ok(specs) => {
+                        let service = service.clone();
+                        match tokio::task::spawn_blocking(move || service.replace_pools(&specs)).await {
+                            Ok(Ok(())) => {}
+                            Ok(Err(error)) => tracing::warn!(%error, "BerthPools refused; keeping the pools in force"),
+                            Err(error) => tracing::error!(%error, "pool sync task failed"),
+                        }
+                    }
+                    Err(error) => tracing::warn!(%error, "listing BerthPools failed"),
+                }
+                if let Err(error) = writer.recompute_all().await {
+                    tracing::warn!(%error, "pool status update failed");
+                }
+            }
+        }
+    }
+}
+
+struct Cluster<'a> {
+    directory: &'a Directory,
+}
+
+impl ClusterView for Cluster<'_> {
+    fn pod_exists(&self, namespace: &str, name: &str, uid: &str) -> anyhow::Result<bool> {
+        Ok(self.directory.pod_exists(namespace, name, uid)?)
+    }
+
+    fn stateful_set_replicas(&self, namespace: &str, name: &str) -> anyhow::Result<Option<u32>> {
+        Ok(self.directory.stateful_set_replicas(namespace, name)?)
+    }
+}
+
+/// The GC loop; see `gc` for the rules.
+pub async fn collect_garbage(
+    service: Arc<Service>,
+    client: Client,
+    node: String,
+    interval_secs: u64,
+    grace_secs: u64,
+    mut stop: watch::Receiver<bool>,
+) {
+    let collector = Arc::new(std::sync::Mutex::new(Collector::default()));
+    let mut tick = tokio::time::interval(Duration::from_secs(interval_secs));
+    loop {
+        tokio::select! {
+            _ = stop.changed() => return,
+            _ = tick.tick() => {
+                let nodes: BTreeSet<String> = match Api::<Node>::all(client.clone()).list(&Default::default()).await {
+                    Ok(list) => list.items.into_iter().filter_map(|n| n.metadata.name).collect(),
+                    Err(error) => {
+                        tracing::warn!(%error, "GC could not list nodes; skipping this pass");
+                        continue;
+                    }
+                };
+                let (service, collector, node) = (service.clone(), collector.clone(), node.clone());
+                let pass = tokio::task::spawn_blocking(move || gc_pass(&service, &collector, &node, &nodes, grace_secs));
+                if let Err(error) = pass.await {
+                    tracing::error!(%error, "GC task failed");
+                }
+            }
+        }
+    }
+}
+
+fn gc_pass(
+    service: &Service,
+    collector: &std::sync::Mutex<Collector>,
+    node: &str,
+    nodes: &BTreeSet<String>,
+    grace_secs: u64,
+) {
+    // Refresh first: GC must judge the cluster's records, not a stale copy.
+    if let Err(error) = service.resync() {
+        tracing::warn!(message = %error.message, "GC could not refresh records; skipping this pass");
+        return;
+    }
+    let Some(directory) = service.directory() else {
+        return;
+    };
+    let records = service.records_snapshot();
+    let actions = match collector.lock() {
+        Ok(mut c) => c.pass(
+            &records,
+            node,
+            nodes,
+            &Cluster { directory },
+            grace_secs,
+            now_unix_secs(),
+        ),
+        Err(_) => return,
+    };
+    for action in actions {
+        let result = match &action {
+            GcAction::Release(attachment) => service.gc_release(attachment),
+            GcAction::Retire(identity) => service.gc_retire(identity),
+        };
+        match result {
+            Ok(n) => tracing::info!(?action, released = n, "garbage collected"),
+            Err(error) => {
+                tracing::warn!(?action, message = %error.message, "GC action failed; will retry")
+            }
+        }
+    }
+}

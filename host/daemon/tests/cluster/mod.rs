@@ -1,0 +1,342 @@
+//! Kubernetes-mode harness: the in-process API server stand-in
+//! (`berth-kube-standin`, real kube-rs client; see its crate docs for what
+//! it does and does not cover), `berthd` processes configured as nodes of
+//! that cluster, and the socket protocol the CNI plugin speaks.
+//!
+//! Not covered here: kubelet behaviour (pods vanish at once on delete, as
+//! the stand-in has no kubelet), ownerReference garbage collection, RBAC.
+
+#![allow(dead_code)]
+
+use berth_kube_standin::ApiServer;
+use berth_proto::{AddRequest, Attachment, DelRequest, PodRef, Request, Response};
+use k8s_openapi::api::apps::v1::StatefulSet;
+use k8s_openapi::api::core::v1::{Node, Pod};
+use kube::api::{Api, DeleteParams, PostParams};
+use serde_json::{json, Value};
+use std::os::unix::net::UnixStream;
+use std::path::PathBuf;
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+pub struct Cluster {
+    pub api: ApiServer,
+}
+
+impl Cluster {
+    pub fn start() -> Self {
+        let api = ApiServer::start().expect("stand-in API server");
+        api.register_resource("berth.io", "v1alpha1", "BerthPool", "berthpools", false);
+        api.register_resource(
+            "berth.io",
+            "v1alpha1",
+            "BerthAddress",
+            "berthaddresses",
+            false,
+        );
+        Self { api }
+    }
+
+    fn client(&self) -> kube::Client {
+        self.api
+            .block_on(async { self.api.client() })
+            .expect("client")
+    }
+
+    fn write<K>(&self, api: impl FnOnce(kube::Client) -> Api<K>, object: Value) -> K
+    where
+        K: kube::Resource<DynamicType = ()>
+            + Clone
+            + std::fmt::Debug
+            + serde::de::DeserializeOwned
+            + serde::Serialize,
+    {
+        let object: K = serde_json::from_value(object).expect("object shape");
+        let api = api(self.client());
+        self.api.block_on(async move {
+            api.create(&PostParams::default(), &object)
+                .await
+                .expect("create")
+        })
+    }
+
+    pub fn create<K>(&self, _namespace: Option<&str>, object: Value) -> K
+    where
+        K: kube::Resource<DynamicType = (), Scope = k8s_openapi::NamespaceResourceScope>
+            + Clone
+            + std::fmt::Debug
+            + serde::de::DeserializeOwned
+            + serde::Serialize,
+    {
+        self.write(|c| Api::namespaced(c, "default"), object)
+    }
+
+    pub fn create_cluster<K>(&self, object: Value) -> K
+    where
+        K: kube::Resource<DynamicType = (), Scope = k8s_openapi::ClusterResourceScope>
+            + Clone
+            + std::fmt::Debug
+            + serde::de::DeserializeOwned
+            + serde::Serialize,
+    {
+        self.write(Api::all, object)
+    }
+
+    pub fn node(&self, name: &str) {
+        self.create_cluster::<Node>(
+            json!({ "apiVersion": "v1", "kind": "Node", "metadata": { "name": name } }),
+        );
+    }
+
+    pub fn pool(&self, name: &str, subnet: &str, ips: &[&str]) {
+        self.create_cluster::<berth_kube::BerthPool>(json!({
+            "apiVersion": "berth.io/v1alpha1", "kind": "BerthPool",
+            "metadata": { "name": name },
+            "spec": { "subnet": subnet, "ips": ips }
+        }));
+    }
+
+    pub fn stateful_set(&self, name: &str, replicas: i32) -> String {
+        let sts: StatefulSet = self.create(Some("default"), json!({
+            "apiVersion": "apps/v1", "kind": "StatefulSet",
+            "metadata": { "name": name, "namespace": "default" },
+            "spec": { "replicas": replicas, "serviceName": name,
+                      "selector": { "matchLabels": { "app": name } },
+                      "template": { "metadata": { "labels": { "app": name } }, "spec": { "containers": [] } } }
+        }));
+        sts.metadata.uid.expect("uid")
+    }
+
+    pub fn scale(&self, name: &str, replicas: i32) {
+        let client = self.client();
+        let name = name.to_owned();
+        self.api.block_on(async move {
+            let api: Api<StatefulSet> = Api::namespaced(client, "default");
+            let patch = json!({ "spec": { "replicas": replicas } });
+            api.patch(
+                &name,
+                &kube::api::PatchParams::default(),
+                &kube::api::Patch::Merge(&patch),
+            )
+            .await
+            .expect("scale");
+        });
+    }
+
+    pub fn delete_stateful_set(&self, name: &str) {
+        let client = self.client();
+        let name = name.to_owned();
+        self.api.block_on(async move {
+            let api: Api<StatefulSet> = Api::namespaced(client, "default");
+            api.delete(&name, &DeleteParams::default())
+                .await
+                .expect("delete sts");
+        });
+    }
+
+    /// A pod on `node`, owned by `owner` (kind, name, uid) when given.
+    pub fn pod(
+        &self,
+        name: &str,
+        node: &str,
+        owner: Option<(&str, &str, &str)>,
+        annotations: Value,
+    ) -> PodRef {
+        let owners = owner
+            .map(|(kind, oname, uid)| json!([{ "apiVersion": "apps/v1", "kind": kind, "name": oname, "uid": uid, "controller": true }]))
+            .unwrap_or(json!([]));
+        let pod: Pod = self.create(Some("default"), json!({
+            "apiVersion": "v1", "kind": "Pod",
+            "metadata": { "name": name, "namespace": "default", "ownerReferences": owners, "annotations": annotations },
+            "spec": { "nodeName": node, "containers": [] }
+        }));
+        PodRef {
+            namespace: "default".into(),
+            name: name.into(),
+            uid: pod.metadata.uid.expect("uid"),
+        }
+    }
+
+    pub fn delete_pod(&self, name: &str) {
+        let client = self.client();
+        let name = name.to_owned();
+        self.api.block_on(async move {
+            let api: Api<Pod> = Api::namespaced(client, "default");
+            api.delete(&name, &DeleteParams::default())
+                .await
+                .expect("delete pod");
+        });
+    }
+
+    pub fn addresses(&self) -> Vec<Value> {
+        self.api.objects(&berth_kube_standin::Gvr::new(
+            "berth.io",
+            "v1alpha1",
+            "berthaddresses",
+        ))
+    }
+
+    pub fn pool_status(&self, name: &str) -> Value {
+        let gvr = berth_kube_standin::Gvr::new("berth.io", "v1alpha1", "berthpools");
+        self.api
+            .object(&gvr, "", name)
+            .map(|o| o["status"].clone())
+            .unwrap_or(Value::Null)
+    }
+}
+
+pub struct Berthd {
+    pub dir: tempfile::TempDir,
+    pub socket: PathBuf,
+    config_path: PathBuf,
+    child: Option<Child>,
+    node: String,
+}
+
+impl Berthd {
+    pub fn start(cluster: &Cluster, node: &str, policies: Value) -> Self {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let socket = dir.path().join("berth.sock");
+        let config_path = dir.path().join("berthd.json");
+        let config = json!({
+            "socketPath": socket, "dataDir": dir.path().join("data"),
+            "policies": policies,
+            "limits": { "expiryIntervalSecs": 1, "configPollIntervalSecs": 1 },
+            "kubernetes": { "apiServerUrl": cluster.api.url(), "gcIntervalSecs": 1, "gcGraceSecs": 1, "poolSyncIntervalSecs": 1 }
+        });
+        std::fs::write(
+            &config_path,
+            serde_json::to_vec_pretty(&config).expect("json"),
+        )
+        .expect("config");
+        let mut d = Self {
+            dir,
+            socket,
+            config_path,
+            child: None,
+            node: node.to_owned(),
+        };
+        d.spawn();
+        d
+    }
+
+    fn spawn(&mut self) {
+        let log = std::fs::File::create(self.dir.path().join("log")).expect("log");
+        let child = Command::new(env!("CARGO_BIN_EXE_berthd"))
+            .args(["serve", "--config"])
+            .arg(&self.config_path)
+            .env("BERTH_NODE_NAME", &self.node)
+            .env("RUST_LOG", "info,berth=debug")
+            .stdout(Stdio::from(log.try_clone().expect("log")))
+            .stderr(Stdio::from(log))
+            .spawn()
+            .expect("spawn berthd");
+        self.child = Some(child);
+        let deadline = Instant::now() + Duration::from_secs(60);
+        while UnixStream::connect(&self.socket).is_err() {
+            assert!(
+                Instant::now() < deadline,
+                "berthd did not start:\n{}",
+                self.log()
+            );
+            std::thread::sleep(Duration::from_millis(20));
+        }
+    }
+
+    pub fn log(&self) -> String {
+        std::fs::read_to_string(self.dir.path().join("log")).unwrap_or_default()
+    }
+
+    pub fn restart(&mut self) {
+        if let Some(mut c) = self.child.take() {
+            c.kill().expect("kill");
+            c.wait().expect("wait");
+        }
+        self.spawn();
+    }
+
+    pub fn set_policies(&self, policies: Value) {
+        let mut config: Value =
+            serde_json::from_slice(&std::fs::read(&self.config_path).expect("read")).expect("json");
+        config["policies"] = policies;
+        std::fs::write(
+            &self.config_path,
+            serde_json::to_vec_pretty(&config).expect("json"),
+        )
+        .expect("write");
+        let pid = self.child.as_ref().expect("running").id().to_string();
+        assert!(Command::new("kill")
+            .args(["-HUP", &pid])
+            .status()
+            .expect("kill")
+            .success());
+        std::thread::sleep(Duration::from_millis(500));
+    }
+
+    fn ask(&self, request: &Request) -> Response {
+        let mut stream = UnixStream::connect(&self.socket).expect("connect");
+        berth_proto::write_frame(&mut stream, request).expect("send");
+        berth_proto::read_frame(&mut stream).expect("answer")
+    }
+
+    /// CNI ADD for `pod` with a fresh container id; returns the address.
+    pub fn add(&self, pod: &PodRef, container: &str) -> Result<String, String> {
+        let request = Request::Add(AddRequest {
+            attachment: Attachment {
+                container_id: container.into(),
+                ifname: "eth0".into(),
+            },
+            network: "k8s-pod-network".into(),
+            pod: pod.clone(),
+            pools: vec![],
+            requested_ips: vec![],
+        });
+        match self.ask(&request) {
+            Response::Added(result) => Ok(result.ips[0]
+                .address
+                .split('/')
+                .next()
+                .unwrap_or_default()
+                .to_owned()),
+            Response::Error(e) => Err(format!("{:?}: {}", e.kind, e.message)),
+            other => Err(format!("unexpected {other:?}")),
+        }
+    }
+
+    pub fn del(&self, pod: &PodRef, container: &str) {
+        let request = Request::Del(DelRequest {
+            attachment: Attachment {
+                container_id: container.into(),
+                ifname: "eth0".into(),
+            },
+            network: "k8s-pod-network".into(),
+            pod: pod.clone(),
+        });
+        assert_eq!(self.ask(&request), Response::Ok);
+    }
+}
+
+impl Drop for Berthd {
+    fn drop(&mut self) {
+        if let Some(mut c) = self.child.take() {
+            // Teardown: the state lives in the stand-in, nothing to flush.
+            let _ = c.kill();
+            let _ = c.wait();
+        }
+    }
+}
+
+pub fn eventually(what: &str, secs: u64, mut check: impl FnMut() -> bool) {
+    let deadline = Instant::now() + Duration::from_secs(secs);
+    while Instant::now() < deadline {
+        if check() {
+            return;
+        }
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    panic!("timed out waiting for: {what}");
+}
+
+pub fn sticky(hold: &str) -> Value {
+    json!([{ "name": "sticky", "builtin": "sticky-statefulset", "settings": { "holdAfterScaleDown": hold } }])
+}
