@@ -182,6 +182,9 @@ fn check_name(name: &str) -> Result<(), LoadError> {
         reason,
     })
 }
+
+/// "0.1.<patch>" with a numeric patch: additions within 0.1 keep the
+/// contract's shape, which is what the host's bindings depend on.
 fn compatible_contract(contract: &str) -> bool {
     contract
         .strip_prefix("0.1.")

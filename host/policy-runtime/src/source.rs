@@ -73,9 +73,6 @@ pub(crate) fn check_digest(policy: &str, expected: &str, actual: &str) -> Result
     Ok(())
 }
 
-/// "0.1.<patch>" with a numeric patch: additions within 0.1 keep the
-/// contract's shape, which is what the host's bindings depend on.
-
 #[cfg(test)]
 mod tests {
     use super::*;

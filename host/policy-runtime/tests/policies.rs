@@ -75,7 +75,13 @@ fn sticky_identify_table() {
         .owner("ReplicaSet", "web-7d9f")
         .build();
     let bare = RequestBuilder::new().pod_name("test-sts-5").build();
-    let cases: Vec<(&str, Value, Request, Option<(&str, Retention)>)> = vec![
+    type Case = (
+        &'static str,
+        Value,
+        Request,
+        Option<(&'static str, Retention)>,
+    );
+    let cases: Vec<Case> = vec![
         (
             "default settings",
             json!({}),
