@@ -68,8 +68,8 @@ fn print_pools(pools: &[PoolView]) {
 
 fn print_allocations(allocations: &[AllocationView]) {
     println!(
-        "{:<16} {:<26} {:<9} {:<28} {:<14} {:<30} {}",
-        "POOL", "ADDRESS", "STATE", "POD", "CONTAINER", "IDENTITY", "RETENTION"
+        "{:<16} {:<26} {:<9} {:<28} {:<14} {:<30} RETENTION",
+        "POOL", "ADDRESS", "STATE", "POD", "CONTAINER", "IDENTITY"
     );
     for a in allocations {
         let container = a.container_id.as_deref().map(short).unwrap_or("-");
