@@ -111,14 +111,34 @@ every builtin sticky-statefulset entry. Duplicate names fail the render.
 {{- dict "policies" $chain | toJson -}}
 {{- end -}}
 
-{{/* The whole berthd.json, as a dict ready for toPrettyJson. */}}
+{{/*
+The whole berthd.json, as a dict ready for toPrettyJson.
+kubernetes.enabled: a `kubernetes` section (its presence is what puts
+berthd in Kubernetes mode) and no `pools`: pools are BerthPool objects and
+berthd refuses a config with both; a key set to null is left out (the
+daemon's default). Otherwise: `pools` and no `kubernetes`. No apiServerUrl: berthd uses its in-cluster service account.
+*/}}
 {{- define "berth.daemonConfig" -}}
 {{- $config := dict
   "socketPath" (include "berth.socketPath" .)
   "dataDir" .Values.daemon.dataDir
-  "pools" .Values.daemon.pools
   "policies" (include "berth.policyChain" . | fromJson).policies
 -}}
+{{- if .Values.kubernetes.enabled -}}
+{{- if .Values.daemon.pools -}}
+{{- fail "daemon.pools must be empty when kubernetes.enabled is true: in Kubernetes mode pools are BerthPool objects (create them, or enable defaultPool); set kubernetes.enabled=false to use node-local pools" -}}
+{{- end -}}
+{{- $k := dict -}}
+{{- range $key := list "gcIntervalSecs" "gcGraceSecs" "poolSyncIntervalSecs" -}}
+{{- $v := index $.Values.kubernetes $key -}}
+{{- if not (kindIs "invalid" $v) -}}
+{{- $_ := set $k $key (int64 $v) -}}
+{{- end -}}
+{{- end -}}
+{{- $_ := set $config "kubernetes" $k -}}
+{{- else -}}
+{{- $_ := set $config "pools" .Values.daemon.pools -}}
+{{- end -}}
 {{- if .Values.metrics.enabled -}}
 {{- $_ := set $config "metricsAddress" (include "berth.metricsAddress" .) -}}
 {{- end -}}

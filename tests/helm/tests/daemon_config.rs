@@ -1,6 +1,8 @@
 //! The rendered berthd.json is accepted by the daemon's own parser and
-//! loader: `berthd check-config` parses it, validates the pools and loads
-//! every policy of the chain, settings included. For `file`, `configMap`
+//! loader: `berthd check-config` parses it (Kubernetes mode's `kubernetes`
+//! section included; it contacts no cluster), validates the node-local
+//! pools of single-host mode and loads every policy of the chain, settings
+//! included. For `file`, `configMap`
 //! and `url` entries the test puts real components (the built-in policies'
 //! bytes) where the pod would have them, under a temporary root, with the
 //! digests pinned in the values.
@@ -34,11 +36,41 @@ fn check_rendered(r: &Rendered) -> Result<String, String> {
     check_config(&path)
 }
 
+/// The default render is Kubernetes mode; `berthd check-config` parses it
+/// (the `kubernetes` section included, unknown keys refused) and loads the
+/// policies, contacting no cluster; the config carries no pools.
 #[test]
 fn the_default_config_is_accepted() {
-    let out = check_rendered(&render_both(&[&values("default.yaml")], &[]))
-        .unwrap_or_else(|e| panic!("berthd refused the default config:\n{e}"));
-    assert!(out.contains("policy chain: [sticky-statefulset]"), "{out}");
+    let r = render_both(&[&values("default.yaml")], &[]);
+    assert!(r.daemon_config()["kubernetes"].is_object());
+    let out =
+        check_rendered(&r).unwrap_or_else(|e| panic!("berthd refused the default config:\n{e}"));
+    assert!(
+        out.contains("config ok: 0 pool(s); policy chain: [sticky-statefulset]"),
+        "{out}"
+    );
+}
+
+#[test]
+fn the_single_host_config_is_accepted_with_its_pools() {
+    let r = render_both(&[&values("single-host.yaml")], &[]);
+    let out =
+        check_rendered(&r).unwrap_or_else(|e| panic!("refused:\n{e}\n{}", r.daemon_config_text()));
+    assert!(out.contains("config ok: 1 pool(s)"), "{out}");
+}
+
+/// What the chart's schema and template refuse, berthd refuses too.
+#[test]
+fn berthd_refuses_kubernetes_mode_with_pools() {
+    let mut config = Helm::V4
+        .render(&[&values("single-host.yaml")], &[])
+        .daemon_config();
+    config["kubernetes"] = Helm::V4.render(&[], &[]).daemon_config()["kubernetes"].clone();
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("berthd.json");
+    std::fs::write(&path, serde_json::to_string(&config).unwrap()).unwrap();
+    let err = check_config(&path).expect_err("Kubernetes mode with pools accepted");
+    assert!(err.contains("BerthPool"), "{err}");
 }
 
 #[test]
@@ -113,7 +145,7 @@ fn the_full_config_loads_modules_from_every_source() {
     let out =
         check_config(&path).unwrap_or_else(|e| panic!("berthd refused the full config:\n{e}"));
     assert!(
-        out.contains("1 pool(s); policy chain: [sticky, pinned, quota, by-label, baked-in]"),
+        out.contains("0 pool(s); policy chain: [sticky, pinned, quota, by-label, baked-in]"),
         "{out}"
     );
 }

@@ -34,8 +34,6 @@ fn the_default_render_holds_exactly_the_expected_objects() {
                 "ClusterRoleBinding",
                 "ConfigMap",
                 "DaemonSet",
-                "Role",
-                "RoleBinding",
                 "ServiceAccount"
             ],
             "{helm:?}"
@@ -236,10 +234,91 @@ fn the_default_chain_is_sticky_statefulset() {
             }])
         );
         assert_eq!(config["metricsAddress"], "0.0.0.0:9464");
-        assert_eq!(config["pools"], json!([]));
-        // Kubernetes-only settings are not in the daemon's config (yet).
-        assert!(config.get("kubernetes").is_none());
+        // Kubernetes mode by default: the `kubernetes` section with the
+        // chart's intervals, and no `pools` (they are BerthPool objects).
+        assert_eq!(
+            config["kubernetes"],
+            json!({"gcIntervalSecs": 30, "gcGraceSecs": 300, "poolSyncIntervalSecs": 10})
+        );
+        assert!(config.get("pools").is_none(), "{config}");
         assert!(config.get("limits").is_none());
+    }
+}
+
+#[test]
+fn kubernetes_mode_renders_the_values_intervals_as_integers() {
+    for helm in Helm::ALL {
+        let config = full(helm).daemon_config();
+        assert_eq!(
+            config["kubernetes"],
+            json!({"gcIntervalSecs": 15, "gcGraceSecs": 120, "poolSyncIntervalSecs": 5})
+        );
+        assert!(config.get("pools").is_none(), "{config}");
+        // --set gives integers, values files floats: both render integers.
+        let config = helm
+            .render(&[], &["kubernetes.gcGraceSecs=3600"])
+            .daemon_config();
+        assert_eq!(config["kubernetes"]["gcGraceSecs"], json!(3600));
+        // A key set to null is left to the daemon's default.
+        let config = helm
+            .render(&[], &["kubernetes.gcGraceSecs=null"])
+            .daemon_config();
+        assert_eq!(
+            config["kubernetes"],
+            json!({"gcIntervalSecs": 30, "poolSyncIntervalSecs": 10})
+        );
+    }
+}
+
+#[test]
+fn single_host_mode_renders_pools_and_no_kubernetes_section() {
+    for helm in Helm::ALL {
+        let r = helm.render(&[&values("single-host.yaml")], &[]);
+        let config = r.daemon_config();
+        assert!(config.get("kubernetes").is_none(), "{config}");
+        assert_eq!(
+            config["pools"],
+            json!([{
+                "name": "node-local",
+                "subnet": "10.7.0.0/24",
+                "ips": ["10.7.0.10-10.7.0.200"],
+                "gateway": "10.7.0.1"
+            }])
+        );
+        // Without pools, single-host mode still renders the (empty) list.
+        let config = helm
+            .render(&[], &["kubernetes.enabled=false"])
+            .daemon_config();
+        assert!(config.get("kubernetes").is_none(), "{config}");
+        assert_eq!(config["pools"], json!([]));
+    }
+}
+
+#[test]
+fn changing_the_kubernetes_section_rolls_the_daemonset() {
+    // berthd reads its `kubernetes` section only at start (a reload keeps
+    // the mode and intervals), so the pod template carries it: changing it
+    // restarts the pods, while other config changes reload in place.
+    let annotation = |r: &Rendered| -> String {
+        r.one("DaemonSet")["spec"]["template"]["metadata"]["annotations"]
+            ["berth.io/kubernetes-config"]
+            .as_str()
+            .unwrap()
+            .to_owned()
+    };
+    for helm in Helm::ALL {
+        let a = default(helm);
+        let config: Value = serde_json::from_str(&annotation(&a)).unwrap();
+        assert_eq!(config, a.daemon_config()["kubernetes"], "{helm:?}");
+        let b = helm.render(&[], &["kubernetes.gcIntervalSecs=60"]);
+        assert_ne!(annotation(&a), annotation(&b), "{helm:?}");
+        let off = helm.render(&[], &["kubernetes.enabled=false"]);
+        assert_eq!(annotation(&off), "disabled", "{helm:?}");
+        // podAnnotations still come along.
+        let full = full(helm);
+        let annotations = &full.one("DaemonSet")["spec"]["template"]["metadata"]["annotations"];
+        assert_eq!(annotations["example.com/team"], "network", "{helm:?}");
+        assert!(annotations["berth.io/kubernetes-config"].is_string());
     }
 }
 
@@ -535,9 +614,6 @@ fn rbac_grants_the_least_the_daemon_needs() {
             ("", "nodes"),
             ("apps", "statefulsets"),
             ("apps", "replicasets"),
-            ("apps", "deployments"),
-            ("apps", "daemonsets"),
-            ("batch", "jobs"),
             ("berth.io", "berthpools"),
         ] {
             assert_eq!(grant(group, resource), read, "{group}/{resource}");
@@ -546,26 +622,43 @@ fn rbac_grants_the_least_the_daemon_needs() {
             grant("berth.io", "berthaddresses"),
             ["get", "list", "watch", "create", "update", "patch", "delete"]
         );
-        assert_eq!(grant("berth.io", "berthpools/status"), ["update", "patch"]);
+        assert_eq!(
+            grant("berth.io", "berthpools/status"),
+            ["get", "update", "patch"]
+        );
+        // Nothing the daemon never reads or writes.
+        for (group, resource) in [
+            ("apps", "deployments"),
+            ("apps", "daemonsets"),
+            ("batch", "jobs"),
+            ("coordination.k8s.io", "leases"),
+        ] {
+            assert!(grant(group, resource).is_empty(), "{group}/{resource}");
+        }
+        assert_eq!(
+            role["rules"],
+            json!([
+                {"apiGroups": [""], "resources": ["pods", "namespaces", "nodes"], "verbs": ["get", "list", "watch"]},
+                {"apiGroups": ["apps"], "resources": ["statefulsets", "replicasets"], "verbs": ["get", "list", "watch"]},
+                {"apiGroups": ["berth.io"], "resources": ["berthaddresses"], "verbs": ["get", "list", "watch", "create", "update", "patch", "delete"]},
+                {"apiGroups": ["berth.io"], "resources": ["berthpools"], "verbs": ["get", "list", "watch"]},
+                {"apiGroups": ["berth.io"], "resources": ["berthpools/status"], "verbs": ["get", "update", "patch"]}
+            ]),
+            "{helm:?}: exactly these rules"
+        );
         let text = role.to_string();
         assert!(!text.contains('*'), "no wildcard: {text}");
         assert!(!text.contains("secrets"), "{text}");
-        assert_eq!(rules.len(), 6);
 
-        let lease = r.one("Role");
-        assert_eq!(lease["metadata"]["namespace"], NAMESPACE);
-        assert_eq!(
-            lease["rules"],
-            json!([
-                {"apiGroups": ["coordination.k8s.io"], "resources": ["leases"], "verbs": ["create"]},
-                {"apiGroups": ["coordination.k8s.io"], "resources": ["leases"], "resourceNames": ["berth-gc"], "verbs": ["get", "update"]}
-            ])
-        );
+        // No leader election any more: no Lease, so no Role or RoleBinding.
+        assert!(r.all("Role").is_empty(), "{helm:?}");
+        assert!(r.all("RoleBinding").is_empty(), "{helm:?}");
+        assert!(!r.text.contains("leases"), "{helm:?}");
         let sa = r.one("ServiceAccount");
-        for binding in [r.one("ClusterRoleBinding"), r.one("RoleBinding")] {
-            assert_eq!(binding["subjects"][0]["name"], sa["metadata"]["name"]);
-            assert_eq!(binding["subjects"][0]["namespace"], NAMESPACE);
-        }
+        let binding = r.one("ClusterRoleBinding");
+        assert_eq!(binding["subjects"][0]["name"], sa["metadata"]["name"]);
+        assert_eq!(binding["subjects"][0]["namespace"], NAMESPACE);
+        assert_eq!(binding["roleRef"]["name"], role["metadata"]["name"]);
         let none = helm.render(&[], &["rbac.create=false", "serviceAccount.create=false"]);
         let mut kinds = none.kinds();
         kinds.sort();

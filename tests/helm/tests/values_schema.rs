@@ -36,6 +36,11 @@ const CASES: &[(&str, &[&str])] = &[
     ),
     ("typo-key.yaml", &["setings", "not allowed"]),
     ("top-level-typo.yaml", &["pollicies", "not allowed"]),
+    ("kubernetes-interval-zero.yaml", &["gcintervalsecs"]),
+    (
+        "kubernetes-leader-election.yaml",
+        &["leaderelection", "not allowed"],
+    ),
 ];
 
 #[test]
@@ -91,5 +96,48 @@ fn duplicate_policy_names_fail_the_render() {
             .template(&[&values("bad/duplicate-names.yaml")], &[])
             .expect_err("duplicate names accepted");
         assert!(err.contains("\"sticky\" is used twice"), "{helm:?}:\n{err}");
+    }
+}
+
+#[test]
+fn kubernetes_mode_refuses_node_local_pools() {
+    let pools = values("bad/kubernetes-with-pools.yaml");
+    for helm in Helm::ALL {
+        // The schema (if kubernetes.enabled then daemon.pools is empty).
+        let err = helm
+            .template(&[&pools], &[])
+            .expect_err("Kubernetes mode with daemon.pools accepted");
+        let lower = err.to_lowercase();
+        assert!(
+            lower.contains("values don't meet the specifications of the schema"),
+            "{helm:?}: not refused by the schema:\n{err}"
+        );
+        // helm v3: "daemon.pools: Array must have at most 0 items";
+        // helm v4: "at '/daemon/pools': maxItems: got 1, want 0".
+        assert!(
+            lower.contains("daemon.pools: array must have at most 0 items")
+                || lower.contains("'/daemon/pools': maxitems: got 1, want 0"),
+            "{helm:?}:\n{err}"
+        );
+        // And the template, for renders that skip the schema.
+        let chart = berth_helm_tests::chart_dir();
+        let args = [
+            "template",
+            "berth",
+            chart.to_str().unwrap(),
+            "--skip-schema-validation",
+            "--values",
+            pools.to_str().unwrap(),
+        ];
+        let err = helm
+            .run(&args)
+            .expect_err("Kubernetes mode with daemon.pools rendered without the schema");
+        assert!(
+            err.contains("daemon.pools must be empty when kubernetes.enabled is true"),
+            "{helm:?}:\n{err}"
+        );
+        // The same pools are fine in single-host mode.
+        let r = helm.render(&[&pools], &["kubernetes.enabled=false"]);
+        assert_eq!(r.daemon_config()["pools"][0]["name"], "node-local");
     }
 }
