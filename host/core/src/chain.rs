@@ -271,7 +271,8 @@ fn bounded_reason(reason: String) -> String {
     truncate_utf8(reason, REASON_BYTES_MAX)
 }
 
-fn truncate_utf8(mut text: String, max_bytes: usize) -> String {
+/// Cuts `text` to at most `max_bytes`, on a character boundary.
+pub fn truncate_utf8(mut text: String, max_bytes: usize) -> String {
     if text.len() > max_bytes {
         let mut cut = max_bytes;
         while !text.is_char_boundary(cut) {

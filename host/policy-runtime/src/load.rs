@@ -153,7 +153,7 @@ impl Runtime {
             Ok(()) => Ok(metadata),
             Err(message) => Err(LoadError::InvalidSettings {
                 policy: policy(),
-                message: truncate(message, REASON_BYTES_MAX),
+                message: berth_core::chain::truncate_utf8(message, REASON_BYTES_MAX),
             }),
         }
     }
@@ -189,17 +189,6 @@ fn compatible_contract(contract: &str) -> bool {
     contract
         .strip_prefix("0.1.")
         .is_some_and(|patch| !patch.is_empty() && patch.bytes().all(|b| b.is_ascii_digit()))
-}
-
-fn truncate(mut text: String, max_bytes: usize) -> String {
-    if text.len() > max_bytes {
-        let mut cut = max_bytes;
-        while !text.is_char_boundary(cut) {
-            cut -= 1;
-        }
-        text.truncate(cut);
-    }
-    text
 }
 
 #[cfg(test)]
