@@ -17,8 +17,14 @@ pub struct Daemon {
 impl Daemon {
     /// Starts `berthd serve` with `config`; `socketPath` and `dataDir` are
     /// filled in to point inside a fresh temp directory.
-    pub fn start(mut config: Value) -> Self {
-        let dir = tempfile::tempdir().expect("temp dir");
+    pub fn start(config: Value) -> Self {
+        Self::start_in(config, &std::env::temp_dir())
+    }
+
+    /// As `start`, with the temp directory (and so the store) under `base`,
+    /// e.g. /dev/shm to measure the daemon without the disk's flush cost.
+    pub fn start_in(mut config: Value, base: &std::path::Path) -> Self {
+        let dir = tempfile::tempdir_in(base).expect("temp dir");
         let socket = dir.path().join("berth.sock");
         config["socketPath"] = Value::from(socket.to_str().expect("utf8 path"));
         config["dataDir"] = Value::from(dir.path().join("data").to_str().expect("utf8 path"));
