@@ -30,8 +30,10 @@ struct Cli {
 
 #[derive(Subcommand)]
 enum Command {
-    /// Run the daemon: embedded store, policy chain, CNI socket, metrics.
-    /// SIGHUP reloads pools and policies; SIGTERM drains and stops.
+    /// Run the daemon: store (the embedded file, or the Kubernetes API when
+    /// the config has a `kubernetes` section), policy chain, CNI socket,
+    /// metrics. SIGHUP or a changed config file reloads pools and policies;
+    /// SIGTERM drains and stops.
     Serve {
         /// The daemon's JSON config (see examples/single-host/berthd.json).
         #[arg(long, short)]
