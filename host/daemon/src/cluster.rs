@@ -2,26 +2,12 @@
 //! re-reading records other nodes changed, GC actions and pool updates.
 
 use crate::kube::annotations;
-use crate::service::{now_unix_secs, Service};
+use crate::service::{fail, now_unix_secs, removed, Service};
 use berth_core::allocator::{AddInput, Allocator};
 use berth_core::pool::{Pool, PoolSpec};
-use berth_core::record::{AddressRecord, Mutation};
+use berth_core::record::AddressRecord;
 use berth_proto::{AddRequest, Attachment, ErrorBody, ErrorKind};
 use std::sync::atomic::Ordering::Relaxed;
-
-fn fail(kind: ErrorKind, message: impl Into<String>) -> ErrorBody {
-    ErrorBody {
-        kind,
-        message: message.into(),
-    }
-}
-
-fn removed(mutations: &[Mutation]) -> u64 {
-    mutations
-        .iter()
-        .filter(|m| matches!(m, Mutation::Remove { .. }))
-        .count() as u64
-}
 
 impl Service {
     pub fn directory(&self) -> Option<&crate::kube::directory::Directory> {

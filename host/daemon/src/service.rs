@@ -45,7 +45,7 @@ const ADD_RETRY_PAUSE_MS_MAX: u64 = 20;
 
 type Failure = ErrorBody;
 
-fn fail(kind: ErrorKind, message: impl Into<String>) -> Failure {
+pub(crate) fn fail(kind: ErrorKind, message: impl Into<String>) -> Failure {
     ErrorBody {
         kind,
         message: message.into(),
@@ -174,14 +174,9 @@ impl Service {
                 Err(error) => return Err(error),
             }
         };
-        let rebound = plan
-            .mutations
-            .iter()
-            .filter(|m| matches!(m, Mutation::Remove { .. }))
-            .count();
         self.metrics
             .released_by_rebind
-            .fetch_add(rebound as u64, Relaxed);
+            .fetch_add(removed(&plan.mutations), Relaxed);
         self.metrics
             .add_latency
             .observe_us(u64::try_from(started.elapsed().as_micros()).unwrap_or(u64::MAX));
@@ -405,7 +400,8 @@ impl Service {
     }
 }
 
-fn removed(mutations: &[Mutation]) -> u64 {
+/// Addresses a batch frees (records removed, not merely retained).
+pub(crate) fn removed(mutations: &[Mutation]) -> u64 {
     mutations
         .iter()
         .filter(|m| matches!(m, Mutation::Remove { .. }))

@@ -205,3 +205,34 @@ fn package_dirs(
         })
         .collect()
 }
+
+/// The workspace root, for a build script of a crate two levels below it
+/// (`host/<crate>`, `tests/<crate>`).
+pub fn workspace_root_of_build_script() -> Result<PathBuf, String> {
+    let manifest_dir = PathBuf::from(
+        std::env::var("CARGO_MANIFEST_DIR").map_err(|e| format!("CARGO_MANIFEST_DIR: {e}"))?,
+    );
+    manifest_dir
+        .ancestors()
+        .nth(2)
+        .map(Path::to_path_buf)
+        .ok_or_else(|| "crate is not two levels below the workspace root".to_owned())
+}
+
+/// Writes `$OUT_DIR/components.rs`, which `include_bytes!`s each component
+/// as `COMPONENTS: &[(name, bytes)]` and lists the names as `NAMES`.
+pub fn write_component_index(components: &[(&str, &Path)]) -> Result<(), String> {
+    let mut index = String::from("pub(crate) static COMPONENTS: &[(&str, &[u8])] = &[\n");
+    for (name, path) in components {
+        let path = path
+            .to_str()
+            .ok_or_else(|| format!("component path {} is not UTF-8", path.display()))?;
+        index.push_str(&format!("    ({name:?}, include_bytes!({path:?})),\n"));
+    }
+    index.push_str("];\n");
+    let names: Vec<&str> = components.iter().map(|(name, _)| *name).collect();
+    index.push_str(&format!("pub(crate) static NAMES: &[&str] = &{names:?};\n"));
+    let out_dir = std::env::var("OUT_DIR").map_err(|e| format!("OUT_DIR: {e}"))?;
+    std::fs::write(Path::new(&out_dir).join("components.rs"), index)
+        .map_err(|e| format!("writing the component index: {e}"))
+}
