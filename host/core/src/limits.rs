@@ -25,14 +25,18 @@ pub const REQUEST_PAIR_BYTES_MAX: usize = 1024;
 // Policy runtime (berth-policy-runtime): how much a Wasm policy may use.
 // ---------------------------------------------------------------------------
 
-/// Period of the epoch ticker that interrupts running guests. 10 ms costs
-/// one thread wake-up per tick (negligible) while keeping the deadline's
-/// granularity small next to CNI timeouts.
+/// Period of the epoch ticker that wakes the budget check of running
+/// guests. 10 ms costs one thread wake-up per tick (negligible) while keeping
+/// the check's granularity small next to CNI timeouts.
 pub const POLICY_EPOCH_TICK_MS: u64 = 10;
-/// Ticks one guest call (or instantiation) may run. The deadline lands 40-50
-/// ms after the call starts: ~5,000x a normal call (~10 us), so a busy node
-/// never trips it, yet a runaway policy costs an ADD at most that much.
-pub const POLICY_CALL_DEADLINE_TICKS: u64 = 5;
+/// CPU time one guest call (or instantiation) may use: ~5,000x a normal
+/// call (~10 us), so no honest policy comes near it, yet a runaway policy
+/// costs an ADD at most that much CPU. CPU time, not wall time, so a busy
+/// node that deschedules the daemon never fails an honest policy.
+pub const POLICY_CALL_CPU_MS_MAX: u64 = 50;
+/// Wall-clock cap on one guest call, behind the CPU budget: bounds how long
+/// a call can hold the allocator when the node starves the daemon of CPU.
+pub const POLICY_CALL_WALL_MS_MAX: u64 = 2_000;
 /// Bytes a policy's linear memory may grow to.
 pub const POLICY_MEMORY_BYTES_MAX: usize = 16 << 20;
 /// Elements of one guest table (Rust guests use a few hundred).

@@ -207,8 +207,8 @@ fn main() {
         .filter(|_| noisy.run(pod.clone(), &none).is_ok())
         .count();
     println!(
-        "\nnoisy-logger (10,000 × 10 KiB logs) under the default {:?} deadline: {completed}/20 completed, {:.1?} per run",
-        runtime.limits().deadline(),
+        "\nnoisy-logger (10,000 × 10 KiB logs) under the default {:?} CPU budget: {completed}/20 completed, {:.1?} per run",
+        runtime.limits().call_cpu_max,
         started.elapsed() / 20
     );
     let m = runtime.metrics();

@@ -1,6 +1,7 @@
 //! Typed errors: what can refuse a chain at load, and how a failed guest
 //! call maps onto the chain's `PolicyError` kinds.
 
+use crate::budget::Exhausted;
 use berth_core::chain::{PolicyError, PolicyErrorKind};
 use std::path::PathBuf;
 
@@ -108,7 +109,8 @@ pub(crate) struct CallFailure<'a> {
     pub error: wasmtime::Error,
     /// The memory limiter refused a growth during this instance's life.
     pub memory_refused: bool,
-    pub deadline_ms: u64,
+    /// The budget limit that interrupted the call, if one did.
+    pub exhausted: Option<Exhausted>,
     pub what: &'a str,
 }
 
@@ -119,7 +121,7 @@ pub(crate) fn classify(failure: CallFailure<'_>) -> PolicyError {
     let CallFailure {
         error,
         memory_refused,
-        deadline_ms,
+        exhausted,
         what,
     } = failure;
     if memory_refused {
@@ -131,10 +133,10 @@ pub(crate) fn classify(failure: CallFailure<'_>) -> PolicyError {
         );
     }
     match error.downcast_ref::<wasmtime::Trap>() {
-        Some(wasmtime::Trap::Interrupt) => PolicyError::new(
-            PolicyErrorKind::Timeout,
-            format!("{what}: ran past its deadline of about {deadline_ms} ms"),
-        ),
+        Some(wasmtime::Trap::Interrupt) => {
+            let why = exhausted.map_or_else(|| "was interrupted".to_owned(), |e| e.to_string());
+            PolicyError::new(PolicyErrorKind::Timeout, format!("{what}: {why}"))
+        }
         Some(wasmtime::Trap::OutOfFuel) => {
             PolicyError::new(PolicyErrorKind::Timeout, format!("{what}: ran out of fuel"))
         }

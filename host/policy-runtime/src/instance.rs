@@ -8,6 +8,7 @@
 //! (wasmtime forbids re-entering a trapped instance anyway).
 
 use crate::bindings::{wit, PolicyWorld, PolicyWorldPre};
+use crate::budget::CallBudget;
 use crate::convert;
 use crate::engine::Inner;
 use crate::error::{classify, internal, CallFailure};
@@ -21,9 +22,7 @@ use wasmtime::Store;
 pub(crate) struct PolicyInstance {
     store: Store<PolicyState>,
     world: PolicyWorld,
-    deadline_ticks: u64,
     fuel: Option<u64>,
-    deadline_ms: u64,
     /// The error that ended this instance, if one did.
     broken: Option<PolicyError>,
     /// Log messages dropped over the instance's calls (for the metrics).
@@ -48,22 +47,23 @@ impl PolicyInstance {
                 limits.log_messages_per_call,
                 limits.log_message_bytes,
             ),
+            CallBudget::new(limits.call_cpu_max, limits.call_wall_max),
             seed,
             now_unix_secs,
         );
         let mut store = Store::new(&runtime.engine, state);
         store.limiter(|state| &mut state.limiter);
-        let deadline_ms = u64::try_from(limits.deadline().as_millis()).unwrap_or(u64::MAX);
-        arm(&mut store, limits.deadline_ticks, limits.fuel_per_call)
-            .map_err(|e| internal("arming the store", &e))?;
-        // Start functions run here, so instantiation gets a deadline too.
+        // Each tick re-checks the running call's budget instead of trapping.
+        store.epoch_deadline_callback(|mut ctx| Ok(ctx.data_mut().budget.on_tick()));
+        arm(&mut store, limits.fuel_per_call).map_err(|e| internal("arming the store", &e))?;
+        // Start functions run here, so instantiation gets a budget too.
         let world = pre.instantiate(&mut store).map_err(|error| {
             let memory_refused = store.data().limiter.memory_refused;
             if memory_refused || error.downcast_ref::<wasmtime::Trap>().is_some() {
                 classify(CallFailure {
                     error,
                     memory_refused,
-                    deadline_ms,
+                    exhausted: store.data().budget.exhausted,
                     what: "instantiate",
                 })
             } else {
@@ -73,9 +73,7 @@ impl PolicyInstance {
         Ok(Self {
             store,
             world,
-            deadline_ticks: limits.deadline_ticks,
             fuel: limits.fuel_per_call,
-            deadline_ms,
             broken: None,
             log_dropped: 0,
         })
@@ -140,7 +138,7 @@ impl PolicyInstance {
                 ),
             ));
         }
-        arm(&mut self.store, self.deadline_ticks, self.fuel).map_err(|e| internal(what, &e))?;
+        arm(&mut self.store, self.fuel).map_err(|e| internal(what, &e))?;
         self.store.data_mut().log.reset();
         let result = f(&self.world, &mut self.store);
         let dropped = self.store.data_mut().log.finish(what);
@@ -149,7 +147,7 @@ impl PolicyInstance {
             let failure = classify(CallFailure {
                 error,
                 memory_refused: self.store.data().limiter.memory_refused,
-                deadline_ms: self.deadline_ms,
+                exhausted: self.store.data().budget.exhausted,
                 what,
             });
             self.broken = Some(failure.clone());
@@ -158,14 +156,11 @@ impl PolicyInstance {
     }
 }
 
-/// Gives the next call its own deadline (relative to the current epoch)
-/// and, when metering is on, its own fuel.
-fn arm(
-    store: &mut Store<PolicyState>,
-    deadline_ticks: u64,
-    fuel: Option<u64>,
-) -> wasmtime::Result<()> {
-    store.set_epoch_deadline(deadline_ticks);
+/// Gives the next call its own budget, checked from the next epoch tick
+/// on, and, when metering is on, its own fuel.
+fn arm(store: &mut Store<PolicyState>, fuel: Option<u64>) -> wasmtime::Result<()> {
+    store.data_mut().budget.start();
+    store.set_epoch_deadline(1);
     if let Some(fuel) = fuel {
         store.set_fuel(fuel)?;
     }

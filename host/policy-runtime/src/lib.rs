@@ -15,6 +15,7 @@
 //! ```
 
 mod bindings;
+mod budget;
 mod chain;
 mod config;
 mod convert;

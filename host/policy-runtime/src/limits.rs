@@ -7,11 +7,13 @@ use std::time::Duration;
 /// Per-call and per-process resource bounds for Wasm policies.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct RuntimeLimits {
-    /// Period of the epoch ticker.
+    /// Period of the epoch ticker: how often a running call's budget is
+    /// checked, so a call is stopped at most one tick past its limit.
     pub epoch_tick: Duration,
-    /// Ticks each guest call (and each instantiation) may run. The effective
-    /// deadline is between `(ticks - 1) * tick` and `ticks * tick`.
-    pub deadline_ticks: u64,
+    /// CPU time each guest call (and each instantiation) may use.
+    pub call_cpu_max: Duration,
+    /// Wall-clock time each guest call may take, however little CPU it got.
+    pub call_wall_max: Duration,
     /// Fuel per guest call; `None` leaves fuel metering off, since the
     /// epoch deadline already stops runaway guests and fuel slows every
     /// call down. Turn it on for deterministic, load-independent cut-offs.
@@ -32,7 +34,8 @@ impl Default for RuntimeLimits {
     fn default() -> Self {
         Self {
             epoch_tick: Duration::from_millis(core::POLICY_EPOCH_TICK_MS),
-            deadline_ticks: core::POLICY_CALL_DEADLINE_TICKS,
+            call_cpu_max: Duration::from_millis(core::POLICY_CALL_CPU_MS_MAX),
+            call_wall_max: Duration::from_millis(core::POLICY_CALL_WALL_MS_MAX),
             fuel_per_call: None,
             memory_bytes: core::POLICY_MEMORY_BYTES_MAX,
             table_elements: core::POLICY_TABLE_ELEMENTS_MAX,
@@ -44,18 +47,15 @@ impl Default for RuntimeLimits {
 }
 
 impl RuntimeLimits {
-    /// The longest a call may run before it is interrupted.
-    pub fn deadline(&self) -> Duration {
-        self.epoch_tick
-            .saturating_mul(u32::try_from(self.deadline_ticks).unwrap_or(u32::MAX))
-    }
-
     pub(crate) fn check(&self) -> Result<(), String> {
         if self.epoch_tick.is_zero() {
             return Err("epoch_tick must be positive".into());
         }
-        if self.deadline_ticks == 0 {
-            return Err("deadline_ticks must be at least 1".into());
+        if self.call_cpu_max.is_zero() {
+            return Err("call_cpu_max must be positive".into());
+        }
+        if self.call_wall_max < self.call_cpu_max {
+            return Err("call_wall_max must be at least call_cpu_max".into());
         }
         if self.fuel_per_call == Some(0) {
             return Err("fuel_per_call must be positive when set".into());

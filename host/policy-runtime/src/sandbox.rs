@@ -7,6 +7,7 @@
 //! to the request's time; randomness seeded from the request's seed. The
 //! same request therefore always sees the same world.
 
+use crate::budget::CallBudget;
 use crate::log::LogBudget;
 use rand_core::TryRng;
 use std::convert::Infallible;
@@ -22,10 +23,17 @@ pub(crate) struct PolicyState {
     table: ResourceTable,
     pub limiter: Limiter,
     pub log: LogBudget,
+    pub budget: CallBudget,
 }
 
 impl PolicyState {
-    pub fn new(limiter: Limiter, log: LogBudget, seed: u64, now_unix_secs: u64) -> Self {
+    pub fn new(
+        limiter: Limiter,
+        log: LogBudget,
+        budget: CallBudget,
+        seed: u64,
+        now_unix_secs: u64,
+    ) -> Self {
         let mut wasi = WasiCtx::builder();
         wasi.wall_clock(FixedWallClock(Duration::from_secs(now_unix_secs)))
             .monotonic_clock(FixedMonotonicClock)
@@ -43,6 +51,7 @@ impl PolicyState {
             table: ResourceTable::new(),
             limiter,
             log,
+            budget,
         }
     }
 }

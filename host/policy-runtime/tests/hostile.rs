@@ -9,6 +9,7 @@ use berth_policy_runtime::{LoadError, Runtime, RuntimeLimits, LOG_TARGET};
 use berth_policy_sdk::Decision;
 use serde_json::json;
 use std::sync::{Arc, Mutex};
+use std::time::Duration;
 use support::*;
 use tracing::field::{Field, Visit};
 use tracing_subscriber::layer::{Context, SubscriberExt};
@@ -30,6 +31,7 @@ fn infinite_loop_times_out() {
     assert_eq!(policy, "loop");
     assert_eq!(error.kind, PolicyErrorKind::Timeout, "{error}");
     assert!(error.message.contains("evaluate"), "{error}");
+    assert!(error.message.contains("ms of CPU time"), "{error}");
     eprintln!("infinite loop stopped after {:?}", started.elapsed());
 }
 
@@ -182,10 +184,10 @@ impl<S: tracing::Subscriber> Layer<S> for Captured {
 fn noisy_logger_completes_with_its_logs_capped() {
     // 10,000 host calls take ~5 us each in a debug build of wasmtime (well
     // under 1 us in release): this test is about the log budget, so it gives
-    // the call a deadline a debug build cannot trip. The bench checks the
-    // default deadline in release.
+    // the call a CPU budget a debug build cannot exhaust. The bench checks
+    // the default budget in release.
     let runtime = Runtime::new(RuntimeLimits {
-        deadline_ticks: 200,
+        call_cpu_max: Duration::from_secs(2),
         ..RuntimeLimits::default()
     })
     .expect("runtime starts");

@@ -12,19 +12,11 @@ use berth_policy_sdk::harness::{candidate, pool, RequestBuilder};
 use berth_policy_sdk::{Binding, Candidate, Decision, Identity, Request};
 use std::sync::OnceLock;
 
-/// The default limits, except a 500 ms deadline: the deadline is wall
-/// clock, and a debug build on a loaded 2-core machine can take tens of
-/// milliseconds for an honest call. Runaway guests still stop well within
-/// a second; the bench exercises the default deadline in release.
+/// The production limits: the call budget counts CPU time, so parallel
+/// test threads on a loaded machine do not eat into an honest call's budget.
 pub fn runtime() -> &'static Runtime {
     static RUNTIME: OnceLock<Runtime> = OnceLock::new();
-    RUNTIME.get_or_init(|| {
-        Runtime::new(RuntimeLimits {
-            deadline_ticks: 50,
-            ..RuntimeLimits::default()
-        })
-        .expect("runtime starts")
-    })
+    RUNTIME.get_or_init(|| Runtime::new(RuntimeLimits::default()).expect("runtime starts"))
 }
 
 pub fn load(configs: &[PolicyConfig]) -> LoadedChain {
