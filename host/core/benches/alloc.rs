@@ -49,6 +49,7 @@ fn input(pool: &str, tag: &str, n: usize) -> AddInput {
         owner: None,
         stateful_set: None,
         node: "node".into(),
+        placement: None,
         seed: n as u64,
     }
 }

@@ -13,6 +13,15 @@ pub enum AllocError {
     UnknownPool { name: String },
     #[error("no pool was named and no pool is marked default")]
     NoDefaultPool,
+    #[error(
+        "no candidate pool admits namespace {namespace:?} on node {node:?}: {}",
+        reasons.join("; ")
+    )]
+    NotAdmitted {
+        namespace: String,
+        node: String,
+        reasons: Vec<String>,
+    },
     #[error("the request names {count} pools, more than {max}")]
     TooManyPools { count: usize, max: usize },
     #[error("invalid request: {message}")]
@@ -44,6 +53,7 @@ impl AllocError {
         match self {
             AllocError::UnknownPool { .. }
             | AllocError::NoDefaultPool
+            | AllocError::NotAdmitted { .. }
             | AllocError::TooManyPools { .. }
             | AllocError::Orphaned { .. }
             | AllocError::Pool(_) => ErrorKind::InvalidConfig,

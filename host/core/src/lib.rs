@@ -6,6 +6,7 @@ pub mod chain;
 pub mod error;
 pub mod free_index;
 pub mod limits;
+pub mod placement;
 pub mod pool;
 pub mod ranges;
 pub mod record;

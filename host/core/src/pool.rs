@@ -28,9 +28,10 @@ pub struct PoolSpec {
     pub routes: Vec<RouteSpec>,
     #[serde(default)]
     pub default: bool,
-    /// Kept as data; matching is done by the daemon.
+    /// Labels a pod's namespace must carry (see `placement.rs`).
     #[serde(default)]
     pub namespace_selector: BTreeMap<String, String>,
+    /// Labels the node must carry to hand out the pool's addresses.
     #[serde(default)]
     pub node_selector: BTreeMap<String, String>,
 }

@@ -15,8 +15,9 @@ impl Service {
     }
 
     /// Fills what the cluster knows of the pod into `input`: labels,
-    /// forwarded annotations, owner, StatefulSet ordinal and replicas, and
-    /// the pools its annotations (or its namespace's) name. Blocking; runs
+    /// forwarded annotations, owner, StatefulSet ordinal and replicas, the
+    /// pools its annotations (or its namespace's) name, and the namespace
+    /// and node labels pool selectors are matched against. Blocking; runs
     /// before the allocator lock is taken.
     pub(crate) fn describe_workload(
         &self,
@@ -26,6 +27,10 @@ impl Service {
         let Some(directory) = &self.directory else {
             return Ok(());
         };
+        let placement = directory
+            .placement(&add.pod.namespace, &self.node)
+            .map_err(|e| fail(ErrorKind::TryAgainLater, e.to_string()))?;
+        input.placement = Some(placement);
         let workload = directory
             .workload(&add.pod)
             .map_err(|e| fail(ErrorKind::TryAgainLater, e.to_string()))?;

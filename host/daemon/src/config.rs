@@ -174,6 +174,15 @@ impl DaemonConfig {
             if !names.insert(pool.name.as_str()) {
                 return Err(invalid(format!("pool {:?} is defined twice", pool.name)));
             }
+            // Only Kubernetes mode knows namespace and node labels; a
+            // selector that silently matched nothing (or everything) here
+            // would mislead the operator.
+            if !pool.namespace_selector.is_empty() || !pool.node_selector.is_empty() {
+                return Err(invalid(format!(
+                    "pool {:?}: namespaceSelector and nodeSelector need Kubernetes mode (a single host has no namespace or node labels); remove them",
+                    pool.name
+                )));
+            }
         }
         Ok(config)
     }
@@ -194,4 +203,31 @@ fn hostname() -> String {
     std::fs::read_to_string("/proc/sys/kernel/hostname")
         .map(|s| s.trim().to_owned())
         .unwrap_or_default()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn pool_selectors_are_refused_on_a_single_host() {
+        let config = |selector: &str| {
+            format!(
+                r#"{{"socketPath": "/run/berth/berth.sock", "dataDir": "/tmp/berth",
+                    "pools": [{{"name": "lab", "subnet": "10.7.0.0/24", {selector}}}]}}"#
+            )
+        };
+        assert!(DaemonConfig::parse(&config(r#""default": true"#)).is_ok());
+        for selector in [
+            r#""nodeSelector": {"zone": "a"}"#,
+            r#""namespaceSelector": {"team": "db"}"#,
+        ] {
+            let err = DaemonConfig::parse(&config(selector)).expect_err(selector);
+            let message = err.to_string();
+            assert!(
+                message.contains("pool \"lab\"") && message.contains("need Kubernetes mode"),
+                "{message}"
+            );
+        }
+    }
 }

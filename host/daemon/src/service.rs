@@ -147,6 +147,7 @@ impl Service {
             owner: None,
             stateful_set: None,
             node: self.node.clone(),
+            placement: None,
             seed: seed_of(&add.attachment.container_id, &add.attachment.ifname),
         };
         self.describe_workload(add, &mut input)?;

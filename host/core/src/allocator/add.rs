@@ -34,7 +34,7 @@ impl Allocator {
         if !held.is_empty() {
             return self.existing_plan(&held);
         }
-        let pools = self.candidate_pools(&input.pools)?;
+        let pools = self.candidate_pools(&input.pools, input.placement.as_ref())?;
         let requested = self.parse_requested(&input.requested, &pools)?;
         let mut families: Vec<IpFamily> = Vec::new();
         for &i in &pools {

@@ -7,6 +7,7 @@ use crate::error::AllocError;
 use crate::limits::{
     REQUESTED_ADDRESSES_MAX, REQUEST_PAIRS_MAX, REQUEST_PAIR_BYTES_MAX, REQUEST_POOLS_MAX,
 };
+use crate::placement::Placement;
 use crate::pool::{family_of, Route};
 use crate::record::Mutation;
 use berth_policy_sdk::{KeyValue, Owner, StatefulSet};
@@ -30,6 +31,9 @@ pub struct AddInput {
     pub owner: Option<Owner>,
     pub stateful_set: Option<StatefulSet>,
     pub node: String,
+    /// Namespace and node labels for pool selectors; `None` evaluates no
+    /// selector (single host).
+    pub placement: Option<Placement>,
     /// Deterministic per-request seed handed to policies.
     pub seed: u64,
 }
@@ -53,19 +57,51 @@ pub struct AddPlan {
 }
 
 impl Allocator {
-    /// Indexes of the request's pools, in priority order.
-    pub(super) fn candidate_pools(&self, names: &[String]) -> Result<Vec<usize>, AllocError> {
-        if names.is_empty() {
+    /// Indexes of the request's pools, in priority order, keeping only
+    /// those whose selectors admit `placement`.
+    pub(super) fn candidate_pools(
+        &self,
+        names: &[String],
+        placement: Option<&Placement>,
+    ) -> Result<Vec<usize>, AllocError> {
+        let named = if names.is_empty() {
             let defaults: Vec<usize> = (0..self.pools.len())
                 .filter(|i| self.pools[*i].default)
                 .take(REQUEST_POOLS_MAX)
                 .collect();
-            return if defaults.is_empty() {
-                Err(AllocError::NoDefaultPool)
-            } else {
-                Ok(defaults)
-            };
+            if defaults.is_empty() {
+                return Err(AllocError::NoDefaultPool);
+            }
+            defaults
+        } else {
+            self.named_pools(names)?
+        };
+        let Some(placement) = placement else {
+            return Ok(named);
+        };
+        let mut exclusions = Vec::new();
+        let admitted: Vec<usize> = named
+            .iter()
+            .copied()
+            .filter(|i| match placement.excluded_by(&self.pools[*i]) {
+                None => true,
+                Some(why) => {
+                    exclusions.push(why.to_string());
+                    false
+                }
+            })
+            .collect();
+        if admitted.is_empty() {
+            return Err(AllocError::NotAdmitted {
+                namespace: placement.namespace.clone(),
+                node: placement.node.clone(),
+                reasons: exclusions,
+            });
         }
+        Ok(admitted)
+    }
+
+    fn named_pools(&self, names: &[String]) -> Result<Vec<usize>, AllocError> {
         if names.len() > REQUEST_POOLS_MAX {
             return Err(AllocError::TooManyPools {
                 count: names.len(),

@@ -172,6 +172,7 @@ pub fn input(container: &str, name: &str, pools: &[&str]) -> AddInput {
         owner: None,
         stateful_set: None,
         node: "node-a".into(),
+        placement: None,
         seed: 1,
     }
 }

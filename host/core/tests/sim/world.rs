@@ -147,6 +147,7 @@ impl World {
                 PodKind::Stateless => None,
             },
             node: "node-a".into(),
+            placement: None,
             seed: self.rng.random(),
         }
     }

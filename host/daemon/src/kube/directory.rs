@@ -7,10 +7,11 @@
 //! read directly from the API server, as is a missing owner.
 
 use super::annotations;
+use berth_core::placement::Placement;
 use berth_policy_sdk::{KeyValue, Owner, StatefulSet as StsInfo};
 use berth_proto::PodRef;
 use k8s_openapi::api::apps::v1::{ReplicaSet, StatefulSet};
-use k8s_openapi::api::core::v1::{Namespace, Pod};
+use k8s_openapi::api::core::v1::{Namespace, Node, Pod};
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::OwnerReference;
 use kube::runtime::reflector::{self, ObjectRef, Store};
 use kube::runtime::{watcher, WatchStreamExt};
@@ -44,6 +45,8 @@ pub struct Directory {
     handle: Handle,
     pods: Store<Pod>,
     namespaces: Store<Namespace>,
+    /// Only this daemon's own node: its labels feed pool node selectors.
+    nodes: Store<Node>,
     stateful_sets: Store<StatefulSet>,
     replica_sets: Store<ReplicaSet>,
 }
@@ -76,13 +79,16 @@ where
 }
 
 impl Directory {
-    /// Starts the caches on `handle`: this node's pods, every namespace,
-    /// StatefulSet and ReplicaSet (owners of pods on any node can matter).
+    /// Starts the caches on `handle`: this node's pods and Node object,
+    /// every namespace, StatefulSet and ReplicaSet (owners of pods on any
+    /// node can matter).
     pub fn start(client: Client, handle: Handle, node: &str) -> Self {
         let on_node = watcher::Config::default().fields(&format!("spec.nodeName={node}"));
+        let this_node = watcher::Config::default().fields(&format!("metadata.name={node}"));
         Self {
             pods: cached(&client, &handle, on_node),
             namespaces: cached(&client, &handle, watcher::Config::default()),
+            nodes: cached(&client, &handle, this_node),
             stateful_sets: cached(&client, &handle, watcher::Config::default()),
             replica_sets: cached(&client, &handle, watcher::Config::default()),
             client,
@@ -124,6 +130,37 @@ impl Directory {
             stateful_set,
             node: found.spec.as_ref().and_then(|s| s.node_name.clone()),
         }))
+    }
+
+    /// The labels pool selectors are matched against for a pod of
+    /// `namespace` on `node`. A namespace or node the API server does not
+    /// know has no labels, so a pool with a selector excludes it.
+    pub fn placement(&self, namespace: &str, node: &str) -> Result<Placement, DirectoryError> {
+        let namespace_labels = match namespace {
+            "" => Default::default(),
+            name => self
+                .namespace(name)?
+                .and_then(|ns| ns.metadata.labels.clone())
+                .unwrap_or_default(),
+        };
+        let node_labels = match self.nodes.get(&ObjectRef::new(node)) {
+            Some(found) => found.metadata.labels.clone(),
+            None => {
+                let api: Api<Node> = Api::all(self.client.clone());
+                let what = format!("Node/{node}");
+                self.handle
+                    .block_on(api.get_opt(node))
+                    .map_err(|source| DirectoryError::Api { what, source })?
+                    .and_then(|n| n.metadata.labels)
+            }
+        }
+        .unwrap_or_default();
+        Ok(Placement {
+            namespace: namespace.to_owned(),
+            namespace_labels,
+            node: node.to_owned(),
+            node_labels,
+        })
     }
 
     fn namespace(&self, name: &str) -> Result<Option<Arc<Namespace>>, DirectoryError> {

@@ -11,7 +11,7 @@
 use berth_kube_standin::ApiServer;
 use berth_proto::{AddRequest, Attachment, DelRequest, PodRef, Request, Response};
 use k8s_openapi::api::apps::v1::StatefulSet;
-use k8s_openapi::api::core::v1::{Node, Pod};
+use k8s_openapi::api::core::v1::{Namespace, Node, Pod};
 use kube::api::{Api, DeleteParams, PostParams};
 use serde_json::{json, Value};
 use std::os::unix::net::UnixStream;
@@ -86,6 +86,29 @@ impl Cluster {
         self.create_cluster::<Node>(
             json!({ "apiVersion": "v1", "kind": "Node", "metadata": { "name": name } }),
         );
+    }
+
+    pub fn labeled_node(&self, name: &str, labels: Value) {
+        self.create_cluster::<Node>(json!({
+            "apiVersion": "v1", "kind": "Node",
+            "metadata": { "name": name, "labels": labels }
+        }));
+    }
+
+    pub fn namespace(&self, name: &str, labels: Value) {
+        self.create_cluster::<Namespace>(json!({
+            "apiVersion": "v1", "kind": "Namespace",
+            "metadata": { "name": name, "labels": labels }
+        }));
+    }
+
+    /// A pool of the whole `subnet` with namespace and node selectors.
+    pub fn selective_pool(&self, name: &str, subnet: &str, namespaces: Value, nodes: Value) {
+        self.create_cluster::<berth_kube::BerthPool>(json!({
+            "apiVersion": "berth.io/v1alpha1", "kind": "BerthPool",
+            "metadata": { "name": name },
+            "spec": { "subnet": subnet, "namespaceSelector": namespaces, "nodeSelector": nodes }
+        }));
     }
 
     pub fn pool(&self, name: &str, subnet: &str, ips: &[&str]) {

@@ -170,6 +170,7 @@ pub fn add_input(container: &str, node: &str) -> AddInput {
         owner: None,
         stateful_set: None,
         node: node.to_owned(),
+        placement: None,
         seed: 7,
     }
 }
