@@ -110,6 +110,16 @@ pub enum StepOutcome {
     IgnoredError(PolicyError),
 }
 
+impl StepOutcome {
+    /// The policy had nothing to say (no identity, or no decision).
+    pub fn is_abstention(&self) -> bool {
+        matches!(
+            self,
+            StepOutcome::Identified(None) | StepOutcome::Decided(Decision::Abstain)
+        )
+    }
+}
+
 /// One line of the explanation of a decision.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct TraceStep {

@@ -2,6 +2,7 @@
 //! mutations the allocator plans over them.
 
 use crate::chain::TraceStep;
+use crate::limits::RECORD_TRACE_STEPS_MAX;
 use crate::pool::family_of;
 use berth_policy_sdk::{Identity, IpFamily, Owner, Retention, StatefulSet};
 use berth_proto::{Attachment, PodRef};
@@ -47,8 +48,23 @@ pub struct AddressRecord {
     #[serde(default)]
     pub stateful_set: Option<StatefulSet>,
     pub created_at_unix_secs: u64,
-    /// The chain's explanation of the decision, bounded.
+    /// The chain's explanation of the decision: the steps that did
+    /// something (see [`recorded_trace`]), bounded.
     pub trace: Vec<TraceStep>,
+}
+
+/// The part of a chain's trace a record keeps: every step except
+/// abstentions, at most `RECORD_TRACE_STEPS_MAX`. Abstentions say nothing
+/// about why an address was chosen, and with a long chain they were most
+/// of a record's memory (20 of them per record for 10 policies, ~2.7 KB).
+pub fn recorded_trace(trace: Vec<TraceStep>) -> Vec<TraceStep> {
+    let mut kept: Vec<TraceStep> = trace
+        .into_iter()
+        .filter(|step| !step.outcome.is_abstention())
+        .take(RECORD_TRACE_STEPS_MAX)
+        .collect();
+    kept.shrink_to_fit();
+    kept
 }
 
 impl AddressRecord {
@@ -119,5 +135,47 @@ impl Mutation {
             Mutation::Put(r) => r.key(),
             Mutation::Remove { pool, address } => record_key(pool, *address),
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::chain::{Phase, StepOutcome};
+    use berth_policy_sdk::{Candidate, Decision};
+
+    fn step(policy: &str, phase: Phase, outcome: StepOutcome) -> TraceStep {
+        TraceStep {
+            policy: policy.into(),
+            phase,
+            outcome,
+        }
+    }
+
+    #[test]
+    fn records_keep_only_the_steps_that_did_something() {
+        let pick = StepOutcome::Decided(Decision::Pick(Candidate {
+            pool: "p".into(),
+            address: "10.0.0.5".into(),
+        }));
+        let mut trace = Vec::new();
+        for i in 0..40 {
+            let name = format!("quiet-{i}");
+            trace.push(step(&name, Phase::Identify, StepOutcome::Identified(None)));
+            trace.push(step(
+                &name,
+                Phase::Evaluate,
+                StepOutcome::Decided(Decision::Abstain),
+            ));
+        }
+        trace.push(step("picker", Phase::Evaluate, pick.clone()));
+        assert_eq!(
+            recorded_trace(trace),
+            vec![step("picker", Phase::Evaluate, pick.clone())]
+        );
+        let loud: Vec<TraceStep> = (0..RECORD_TRACE_STEPS_MAX + 5)
+            .map(|i| step(&format!("p{i}"), Phase::Evaluate, pick.clone()))
+            .collect();
+        assert_eq!(recorded_trace(loud).len(), RECORD_TRACE_STEPS_MAX);
     }
 }

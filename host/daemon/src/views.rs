@@ -108,7 +108,12 @@ pub fn explain(allocator: &Allocator, target: &str) -> Vec<Explanation> {
             address: r.address.to_string(),
             pod: pod(r),
             identity: r.identity_key().map(str::to_owned),
-            steps: r.trace.iter().map(step_line).collect(),
+            steps: if r.trace.is_empty() {
+                // Records keep only the steps that did something.
+                vec!["every policy abstained; the allocator chose the address".to_owned()]
+            } else {
+                r.trace.iter().map(step_line).collect()
+            },
         })
         .collect()
 }

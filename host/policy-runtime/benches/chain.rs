@@ -169,6 +169,18 @@ fn main() {
         let outcome = chain.run(sts.clone(), &held).expect("runs");
         assert!(outcome.picked.is_some());
     });
+    let unmapping = Runtime::new(RuntimeLimits {
+        memory_keep_resident_bytes: 0,
+        ..RuntimeLimits::default()
+    })
+    .expect("runtime");
+    let unmapping_chain = unmapping
+        .load_chain(&[PolicyConfig::builtin("sticky", "sticky-statefulset")])
+        .expect("default chain loads");
+    measure("baseline: same, slots unmapped on reset", || {
+        let outcome = unmapping_chain.run(sts.clone(), &held).expect("runs");
+        assert!(outcome.picked.is_some());
+    });
     measure("baseline: native sticky, StatefulSet pod", || {
         let mut step = NativeSticky(Native::new());
         run_chain(&mut [&mut step as &mut dyn PolicyStep], sts.clone(), &held).expect("runs");

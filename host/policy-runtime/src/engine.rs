@@ -16,7 +16,7 @@ use std::sync::{Arc, Mutex};
 use std::thread::JoinHandle;
 use std::time::Duration;
 use wasmtime::component::{Component, Linker};
-use wasmtime::{Config, Engine, InstanceAllocationStrategy, PoolingAllocationConfig};
+use wasmtime::{Config, Enabled, Engine, InstanceAllocationStrategy, PoolingAllocationConfig};
 
 /// Core instances one policy component may create. A Rust component has
 /// three (the module plus the shim and fixup modules of its imports);
@@ -104,7 +104,14 @@ fn engine_config(limits: &RuntimeLimits) -> Config {
         .table_elements(limits.table_elements)
         // The store limiter enforces the cap (and records refusals); the
         // slot size only has to admit it.
-        .max_memory_size(limits.memory_bytes);
+        .max_memory_size(limits.memory_bytes)
+        // Resetting a slot by madvise costs the next instance a page fault
+        // per touched page, and the madvise itself sits in the drop; keeping
+        // the low pages resident and re-zeroing only the dirty ones (found
+        // with PAGEMAP_SCAN where the kernel has it) avoids both.
+        .linear_memory_keep_resident(limits.memory_keep_resident_bytes)
+        .table_keep_resident(limits.memory_keep_resident_bytes)
+        .pagemap_scan(Enabled::Auto);
     let mut config = Config::new();
     config
         .wasm_component_model(true)

@@ -20,6 +20,9 @@ pub struct RuntimeLimits {
     pub fuel_per_call: Option<u64>,
     /// Bytes a policy's linear memory may grow to.
     pub memory_bytes: usize,
+    /// Bytes of each linear memory and table kept resident between
+    /// instances of a pool slot (reset in place instead of unmapped).
+    pub memory_keep_resident_bytes: usize,
     /// Elements of one guest table.
     pub table_elements: usize,
     /// Component instances alive at once (pooling allocator slots).
@@ -38,6 +41,7 @@ impl Default for RuntimeLimits {
             call_wall_max: Duration::from_millis(core::POLICY_CALL_WALL_MS_MAX),
             fuel_per_call: None,
             memory_bytes: core::POLICY_MEMORY_BYTES_MAX,
+            memory_keep_resident_bytes: core::POLICY_MEMORY_KEEP_RESIDENT_BYTES,
             table_elements: core::POLICY_TABLE_ELEMENTS_MAX,
             pool_instances: core::POLICY_POOL_INSTANCES_MAX,
             log_messages_per_call: core::POLICY_LOG_MESSAGES_PER_CALL_MAX,

@@ -7,6 +7,7 @@
 //! the file, so a second daemon on the same file fails with a clear error
 //! instead of corrupting it.
 
+use berth_core::limits::STORE_CACHE_BYTES_MAX;
 use berth_core::record::{AddressRecord, Mutation};
 use berth_core::store::{Store, StoreError};
 use redb::{Database, DatabaseError, Durability, ReadableDatabase, ReadableTable, TableDefinition};
@@ -46,7 +47,12 @@ impl EmbeddedStore {
             .mode(0o600)
             .open(path)
             .map_err(|e| io("create file", e))?;
-        let db = Database::create(path).map_err(|e| open_error(&shown, e))?;
+        // redb caches up to 1 GiB by default; the daemon's state is in
+        // memory already, so the store only needs enough to write quickly.
+        let db = Database::builder()
+            .set_cache_size(STORE_CACHE_BYTES_MAX)
+            .create(path)
+            .map_err(|e| open_error(&shown, e))?;
         let store = EmbeddedStore {
             db,
             path: path.to_owned(),

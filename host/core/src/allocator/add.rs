@@ -6,9 +6,9 @@ use super::input::{bounded_pairs, AddInput, AddPlan, Assigned};
 use super::Allocator;
 use crate::chain::{PolicyChain, TraceStep};
 use crate::error::AllocError;
-use crate::limits::{CHAIN_CANDIDATES_MAX, RECORD_TRACE_STEPS_MAX};
+use crate::limits::CHAIN_CANDIDATES_MAX;
 use crate::pool::family_of;
-use crate::record::{AddressRecord, Mutation, RecordState};
+use crate::record::{recorded_trace, AddressRecord, Mutation, RecordState};
 use berth_policy_sdk::{Identity, IpFamily, Request};
 use std::net::IpAddr;
 
@@ -208,13 +208,11 @@ impl Allocator {
                 "chosen address {address} is not legal for this request"
             )));
         }
-        let mut trace = outcome.trace;
-        trace.truncate(RECORD_TRACE_STEPS_MAX);
         Ok(Choice {
             pool,
             address,
             identity: outcome.identity,
-            trace,
+            trace: recorded_trace(outcome.trace),
         })
     }
 
