@@ -106,7 +106,7 @@ impl Daemon {
 
     fn add(&self, n: usize) {
         // A fifth of the pods are StatefulSet-like (sticky keeps them).
-        let name = if n % 5 == 0 {
+        let name = if n.is_multiple_of(5) {
             format!("sts-{n}")
         } else {
             format!("web-{n}")

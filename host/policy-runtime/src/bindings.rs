@@ -7,6 +7,10 @@
 wasmtime::component::bindgen!({
     path: "../../sdk/wit",
     world: "policy-world",
+    // Requests are lowered straight from borrowed strings and slices:
+    // an owned copy of every string per call was most of the host's
+    // allocations in the chain bench.
+    ownership: Borrowing { duplicate_if_necessary: true },
 });
 
 pub use berth::policy::types as wit;

@@ -8,42 +8,65 @@ use berth_core::chain::PolicyError;
 use berth_core::limits::{DECISION_CANDIDATES_MAX, POLICY_ANSWER_STRING_BYTES_MAX};
 use berth_policy_sdk as sdk;
 
-pub(crate) fn request(r: &sdk::Request) -> wit::Request {
-    wit::Request {
-        namespace: r.namespace.clone(),
-        pod_name: r.pod_name.clone(),
-        pod_uid: r.pod_uid.clone(),
-        container_id: r.container_id.clone(),
-        labels: r.labels.iter().map(key_value).collect(),
-        annotations: r.annotations.iter().map(key_value).collect(),
-        node: r.node.clone(),
-        interface: r.interface.clone(),
-        family: family(r.family),
-        owner: r.owner.as_ref().map(|o| wit::Owner {
-            kind: o.kind.clone(),
-            name: o.name.clone(),
-            uid: o.uid.clone(),
-        }),
-        stateful_set: r.stateful_set.as_ref().map(|s| wit::StatefulSet {
-            name: s.name.clone(),
-            ordinal: s.ordinal,
-            replicas: s.replicas,
-        }),
-        pools: r.pools.iter().map(pool).collect(),
-        identity: r.identity.as_ref().map(identity_in),
-        bindings: r.bindings.iter().map(binding).collect(),
-        candidates: r.candidates.iter().map(candidate_in).collect(),
-        free_total: r.free_total,
-        requested: r.requested.clone(),
-        seed: r.seed,
-        now_unix_secs: r.now_unix_secs,
+/// The lists a lowered request borrows: built once per call from the
+/// request, then lent to [`RequestLists::request`]. No string is copied
+/// on the host side; wasmtime copies each straight into guest memory.
+pub(crate) struct RequestLists<'a> {
+    labels: Vec<wit::KeyValue<'a>>,
+    annotations: Vec<wit::KeyValue<'a>>,
+    pools: Vec<wit::Pool<'a>>,
+    bindings: Vec<wit::Binding<'a>>,
+    candidates: Vec<wit::CandidateParam<'a>>,
+}
+
+impl<'a> RequestLists<'a> {
+    pub fn new(r: &'a sdk::Request) -> Self {
+        Self {
+            labels: r.labels.iter().map(key_value).collect(),
+            annotations: r.annotations.iter().map(key_value).collect(),
+            pools: r.pools.iter().map(pool).collect(),
+            bindings: r.bindings.iter().map(binding).collect(),
+            candidates: r.candidates.iter().map(candidate_in).collect(),
+        }
+    }
+
+    pub fn request(&'a self, r: &'a sdk::Request) -> wit::Request<'a> {
+        wit::Request {
+            namespace: &r.namespace,
+            pod_name: &r.pod_name,
+            pod_uid: &r.pod_uid,
+            container_id: &r.container_id,
+            labels: &self.labels,
+            annotations: &self.annotations,
+            node: &r.node,
+            interface: &r.interface,
+            family: family(r.family),
+            owner: r.owner.as_ref().map(|o| wit::Owner {
+                kind: &o.kind,
+                name: &o.name,
+                uid: &o.uid,
+            }),
+            stateful_set: r.stateful_set.as_ref().map(|s| wit::StatefulSet {
+                name: &s.name,
+                ordinal: s.ordinal,
+                replicas: s.replicas,
+            }),
+            pools: &self.pools,
+            identity: r.identity.as_ref().map(identity_in),
+            bindings: &self.bindings,
+            candidates: &self.candidates,
+            free_total: r.free_total,
+            requested: r.requested.as_deref(),
+            seed: r.seed,
+            now_unix_secs: r.now_unix_secs,
+        }
     }
 }
 
-fn key_value(kv: &sdk::KeyValue) -> wit::KeyValue {
+fn key_value(kv: &sdk::KeyValue) -> wit::KeyValue<'_> {
     wit::KeyValue {
-        key: kv.key.clone(),
-        value: kv.value.clone(),
+        key: &kv.key,
+        value: &kv.value,
     }
 }
 
@@ -54,10 +77,10 @@ fn family(f: sdk::IpFamily) -> wit::IpFamily {
     }
 }
 
-fn pool(p: &sdk::Pool) -> wit::Pool {
+fn pool(p: &sdk::Pool) -> wit::Pool<'_> {
     wit::Pool {
-        name: p.name.clone(),
-        subnet: p.subnet.clone(),
+        name: &p.name,
+        subnet: &p.subnet,
         family: family(p.family),
         total: p.total,
         free: p.free,
@@ -65,9 +88,9 @@ fn pool(p: &sdk::Pool) -> wit::Pool {
     }
 }
 
-fn identity_in(i: &sdk::Identity) -> wit::Identity {
-    wit::Identity {
-        key: i.key.clone(),
+fn identity_in(i: &sdk::Identity) -> wit::IdentityParam<'_> {
+    wit::IdentityParam {
+        key: &i.key,
         retention: match i.retention {
             sdk::Retention::ReleaseOnDelete => wit::Retention::ReleaseOnDelete,
             sdk::Retention::KeepForSecs(s) => wit::Retention::KeepForSecs(s),
@@ -76,25 +99,25 @@ fn identity_in(i: &sdk::Identity) -> wit::Identity {
     }
 }
 
-fn binding(b: &sdk::Binding) -> wit::Binding {
+fn binding(b: &sdk::Binding) -> wit::Binding<'_> {
     wit::Binding {
-        pool: b.pool.clone(),
-        address: b.address.clone(),
-        interface: b.interface.clone(),
+        pool: &b.pool,
+        address: &b.address,
+        interface: &b.interface,
         family: family(b.family),
         attached: b.attached,
     }
 }
 
-fn candidate_in(c: &sdk::Candidate) -> wit::Candidate {
-    wit::Candidate {
-        pool: c.pool.clone(),
-        address: c.address.clone(),
+fn candidate_in(c: &sdk::Candidate) -> wit::CandidateParam<'_> {
+    wit::CandidateParam {
+        pool: &c.pool,
+        address: &c.address,
     }
 }
 
 pub(crate) fn identity_out(
-    found: Option<wit::Identity>,
+    found: Option<wit::IdentityResult>,
 ) -> Result<Option<sdk::Identity>, PolicyError> {
     let Some(i) = found else {
         return Ok(None);
@@ -129,13 +152,13 @@ pub(crate) fn decision_out(d: wit::Decision) -> Result<sdk::Decision, PolicyErro
 
 fn candidates_out(
     what: &str,
-    list: Vec<wit::Candidate>,
+    list: Vec<wit::CandidateResult>,
 ) -> Result<Vec<sdk::Candidate>, PolicyError> {
     bounded_len(what, list.len())?;
     list.into_iter().map(candidate_out).collect()
 }
 
-fn candidate_out(c: wit::Candidate) -> Result<sdk::Candidate, PolicyError> {
+fn candidate_out(c: wit::CandidateResult) -> Result<sdk::Candidate, PolicyError> {
     Ok(sdk::Candidate {
         pool: bounded("candidate pool", c.pool)?,
         address: bounded("candidate address", c.address)?,

@@ -105,21 +105,23 @@ impl PolicyInstance {
         settings: &str,
         request: &Request,
     ) -> Result<Option<Identity>, PolicyError> {
-        let request = convert::request(request);
+        let lists = convert::RequestLists::new(request);
+        let request = lists.request(request);
         let found = self.call("identify", |world, store| {
             world
                 .berth_policy_policy()
-                .call_identify(store, settings, &request)
+                .call_identify(store, settings, request)
         })?;
         convert::identity_out(found)
     }
 
     pub fn evaluate(&mut self, settings: &str, request: &Request) -> Result<Decision, PolicyError> {
-        let request = convert::request(request);
+        let lists = convert::RequestLists::new(request);
+        let request = lists.request(request);
         let decision: wit::Decision = self.call("evaluate", |world, store| {
             world
                 .berth_policy_policy()
-                .call_evaluate(store, settings, &request)
+                .call_evaluate(store, settings, request)
         })?;
         convert::decision_out(decision)
     }
