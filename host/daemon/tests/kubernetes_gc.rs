@@ -10,13 +10,6 @@ fn pool_annotation() -> serde_json::Value {
     json!({ "berth.io/ippool": "test-ippool" })
 }
 
-fn held(cluster: &Cluster, address: &str) -> bool {
-    cluster
-        .addresses()
-        .iter()
-        .any(|a| a["spec"]["address"] == address)
-}
-
 #[test]
 fn lost_dels_deleted_statefulsets_and_restarts() {
     let cluster = Cluster::start();
@@ -31,7 +24,7 @@ fn lost_dels_deleted_statefulsets_and_restarts() {
     let w = berthd.add(&web, "w1").expect("add web");
     cluster.delete_pod("web-1");
     eventually("leaked address of web-1 collected", 30, || {
-        !held(&cluster, &w)
+        !cluster.holds(&w)
     });
 
     // A StatefulSet pod deleted without DEL: its binding is kept (retained).
@@ -55,7 +48,7 @@ fn lost_dels_deleted_statefulsets_and_restarts() {
     cluster.delete_stateful_set("db");
     cluster.delete_pod("db-0");
     eventually("deleted StatefulSet's address freed", 40, || {
-        !held(&cluster, &d0)
+        !cluster.holds(&d0)
     });
     assert!(cluster.addresses().is_empty(), "{:?}", cluster.addresses());
 }

@@ -8,13 +8,6 @@ mod cluster;
 use cluster::{eventually, sticky, Berthd, Cluster};
 use serde_json::json;
 
-fn held(cluster: &Cluster, address: &str) -> bool {
-    cluster
-        .addresses()
-        .iter()
-        .any(|a| a["spec"]["address"] == address)
-}
-
 #[test]
 fn a_moved_statefulset_pod_keeps_its_address_unless_its_pool_excludes_the_node() {
     let cluster = Cluster::start();
@@ -55,7 +48,7 @@ fn a_moved_statefulset_pod_keeps_its_address_unless_its_pool_excludes_the_node()
     let moved = c.add(&pod, "c3").expect("add on node-c");
     assert!(moved.starts_with("10.52.0."), "{moved}");
     eventually("the zone-a address is released", 30, || {
-        !held(&cluster, &first)
+        !cluster.holds(&first)
     });
     assert_eq!(cluster.addresses().len(), 1, "{:?}", cluster.addresses());
 

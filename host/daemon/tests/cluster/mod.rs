@@ -199,6 +199,13 @@ impl Cluster {
         ))
     }
 
+    /// Whether some BerthAddress object holds `address`.
+    pub fn holds(&self, address: &str) -> bool {
+        self.addresses()
+            .iter()
+            .any(|a| a["spec"]["address"] == address)
+    }
+
     pub fn pool_status(&self, name: &str) -> Value {
         let gvr = berth_kube_standin::Gvr::new("berth.io", "v1alpha1", "berthpools");
         self.api
