@@ -50,6 +50,20 @@ impl RangeSet {
         u64::try_from(total).unwrap_or(u64::MAX)
     }
 
+    /// The `n`-th offset of the set (0-based, in order), or `None` past the
+    /// end. Walks the intervals, never the offsets.
+    pub fn nth(&self, mut n: u128) -> Option<u128> {
+        for &(start, end) in &self.ranges {
+            let last = end - start;
+            if n <= last {
+                return Some(start + n);
+            }
+            // n > last, so this cannot underflow, even for a full range.
+            n -= last + 1;
+        }
+        None
+    }
+
     /// `self` minus `other`.
     pub fn subtract(&self, other: &RangeSet) -> RangeSet {
         let mut out = Vec::with_capacity(self.ranges.len());
@@ -89,6 +103,26 @@ impl RangeSet {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn nth_walks_intervals_in_order() {
+        let set = RangeSet::from_ranges(vec![(10, 12), (20, 20), (30, 31)]);
+        let all: Vec<_> = (0..7).map(|n| set.nth(n)).collect();
+        assert_eq!(
+            all,
+            vec![
+                Some(10),
+                Some(11),
+                Some(12),
+                Some(20),
+                Some(30),
+                Some(31),
+                None
+            ]
+        );
+        let huge = RangeSet::from_ranges(vec![(0, u128::MAX)]);
+        assert_eq!(huge.nth(u128::MAX), Some(u128::MAX));
+    }
 
     #[test]
     fn merges_overlapping_and_adjacent() {

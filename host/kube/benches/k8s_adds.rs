@@ -25,20 +25,31 @@ const CONCURRENT: usize = 100;
 const LATENCY: Duration = Duration::from_millis(2);
 
 fn main() {
+    if std::env::args().any(|a| a == "--test" || a == "--list") {
+        return;
+    }
+    // What berthd does: each node starts its search at a node-seeded cursor.
+    scenario("node-seeded cursors (berthd)", &NoPolicies, true);
+    // A policy reorder spreads the nodes instead.
+    scenario("spread-by-node reorder", &SpreadByNode, false);
     // Every node picks the lowest free address: the worst case for races.
-    scenario("no policies", &NoPolicies);
-    // A reorder spreads the nodes over the free addresses.
-    scenario("spread-by-node reorder", &SpreadByNode);
+    scenario("lowest address first", &NoPolicies, false);
 }
 
-fn scenario(label: &str, chain: &dyn berth_core::chain::PolicyChain) {
+fn scenario(label: &str, chain: &dyn berth_core::chain::PolicyChain, spread: bool) {
     let c = Cluster::start();
     let pool = pool_spec("bench", "10.20.0.0/16", &["10.20.0.1-10.20.15.254"]);
     c.create_pool(&pool);
     let nodes: Vec<Node> = (0..NODES)
         .map(|i| {
             let name = format!("node-{i}");
-            Node::new(&name, std::slice::from_ref(&pool), c.store(&name))
+            let node = Node::new(&name, std::slice::from_ref(&pool), c.store(&name));
+            if spread {
+                // Any distinct per-node value; berthd hashes the node name.
+                node.with_spread_cursors((i as u64 + 1).wrapping_mul(0x9e37_79b9_7f4a_7c15))
+            } else {
+                node
+            }
         })
         .collect();
     c.server.set_latency(LATENCY);

@@ -84,7 +84,7 @@ impl Allocator {
     }
 
     /// Up to `max` free addresses spread over `pools`, best first: each
-    /// pool (in priority order) contributes an equal share from its cursor.
+    /// pool (in priority order) contributes an equal share from its search start.
     pub(super) fn sample(&self, pools: &[usize], max: usize) -> Vec<Candidate> {
         let share = (max / pools.len().max(1)).max(1);
         let mut out = Vec::with_capacity(max);
@@ -96,7 +96,7 @@ impl Allocator {
             let pool = &self.pools[i];
             out.extend(
                 self.free[i]
-                    .first_free(self.cursors[i], take)
+                    .first_free(self.search_start(i), take)
                     .into_iter()
                     .map(|off| Candidate {
                         pool: pool.name.clone(),
@@ -107,10 +107,10 @@ impl Allocator {
         out
     }
 
-    /// First free address of pool `i`, from its cursor.
+    /// First free address of pool `i`, from its search start.
     pub(super) fn first_free(&self, i: usize) -> Option<IpAddr> {
         let off = self.free[i]
-            .first_free(self.cursors[i], 1)
+            .first_free(self.search_start(i), 1)
             .into_iter()
             .next()?;
         Some(self.pools[i].address_at(off))

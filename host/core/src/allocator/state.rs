@@ -31,6 +31,7 @@ impl Allocator {
                         // A newly held address: search on after it next.
                         let off = self.pools[i].offset_of(record.address).unwrap_or_default();
                         self.cursors[i] = off.checked_add(1).unwrap_or(0);
+                        self.spread_step = self.spread_step.wrapping_add(1);
                     }
                     if let Err(problem) = self.insert_record(record.clone()) {
                         panic!(

@@ -183,6 +183,9 @@ pub struct Node {
     pub pools: Vec<berth_core::Pool>,
     pub alloc: std::sync::Mutex<berth_core::Allocator>,
     pub store: KubeStore,
+    /// Seed of node-spread search cursors (`Allocator::spread_cursors`, as
+    /// berthd does); `None` searches from the lowest address.
+    pub cursor_seed: Option<u64>,
 }
 
 /// How one ADD went.
@@ -205,7 +208,16 @@ impl Node {
             pools,
             alloc: std::sync::Mutex::new(alloc),
             store,
+            cursor_seed: None,
         }
+    }
+
+    /// Starts each pool's free-address search at a point derived from
+    /// `seed`, as berthd does with a hash of its node name.
+    pub fn with_spread_cursors(mut self, seed: u64) -> Node {
+        self.alloc.get_mut().unwrap().spread_cursors(seed);
+        self.cursor_seed = Some(seed);
+        self
     }
 
     /// plan → persist → apply; on `Conflict` rebuild the allocator from
@@ -233,6 +245,9 @@ impl Node {
                     let records = self.store.load().map_err(|e| e.to_string())?;
                     let mut fresh = berth_core::Allocator::new(self.pools.clone()).unwrap();
                     fresh.restore(records).map_err(|e| e.to_string())?;
+                    if let Some(seed) = self.cursor_seed {
+                        fresh.spread_cursors(seed);
+                    }
                     *alloc = fresh;
                 }
                 Err(e) => return Err(e.to_string()),
