@@ -7,7 +7,7 @@ use berth_core::allocator::{AddInput, Allocator};
 use berth_core::pool::{Pool, PoolSpec};
 use berth_core::record::AddressRecord;
 use berth_proto::{AddRequest, Attachment, ErrorBody, ErrorKind};
-use std::sync::atomic::Ordering::{Relaxed, SeqCst};
+use std::sync::atomic::Ordering::Relaxed;
 
 impl Service {
     pub fn directory(&self) -> Option<&crate::kube::directory::Directory> {
@@ -58,23 +58,16 @@ impl Service {
     }
 
     /// Rebuilds the allocator from the store's records (other nodes write
-    /// there too). Keeps the pools in force.
-    ///
-    /// A commit of this node landing between the read and the swap would
-    /// be forgotten, and its address handed out again. The read first runs
-    /// without the allocator lock (a full list can take long, and ADDs
-    /// should not wait for it) and is kept only if no write of ours
-    /// started since; otherwise it is repeated while holding the lock.
+    /// there too). Keeps the pools in force. The records are read while
+    /// the allocator is locked: a commit of this node landing between the
+    /// read and the swap would otherwise be forgotten, and its address
+    /// handed out again.
     pub fn resync(&self) -> Result<(), ErrorBody> {
-        let writes_before = self.store_writes.load(SeqCst);
-        let records = self.load_records()?;
         let mut allocator = self.lock()?;
-        let records = if self.store_writes.load(SeqCst) == writes_before {
-            records
-        } else {
-            tracing::debug!("a commit raced the refresh; reading again under the lock");
-            self.load_records()?
-        };
+        let records = self
+            .store
+            .load()
+            .map_err(|e| fail(e.error_kind(), format!("store: {e}")))?;
         let mut fresh = Allocator::new(allocator.pools().to_vec())
             .map_err(|e| fail(ErrorKind::Internal, e.to_string()))?;
         fresh.restore(records).map_err(|e| {
@@ -86,12 +79,6 @@ impl Service {
         fresh.spread_cursors(crate::service::node_seed(&self.node));
         *allocator = fresh;
         Ok(())
-    }
-
-    fn load_records(&self) -> Result<Vec<AddressRecord>, ErrorBody> {
-        self.store
-            .load()
-            .map_err(|e| fail(e.error_kind(), format!("store: {e}")))
     }
 
     pub fn records_snapshot(&self) -> Vec<AddressRecord> {

@@ -22,8 +22,7 @@ use berth_proto::{
 };
 use std::net::IpAddr;
 use std::path::PathBuf;
-use std::sync::atomic::AtomicU64;
-use std::sync::atomic::Ordering::{Relaxed, SeqCst};
+use std::sync::atomic::Ordering::Relaxed;
 use std::sync::{Mutex, MutexGuard};
 use std::time::{Instant, SystemTime, UNIX_EPOCH};
 
@@ -37,10 +36,6 @@ pub struct Service {
     pub(crate) node: String,
     /// Kubernetes mode only: workload identity from the cluster.
     pub(crate) directory: Option<Directory>,
-    /// Store writes this node finished, bumped under the allocator lock:
-    /// lets a refresh read the store without holding the lock and still
-    /// know whether one of our own writes raced it.
-    pub(crate) store_writes: AtomicU64,
 }
 
 /// Plans that lose a race to another node (Kubernetes store) are re-planned
@@ -92,7 +87,6 @@ impl Service {
             config_path,
             node,
             directory,
-            store_writes: AtomicU64::new(0),
         }
     }
 
@@ -132,12 +126,9 @@ impl Service {
         if mutations.is_empty() {
             return Ok(());
         }
-        let written = self.store.apply(mutations);
-        // Bumped once the write is over, whatever its outcome (a failed
-        // batch may have changed the store before its rollback): a refresh
-        // that read the counter while this write was in flight sees it move.
-        self.store_writes.fetch_add(1, SeqCst);
-        written.map_err(|e| fail(e.error_kind(), format!("store: {e}")))?;
+        self.store
+            .apply(mutations)
+            .map_err(|e| fail(e.error_kind(), format!("store: {e}")))?;
         allocator.apply(mutations);
         Ok(())
     }
