@@ -9,6 +9,12 @@
 //! actually spent. The wall-clock cap stays as the backstop that bounds how
 //! long a call can hold the allocator on a starved node.
 //!
+//! The thread's CPU clock is a system call (the vDSO does not serve it), so
+//! it is read only once a call outlives its first tick, never on the path
+//! of an ordinary ~50 µs call. A call is therefore charged from its first
+//! tick on: it may use up to one tick more than the budget, the same
+//! granularity the epoch check has anyway.
+//!
 //! This is the only module of the runtime allowed `unsafe` (one libc call).
 #![allow(unsafe_code)]
 
@@ -40,7 +46,8 @@ impl std::fmt::Display for Exhausted {
 pub(crate) struct CallBudget {
     cpu_limit: Duration,
     wall_limit: Duration,
-    cpu_start: Duration,
+    /// The thread's CPU clock at the call's first tick; `None` before it.
+    cpu_start: Option<Duration>,
     wall_start: Instant,
     /// Set when a check interrupted the call.
     pub exhausted: Option<Exhausted>,
@@ -52,7 +59,7 @@ impl CallBudget {
         Self {
             cpu_limit,
             wall_limit,
-            cpu_start: thread_cpu_time(),
+            cpu_start: None,
             wall_start: Instant::now(),
             exhausted: None,
         }
@@ -61,7 +68,7 @@ impl CallBudget {
     /// Starts a new call's budget. Calls run on the thread that arms them
     /// (the runtime is synchronous), so the thread's CPU clock is the call's.
     pub fn start(&mut self) {
-        self.cpu_start = thread_cpu_time();
+        self.cpu_start = None;
         self.wall_start = Instant::now();
         self.exhausted = None;
     }
@@ -69,7 +76,9 @@ impl CallBudget {
     /// Called at each epoch tick while the call runs: one more tick if the
     /// call is within both limits, otherwise interrupt it.
     pub fn on_tick(&mut self) -> UpdateDeadline {
-        let verdict = self.check(thread_cpu_time(), Instant::now());
+        let cpu_now = thread_cpu_time();
+        let cpu_start = *self.cpu_start.get_or_insert(cpu_now);
+        let verdict = self.check(cpu_now.saturating_sub(cpu_start), Instant::now());
         match verdict {
             None => UpdateDeadline::Continue(1),
             Some(exhausted) => {
@@ -79,8 +88,7 @@ impl CallBudget {
         }
     }
 
-    fn check(&self, cpu_now: Duration, wall_now: Instant) -> Option<Exhausted> {
-        let cpu_used = cpu_now.saturating_sub(self.cpu_start);
+    fn check(&self, cpu_used: Duration, wall_now: Instant) -> Option<Exhausted> {
         let wall_used = wall_now.saturating_duration_since(self.wall_start);
         if cpu_used >= self.cpu_limit {
             Some(Exhausted::Cpu(self.cpu_limit))
@@ -119,18 +127,26 @@ mod tests {
     fn a_descheduled_call_is_not_charged_for_waiting() {
         let b = budget();
         // 900 ms of wall time but only 5 ms on the CPU: keep going.
-        let cpu = b.cpu_start + Duration::from_millis(5);
         let wall = b.wall_start + Duration::from_millis(900);
-        assert_eq!(b.check(cpu, wall), None);
+        assert_eq!(b.check(Duration::from_millis(5), wall), None);
+    }
+
+    #[test]
+    fn the_first_tick_only_takes_the_cpu_baseline() {
+        let mut b = budget();
+        b.start();
+        assert!(matches!(b.on_tick(), UpdateDeadline::Continue(1)));
+        assert!(b.cpu_start.is_some() && b.exhausted.is_none());
+        b.start();
+        assert!(b.cpu_start.is_none(), "each call takes its own baseline");
     }
 
     #[test]
     fn cpu_use_past_the_budget_interrupts() {
         let b = budget();
-        let cpu = b.cpu_start + Duration::from_millis(50);
         let wall = b.wall_start + Duration::from_millis(51);
         assert_eq!(
-            b.check(cpu, wall),
+            b.check(Duration::from_millis(50), wall),
             Some(Exhausted::Cpu(Duration::from_millis(50)))
         );
     }
@@ -138,10 +154,9 @@ mod tests {
     #[test]
     fn the_wall_clock_cap_still_holds_on_a_starved_node() {
         let b = budget();
-        let cpu = b.cpu_start + Duration::from_millis(1);
         let wall = b.wall_start + Duration::from_millis(1000);
         assert_eq!(
-            b.check(cpu, wall),
+            b.check(Duration::from_millis(1), wall),
             Some(Exhausted::Wall(Duration::from_millis(1000)))
         );
     }
