@@ -170,9 +170,9 @@ impl Allocator {
         // A rank among the assignable offsets, not an offset of the subnet:
         // a pool using 4,094 addresses of a /16 would otherwise wrap to its
         // lowest free address from 94 % of the starts.
-        let ranges = self.pools[i].ranges();
-        let count = u128::from(ranges.count_saturating()).max(1);
-        ranges.nth(u128::from(x) % count).unwrap_or(0)
+        let pool = &self.pools[i];
+        let count = u128::from(pool.total()).max(1);
+        pool.ranges().nth(u128::from(x) % count).unwrap_or(0)
     }
 
     fn set_pools(&mut self, pools: Vec<Pool>) -> Result<(), PoolError> {
