@@ -2,8 +2,10 @@
 //! re-reading records other nodes changed, GC actions and pool updates.
 
 use crate::kube::annotations;
+use crate::kube::directory::DirectoryError;
 use crate::service::{fail, now_unix_secs, removed, Service};
 use berth_core::allocator::{AddInput, Allocator};
+use berth_core::placement::Placement;
 use berth_core::pool::{Pool, PoolSpec};
 use berth_core::record::AddressRecord;
 use berth_proto::{AddRequest, Attachment, ErrorBody, ErrorKind};
@@ -27,13 +29,21 @@ impl Service {
         let Some(directory) = &self.directory else {
             return Ok(());
         };
-        let placement = directory
-            .placement(&add.pod.namespace, &self.node)
-            .map_err(|e| fail(ErrorKind::TryAgainLater, e.to_string()))?;
-        input.placement = Some(placement);
-        let workload = directory
-            .workload(&add.pod)
-            .map_err(|e| fail(ErrorKind::TryAgainLater, e.to_string()))?;
+        let unavailable = |e: DirectoryError| fail(ErrorKind::TryAgainLater, e.to_string());
+        let workload = directory.workload(&add.pod).map_err(unavailable)?;
+        // The namespace was read with the pod when there is one.
+        let namespace_labels = match &workload {
+            Some(w) => w.namespace_labels.clone(),
+            None => directory
+                .namespace_labels(&add.pod.namespace)
+                .map_err(unavailable)?,
+        };
+        input.placement = Some(Placement {
+            namespace: add.pod.namespace.clone(),
+            namespace_labels,
+            node: self.node.clone(),
+            node_labels: directory.node_labels(&self.node).map_err(unavailable)?,
+        });
         let Some(workload) = workload else {
             // No such pod (yet): a plain runtime or a race with the API
             // server; allocate as a stateless workload from the CNI config.

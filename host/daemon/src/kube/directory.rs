@@ -7,7 +7,7 @@
 //! read directly from the API server, as is a missing owner.
 
 use super::annotations;
-use berth_core::placement::Placement;
+use berth_core::placement::Labels;
 use berth_policy_sdk::{KeyValue, Owner, StatefulSet as StsInfo};
 use berth_proto::PodRef;
 use k8s_openapi::api::apps::v1::{ReplicaSet, StatefulSet};
@@ -29,6 +29,8 @@ pub struct Workload {
     pub annotations: Vec<KeyValue>,
     pub pod_annotations: BTreeMap<String, String>,
     pub namespace_annotations: BTreeMap<String, String>,
+    /// What pool `namespaceSelector`s are matched against.
+    pub namespace_labels: BTreeMap<String, String>,
     pub owner: Option<Owner>,
     pub stateful_set: Option<StsInfo>,
     pub node: Option<String>,
@@ -115,9 +117,13 @@ impl Directory {
         };
         let meta = &found.metadata;
         let pod_annotations = meta.annotations.clone().unwrap_or_default();
-        let namespace_annotations = self
-            .namespace(&pod.namespace)?
-            .and_then(|ns| ns.metadata.annotations.clone())
+        let namespace = self.namespace(&pod.namespace)?;
+        let namespace_meta = namespace.as_ref().map(|ns| &ns.metadata);
+        let namespace_annotations = namespace_meta
+            .and_then(|m| m.annotations.clone())
+            .unwrap_or_default();
+        let namespace_labels = namespace_meta
+            .and_then(|m| m.labels.clone())
             .unwrap_or_default();
         let (owner, stateful_set) = self.owner_of(&found)?;
         Ok(Some(Workload {
@@ -126,24 +132,29 @@ impl Directory {
             annotations: pairs(annotations::forwarded(&pod_annotations)),
             pod_annotations,
             namespace_annotations,
+            namespace_labels,
             owner,
             stateful_set,
             node: found.spec.as_ref().and_then(|s| s.node_name.clone()),
         }))
     }
 
-    /// The labels pool selectors are matched against for a pod of
-    /// `namespace` on `node`. A namespace or node the API server does not
-    /// know has no labels, so a pool with a selector excludes it.
-    pub fn placement(&self, namespace: &str, node: &str) -> Result<Placement, DirectoryError> {
-        let namespace_labels = match namespace {
-            "" => Default::default(),
-            name => self
-                .namespace(name)?
-                .and_then(|ns| ns.metadata.labels.clone())
-                .unwrap_or_default(),
-        };
-        let node_labels = match self.nodes.get(&ObjectRef::new(node)) {
+    /// The labels of `namespace` (none for a namespace the API server does
+    /// not know, so a pool with a namespace selector excludes it).
+    pub fn namespace_labels(&self, namespace: &str) -> Result<Labels, DirectoryError> {
+        if namespace.is_empty() {
+            return Ok(Labels::new());
+        }
+        Ok(self
+            .namespace(namespace)?
+            .and_then(|ns| ns.metadata.labels.clone())
+            .unwrap_or_default())
+    }
+
+    /// The labels of `node`, what pool `nodeSelector`s are matched against
+    /// (none for a node the API server does not know).
+    pub fn node_labels(&self, node: &str) -> Result<Labels, DirectoryError> {
+        let labels = match self.nodes.get(&ObjectRef::new(node)) {
             Some(found) => found.metadata.labels.clone(),
             None => {
                 let api: Api<Node> = Api::all(self.client.clone());
@@ -153,14 +164,8 @@ impl Directory {
                     .map_err(|source| DirectoryError::Api { what, source })?
                     .and_then(|n| n.metadata.labels)
             }
-        }
-        .unwrap_or_default();
-        Ok(Placement {
-            namespace: namespace.to_owned(),
-            namespace_labels,
-            node: node.to_owned(),
-            node_labels,
-        })
+        };
+        Ok(labels.unwrap_or_default())
     }
 
     fn namespace(&self, name: &str) -> Result<Option<Arc<Namespace>>, DirectoryError> {
