@@ -12,7 +12,7 @@ pub mod ranges;
 pub mod record;
 pub mod store;
 
-pub use allocator::{AddInput, AddPlan, Allocator, Assigned, PoolUsage};
+pub use allocator::{AddInput, AddPlan, Allocator, Assigned, NodeScope, PoolUsage};
 pub use error::{AllocError, RestoreError};
 pub use pool::{Pool, PoolError, PoolSpec, Route, RouteSpec};
 pub use record::{AddressRecord, Mutation, RecordState};

@@ -34,8 +34,14 @@ impl StoreError {
 /// Synchronous on purpose: the allocator is pure and the daemon calls the
 /// store from a blocking section while it holds the allocator.
 pub trait Store: Send + Sync {
-    /// Every record, at daemon start.
+    /// Every record (at daemon start, and on a refresh in Kubernetes mode).
     fn load(&self) -> Result<Vec<AddressRecord>, StoreError>;
+    /// The records of the last `load` are now in the caller's allocator. A
+    /// store that checks writes against what its node has seen (the
+    /// Kubernetes store) takes them as seen only now: a load whose records
+    /// were refused must not switch off the guard against writes this node
+    /// never applied. Stores without that guard have nothing to do.
+    fn loaded(&self) {}
     /// Persists the whole batch or nothing; durable when it returns `Ok`.
     fn apply(&self, mutations: &[Mutation]) -> Result<(), StoreError>;
 }

@@ -4,7 +4,7 @@
 mod common;
 
 use berth_core::chain::FailurePolicy;
-use berth_core::{AllocError, Allocator, Mutation, RecordState};
+use berth_core::{AllocError, Allocator, Mutation, NodeScope, RecordState};
 use berth_policy_sdk::IpFamily;
 use berth_proto::ErrorKind;
 use common::*;
@@ -194,8 +194,8 @@ fn retention_expires_and_retirement_releases() {
     ]
     .concat();
     apply(&mut alloc, &retire);
-    assert!(alloc.plan_expire(149).is_empty());
-    run(&mut alloc, |a| a.plan_expire(150));
+    assert!(alloc.plan_expire(&NodeScope::AllNodes, 149).is_empty());
+    run(&mut alloc, |a| a.plan_expire(&NodeScope::AllNodes, 150));
     assert!(alloc.record(a0[0]).is_none());
     run(&mut alloc, |a| a.plan_del(&attachment("c2"), 200));
     assert!(matches!(
@@ -223,7 +223,9 @@ fn gc_releases_only_invalid_attachments_of_the_network() {
     let mut other = input("c4", "c4", &["v4"]);
     other.network = "other".into();
     add(&mut alloc, &other, &chain, 1).expect("add");
-    run(&mut alloc, |a| a.plan_gc("net", &[attachment("c2")], 5));
+    run(&mut alloc, |a| {
+        a.plan_gc("net", &[attachment("c2")], &NodeScope::AllNodes, 5)
+    });
     let mut left: Vec<String> = alloc
         .records()
         .filter_map(|r| r.attachment.as_ref().map(|a| a.container_id.clone()))
@@ -285,16 +287,28 @@ fn reload_keeps_orphans_and_restore_refuses_conflicts() {
         fresh.records().cloned().collect()
     };
     let mut restored = two_pools();
-    assert!(restored
-        .restore(records.clone())
-        .expect("consistent")
-        .is_empty());
+    assert_eq!(
+        restored.restore(records.clone()).expect("consistent"),
+        Default::default()
+    );
     assert_eq!(restored.records().count(), 1);
+
+    // Two records of one address cannot both be true: refused.
+    let mut twice = records.clone();
+    twice.push(records[0].clone());
+    let err = two_pools()
+        .restore(twice)
+        .expect_err("one address held twice");
+    assert!(err.to_string().contains("already held"), "{err}");
+
+    // An attachment with two v4 addresses (an ADD whose rollback failed):
+    // repaired, one kept, the other held until released.
     let mut dup = records[0].clone();
     dup.address = ip("10.6.168.109");
     records.push(dup);
-    let err = two_pools()
-        .restore(records)
-        .expect_err("attachment holds two v4");
-    assert!(err.to_string().contains("already holds"), "{err}");
+    let mut repaired = two_pools();
+    let restored = repaired.restore(records).expect("repaired");
+    assert_eq!(restored.superseded.len(), 1, "{restored:?}");
+    assert_eq!(repaired.records().count(), 2);
+    repaired.check_invariants().expect("invariants");
 }

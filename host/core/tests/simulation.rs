@@ -7,7 +7,7 @@ mod sim;
 
 use berth_core::Pool;
 use common::pool;
-use sim::world::{PodKind, World};
+use sim::world::{PodKind, World, NODES};
 
 /// 200 seeds x 2,000 steps in an optimised build (`cargo test --release -p berth-core --test simulation`,
 /// ~1 min on 2 cores); an unoptimised build runs the first 5 seeds to keep
@@ -47,11 +47,14 @@ fn step(w: &mut World) {
         57..=71 => w.recreate_sts_pod(false),
         72..=79 => w.recreate_sts_pod(true),
         80..=84 => w.duplicate_add(),
-        85..=89 => w.gc(),
+        85..=89 => {
+            let node = NODES[w.rng_range(0, NODES.len() as u64) as usize];
+            w.gc(node);
+        }
         90..=92 => w.restart_daemon(),
         93..=95 => {
-            let mutations = w.alloc.plan_expire(w.now);
-            w.commit(&mutations);
+            let node = NODES[w.rng_range(0, NODES.len() as u64) as usize];
+            w.expire(node);
         }
         _ => w.change_sts_pools(),
     }
@@ -109,9 +112,10 @@ fn run_seed(seed: u64) {
             std::panic::resume_unwind(e);
         }
     }
-    // Faults stop: every dead container is collected, every address left
-    // belongs to a live container or is retained for an identity.
-    w.gc();
+    // Faults stop: every node's GC runs, every dead container is
+    // collected, every address left belongs to a live container or is
+    // retained for an identity.
+    w.gc_every_node();
     check(&w, true);
     for r in w.alloc.records().filter(|r| !r.is_attached()) {
         assert!(

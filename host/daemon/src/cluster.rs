@@ -80,14 +80,26 @@ impl Service {
             .map_err(|e| fail(e.error_kind(), format!("store: {e}")))?;
         let mut fresh = Allocator::new(allocator.pools().to_vec())
             .map_err(|e| fail(ErrorKind::Internal, e.to_string()))?;
-        fresh.restore(records).map_err(|e| {
+        let restored = fresh.restore(records).map_err(|e| {
             fail(
                 ErrorKind::Internal,
                 format!("records in the store are inconsistent: {e}"),
             )
         })?;
+        for s in &restored.superseded {
+            tracing::debug!(record = %s.record, node = %s.node, kept = %s.kept, "superseded record held until its node releases it");
+        }
         fresh.spread_cursors(crate::service::node_seed(&self.node));
         *allocator = fresh;
+        // Only now does this node's view include what it just read.
+        self.store.loaded();
+        if allocator.superseded_count() > 0 {
+            // A failed release keeps the records held; the next refresh
+            // tries again, and the refresh itself succeeded.
+            if let Err(error) = self.release_superseded(&mut allocator) {
+                tracing::warn!(message = %error.message, "releasing superseded records failed; retrying at the next refresh");
+            }
+        }
         Ok(())
     }
 
@@ -97,11 +109,22 @@ impl Service {
             .unwrap_or_default()
     }
 
+    /// Dead nodes whose records this node now collects and expires.
+    pub fn adopt_nodes(&self, nodes: std::collections::BTreeSet<String>) {
+        match self.adopted_nodes.lock() {
+            Ok(mut adopted) => {
+                if *adopted != nodes {
+                    tracing::info!(?nodes, "collecting the records of dead nodes");
+                }
+                *adopted = nodes;
+            }
+            Err(_) => tracing::error!("adopted node set poisoned; expiring own records only"),
+        }
+    }
+
     /// GC: the pod of `attachment` is gone; treat it like its DEL.
     pub fn gc_release(&self, attachment: &Attachment) -> Result<u64, ErrorBody> {
-        let mut allocator = self.lock()?;
-        let mutations = allocator.plan_del(attachment, now_unix_secs());
-        self.commit(&mut allocator, &mutations)?;
+        let mutations = self.commit_fresh(|a| a.plan_del(attachment, now_unix_secs()))?;
         self.metrics
             .released_by_gc
             .fetch_add(removed(&mutations), Relaxed);
@@ -110,9 +133,7 @@ impl Service {
 
     /// GC: the identity's owner no longer wants it; its hold starts now.
     pub fn gc_retire(&self, identity: &str) -> Result<u64, ErrorBody> {
-        let mut allocator = self.lock()?;
-        let mutations = allocator.plan_retire_identity(identity, now_unix_secs());
-        self.commit(&mut allocator, &mutations)?;
+        let mutations = self.commit_fresh(|a| a.plan_retire_identity(identity, now_unix_secs()))?;
         self.metrics
             .released_by_gc
             .fetch_add(removed(&mutations), Relaxed);

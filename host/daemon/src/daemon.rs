@@ -96,12 +96,18 @@ pub fn serve(config_path: &Path, log_format: &str) -> anyhow::Result<()> {
     let (store, records) = records;
     let record_count = records.len();
     let mut allocator = Allocator::new(pools).context("validating pools")?;
-    let orphaned = allocator
-        .restore(records)
-        .context("restoring allocations from the store")?;
+    let restored = allocator.restore(records).context(
+        "restoring allocations from the store (no crash leaves such records: \
+         inspect the records named, then release or delete the wrong ones by hand)",
+    )?;
+    store.loaded();
     allocator.spread_cursors(crate::service::node_seed(&node));
-    if !orphaned.is_empty() {
-        tracing::warn!(?orphaned, "records of pools no longer configured are kept");
+    if !restored.orphaned.is_empty() {
+        tracing::warn!(orphaned = ?restored.orphaned, "records of pools no longer configured are kept");
+    }
+    for s in &restored.superseded {
+        tracing::warn!(record = %s.record, node = %s.node, kept = %s.kept, reason = %s.reason,
+            "a partial store write left two records in one slot; keeping one, releasing the other");
     }
     let service = Arc::new(Service::new(
         allocator,
@@ -113,6 +119,22 @@ pub fn serve(config_path: &Path, log_format: &str) -> anyhow::Result<()> {
         directory,
     ));
     tracing::info!(records = record_count, policies = ?names, "state restored");
+    if !restored.superseded.is_empty() {
+        let service = service.clone();
+        // The Kubernetes store may block_on the runtime: write from a
+        // blocking thread. A failure leaves the records held and retried
+        // at the next refresh; it must not stop the node from starting.
+        let released = tokio.block_on(async {
+            tokio::task::spawn_blocking(move || {
+                let mut allocator = service.lock()?;
+                service.release_superseded(&mut allocator)
+            })
+            .await
+        })?;
+        if let Err(error) = released {
+            tracing::warn!(message = %error.message, "releasing superseded records failed; retrying at the next refresh");
+        }
+    }
     tokio.block_on(run(config_path, config, service, kube, node))
 }
 

@@ -95,6 +95,8 @@ pub struct Metrics {
     pub released_by_expiry: AtomicU64,
     pub released_by_operator: AtomicU64,
     pub released_by_rebind: AtomicU64,
+    /// Superseded records of a partial store write, released on repair.
+    pub released_by_repair: AtomicU64,
     pub reloads_ok: AtomicU64,
     pub reloads_failed: AtomicU64,
 }
@@ -146,6 +148,7 @@ impl Metrics {
             ("expiry", &self.released_by_expiry),
             ("operator", &self.released_by_operator),
             ("rebind", &self.released_by_rebind),
+            ("repair", &self.released_by_repair),
         ] {
             let _ = writeln!(
                 out,

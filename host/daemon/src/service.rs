@@ -11,7 +11,7 @@ use crate::config::DaemonConfig;
 use crate::kube::directory::Directory;
 use crate::metrics::{Metrics, Verb};
 use crate::views;
-use berth_core::allocator::{AddInput, Allocator};
+use berth_core::allocator::{AddInput, Allocator, NodeScope};
 use berth_core::pool::Pool;
 use berth_core::record::Mutation;
 use berth_core::store::Store;
@@ -20,6 +20,7 @@ use berth_proto::admin::{AdminRequest, AdminResponse};
 use berth_proto::{
     AddRequest, AddResult, CheckRequest, ErrorBody, ErrorKind, IpConfig, Request, Response, Route,
 };
+use std::collections::BTreeSet;
 use std::net::IpAddr;
 use std::path::PathBuf;
 use std::sync::atomic::Ordering::Relaxed;
@@ -36,12 +37,17 @@ pub struct Service {
     pub(crate) node: String,
     /// Kubernetes mode only: workload identity from the cluster.
     pub(crate) directory: Option<Directory>,
+    /// Kubernetes mode: dead nodes whose records this node collects (set
+    /// by each GC pass from the live node list; see `kube::gc::acts_for`).
+    pub(crate) adopted_nodes: Mutex<BTreeSet<String>>,
 }
 
 /// Plans that lose a race to another node (Kubernetes store) are re-planned
 /// on fresh records at most this many times, with a jittered pause.
 const ADD_ATTEMPTS_MAX: u32 = 10;
 const ADD_RETRY_PAUSE_MS_MAX: u64 = 20;
+/// Releases (DEL, GC) that meet a stale view re-read it at most this often.
+const RELEASE_ATTEMPTS_MAX: u32 = 3;
 
 type Failure = ErrorBody;
 
@@ -87,6 +93,7 @@ impl Service {
             config_path,
             node,
             directory,
+            adopted_nodes: Mutex::default(),
         }
     }
 
@@ -131,6 +138,33 @@ impl Service {
             .map_err(|e| fail(e.error_kind(), format!("store: {e}")))?;
         allocator.apply(mutations);
         Ok(())
+    }
+
+    /// plan → persist → apply for a release. When the store says another
+    /// node changed a record since this node read it (Kubernetes store), the
+    /// view is stale: re-read it and plan again, a bounded number of times,
+    /// instead of failing the request until the next periodic refresh.
+    pub(crate) fn commit_fresh(
+        &self,
+        plan: impl Fn(&Allocator) -> Vec<Mutation>,
+    ) -> Result<Vec<Mutation>, Failure> {
+        let mut attempt = 1;
+        loop {
+            let mut allocator = self.lock()?;
+            let mutations = plan(&allocator);
+            match self.commit(&mut allocator, &mutations) {
+                Ok(()) => return Ok(mutations),
+                Err(error)
+                    if error.kind == ErrorKind::TryAgainLater && attempt < RELEASE_ATTEMPTS_MAX =>
+                {
+                    tracing::debug!(attempt, message = %error.message, "stale view; re-reading records");
+                    drop(allocator);
+                    self.resync()?;
+                    attempt += 1;
+                }
+                Err(error) => return Err(error),
+            }
+        }
     }
 
     fn add(&self, add: &AddRequest) -> Result<Response, Failure> {
@@ -209,9 +243,7 @@ impl Service {
         &self,
         attachment: &berth_proto::Attachment,
     ) -> Result<Response, Failure> {
-        let mut allocator = self.lock()?;
-        let mutations = allocator.plan_del(attachment, now_unix_secs());
-        self.commit(&mut allocator, &mutations)?;
+        let mutations = self.commit_fresh(|a| a.plan_del(attachment, now_unix_secs()))?;
         self.metrics
             .released_on_delete
             .fetch_add(removed(&mutations), Relaxed);
@@ -255,9 +287,10 @@ impl Service {
     }
 
     fn gc(&self, network: &str, valid: &[berth_proto::Attachment]) -> Result<Response, Failure> {
-        let mut allocator = self.lock()?;
-        let mutations = allocator.plan_gc(network, valid, now_unix_secs());
-        self.commit(&mut allocator, &mutations)?;
+        // The runtime's `valid` lists this node's containers only.
+        let scope = self.own_scope();
+        let mutations =
+            self.commit_fresh(|a| a.plan_gc(network, valid, &scope, now_unix_secs()))?;
         self.metrics
             .released_by_gc
             .fetch_add(removed(&mutations), Relaxed);
@@ -269,10 +302,55 @@ impl Service {
         Ok(Response::Ok)
     }
 
-    /// Frees retained bindings whose time is up; run periodically.
+    /// Whose records this node releases on its own: every record on a
+    /// single host; in Kubernetes mode only those it handed out.
+    fn own_scope(&self) -> NodeScope {
+        match self.directory {
+            None => NodeScope::AllNodes,
+            Some(_) => NodeScope::only(&self.node),
+        }
+    }
+
+    /// Whose records this node's expiry and repairs release: its own and
+    /// those of the dead nodes it adopted.
+    fn initiative_scope(&self) -> NodeScope {
+        match self.own_scope() {
+            NodeScope::Nodes(mut nodes) => {
+                // A poisoned set only loses adoptions until the next GC
+                // pass sets it again; this node's own records still go.
+                if let Ok(adopted) = self.adopted_nodes.lock() {
+                    nodes.extend(adopted.iter().cloned());
+                }
+                NodeScope::Nodes(nodes)
+            }
+            all => all,
+        }
+    }
+
+    /// Releases the records a restore found superseded (a partial write of
+    /// the Kubernetes store; see `berth_core::allocator::restore`) that are
+    /// this node's to release. The caller holds the lock.
+    pub(crate) fn release_superseded(&self, allocator: &mut Allocator) -> Result<(), Failure> {
+        let mutations = allocator.plan_release_superseded(&self.initiative_scope());
+        if mutations.is_empty() {
+            return Ok(());
+        }
+        self.commit(allocator, &mutations)?;
+        let count = removed(&mutations);
+        self.metrics.released_by_repair.fetch_add(count, Relaxed);
+        tracing::warn!(
+            released = count,
+            "repaired the store: released superseded records"
+        );
+        Ok(())
+    }
+
+    /// Frees retained bindings whose time is up, of this node and of the
+    /// dead nodes it adopted; run periodically.
     pub fn expire(&self) -> Result<usize, Failure> {
+        let scope = self.initiative_scope();
         let mut allocator = self.lock()?;
-        let mutations = allocator.plan_expire(now_unix_secs());
+        let mutations = allocator.plan_expire(&scope, now_unix_secs());
         self.commit(&mut allocator, &mutations)?;
         self.metrics
             .released_by_expiry

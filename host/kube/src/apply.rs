@@ -15,16 +15,22 @@
 //! does not keep new addresses, and an identity never ends up holding both
 //! its old address (whose remove failed) and its new one.
 //!
-//! What a partial failure can leave behind:
-//! * a failed rollback delete: an attached record of an ADD that was
-//!   answered with an error. Its container never got the address, so the
-//!   GC of leaked attachments reclaims it (or the runtime's retried ADD of
-//!   the same container finds it and gets it back).
+//! What a crash or a failed write (and failed rollback) can leave behind,
+//! and who cleans it up:
+//! * an identity or attachment slot holding two records — a move whose
+//!   create landed and whose delete did not, or an ADD whose rollback
+//!   failed. Every node's restore repairs it the same way (keep the
+//!   attached or newest record, hold the other as *superseded*; see
+//!   `berth_core::allocator::restore`), and the node that wrote the
+//!   superseded record (or the node that adopted a dead one) deletes it on
+//!   its next refresh. No node refuses to start on it.
+//! * an attached record of an ADD that was answered with an error, alone
+//!   in its slots: the runtime's retried ADD of that container finds it,
+//!   and the node's CNI GC (or the cluster GC once the pod is gone)
+//!   releases it otherwise.
 //! * replaces done before a later failure stay done: the re-bound record
 //!   names the attachment of the failed ADD, reclaimed or reused the same
 //!   way.
-//! * removes not done: an extra attached or retained record, which the
-//!   next DEL, expiry or GC releases.
 //!
 //! None of these is an address with two owners: ownership is the object
 //! name, and no path writes an address it did not create or last read.
@@ -157,6 +163,7 @@ impl Inner {
         let seen = seen_of(&stored);
         self.lock_seen().insert(name.clone(), seen.clone());
         created.push((name, seen));
+        self.crash_point.wrote();
         Ok(())
     }
 
@@ -184,6 +191,7 @@ impl Inner {
             Err(e) => return Err(backend("replace", &name, e)),
         };
         self.lock_seen().insert(name, seen_of(&stored));
+        self.crash_point.wrote();
         Ok(())
     }
 
@@ -211,6 +219,7 @@ impl Inner {
             Err(e) => return Err(backend("delete", name, e)),
         }
         self.lock_seen().remove(name);
+        self.crash_point.wrote();
         Ok(())
     }
 

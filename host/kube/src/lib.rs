@@ -14,6 +14,7 @@
 
 pub mod apply;
 pub mod convert;
+mod crash_point;
 pub mod crd_address;
 pub mod crd_pool;
 pub mod error;
@@ -24,6 +25,7 @@ pub mod status;
 pub mod store;
 
 pub use convert::ConvertError;
+pub use crash_point::CRASH_AFTER_ADDRESS_WRITES_ENV;
 pub use crd_address::{BerthAddress, BerthAddressSpec};
 pub use crd_pool::{BerthPool, BerthPoolSpec, BerthPoolStatus};
 pub use error::KubeError;

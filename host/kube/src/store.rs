@@ -78,10 +78,14 @@ pub struct StoreStats {
 pub(crate) struct Inner {
     pub api: Api<BerthAddress>,
     pub node: String,
-    /// Object name -> last seen version. Replaced wholesale by `load`,
-    /// updated by every write.
+    /// Object name -> last seen version of what this node's allocator
+    /// holds. Replaced wholesale when a load is applied (`loaded`), updated
+    /// by every write.
     pub seen: Mutex<HashMap<String, Seen>>,
+    /// The versions of the last `load`, until the caller applied it.
+    pub listed: Mutex<Option<HashMap<String, Seen>>>,
     pub counters: Counters,
+    pub crash_point: crate::crash_point::CrashPoint,
 }
 
 /// The Kubernetes store of one node. Cheap to clone (shared state).
@@ -101,7 +105,9 @@ impl KubeStore {
                 api: Api::all(client),
                 node: node.into(),
                 seen: Mutex::new(HashMap::new()),
+                listed: Mutex::new(None),
                 counters: Counters::default(),
+                crash_point: crate::crash_point::CrashPoint::from_env(),
             }),
             handle,
         }
@@ -124,7 +130,8 @@ impl KubeStore {
         }
     }
 
-    /// Every record in the cluster, and the versions they were read at.
+    /// Every record in the cluster; the versions they were read at become
+    /// this node's view once [`Store::loaded`] says they were applied.
     pub async fn load_async(&self) -> Result<Vec<AddressRecord>, StoreError> {
         self.inner.load().await
     }
@@ -165,6 +172,18 @@ impl Store for KubeStore {
     fn load(&self) -> Result<Vec<AddressRecord>, StoreError> {
         let store = self.clone();
         self.run("list", async move { store.load_async().await })
+    }
+
+    fn loaded(&self) {
+        let listed = self
+            .inner
+            .listed
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .take();
+        if let Some(listed) = listed {
+            *self.inner.lock_seen() = listed;
+        }
     }
 
     fn apply(&self, mutations: &[Mutation]) -> Result<(), StoreError> {
@@ -208,7 +227,7 @@ impl Inner {
                 ),
             });
         }
-        *self.lock_seen() = seen;
+        *self.listed.lock().unwrap_or_else(|p| p.into_inner()) = Some(seen);
         Ok(records)
     }
 

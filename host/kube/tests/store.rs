@@ -18,6 +18,13 @@ use common::*;
 use kube::api::{Api, PostParams};
 use std::sync::{Arc, Barrier};
 
+/// A node re-reads the store and applies what it read (load + loaded).
+fn refresh(store: &berth_kube::KubeStore) -> Vec<berth_core::AddressRecord> {
+    let records = store.load().unwrap();
+    store.loaded();
+    records
+}
+
 fn remove(pool: &str, addr: &str) -> Mutation {
     Mutation::Remove {
         pool: pool.to_owned(),
@@ -29,18 +36,18 @@ fn remove(pool: &str, addr: &str) -> Mutation {
 fn create_replace_delete_round_trip() {
     let c = Cluster::start();
     let store = c.store("node-1");
-    assert!(store.load().unwrap().is_empty());
+    assert!(refresh(&store).is_empty());
 
     let r = with_identity(record("p", "10.6.168.101", "c1"), "default/sts/0");
     store.apply(&[Mutation::Put(r.clone())]).unwrap();
-    assert_eq!(store.load().unwrap(), vec![r.clone()]);
+    assert_eq!(refresh(&store), vec![r.clone()]);
 
     let kept = retained(r.clone());
     store.apply(&[Mutation::Put(kept.clone())]).unwrap();
-    assert_eq!(store.load().unwrap(), vec![kept]);
+    assert_eq!(refresh(&store), vec![kept]);
 
     store.apply(&[remove("p", "10.6.168.101")]).unwrap();
-    assert!(store.load().unwrap().is_empty());
+    assert!(refresh(&store).is_empty());
 
     let counts = c.server.counts();
     assert_eq!(counts.get("create", "berthaddresses"), 1);
@@ -92,7 +99,7 @@ fn stale_versions_conflict() {
     let (a, b) = (c.store("node-a"), c.store("node-b"));
     let r = with_identity(record("p", "10.6.0.9", "c1"), "default/sts/0");
     a.apply(&[Mutation::Put(r.clone())]).unwrap();
-    b.load().unwrap();
+    refresh(&b);
     a.apply(&[Mutation::Put(retained(r.clone()))]).unwrap();
 
     // B read the attached version; its re-bind and its remove both lose.
@@ -101,9 +108,9 @@ fn stale_versions_conflict() {
     let e = b.apply(&[Mutation::Put(rebind.clone())]).unwrap_err();
     assert!(matches!(e, StoreError::Conflict { .. }), "{e:?}");
     // After a refresh B writes over the version it saw.
-    b.load().unwrap();
+    refresh(&b);
     b.apply(&[Mutation::Put(rebind.clone())]).unwrap();
-    assert_eq!(b.load().unwrap(), vec![rebind]);
+    assert_eq!(refresh(&b), vec![rebind]);
     // A never saw B's version.
     let e = a.apply(&[remove("p", "10.6.0.9")]).unwrap_err();
     assert!(matches!(e, StoreError::Conflict { .. }), "{e:?}");
@@ -122,7 +129,7 @@ fn a_failed_create_rolls_back_the_batch() {
     ];
     let e = b.apply(&batch).unwrap_err();
     assert!(matches!(e, StoreError::Conflict { .. }), "{e:?}");
-    let held: Vec<_> = b.load().unwrap().into_iter().map(|r| r.key()).collect();
+    let held: Vec<_> = refresh(&b).into_iter().map(|r| r.key()).collect();
     assert_eq!(
         held,
         vec!["p/10.6.0.2".to_owned()],
@@ -139,7 +146,7 @@ fn removes_of_unseen_or_vanished_objects() {
     assert!(matches!(e, StoreError::Conflict { .. }), "{e:?}");
     a.apply(&[Mutation::Put(record("p", "10.6.0.3", "a1"))])
         .unwrap();
-    b.load().unwrap();
+    refresh(&b);
     a.apply(&[remove("p", "10.6.0.3")]).unwrap();
     // Already gone (say, GC on another node): the remove's goal holds.
     b.apply(&[remove("p", "10.6.0.3")]).unwrap();
@@ -154,7 +161,7 @@ fn transient_failures_are_retried_then_reported() {
     store
         .apply(&[Mutation::Put(record("p", "10.6.0.4", "c1"))])
         .unwrap();
-    assert_eq!(store.load().unwrap().len(), 1);
+    assert_eq!(refresh(&store).len(), 1);
 
     c.server
         .fail_next_writes("berthaddresses", 100, Fault::InternalError);
@@ -192,7 +199,7 @@ fn undecodable_objects_fail_the_load_by_name() {
 fn an_identity_held_elsewhere_is_a_conflict() {
     let c = Cluster::start();
     let (a, b) = (c.store("node-a"), c.store("node-b"));
-    b.load().unwrap();
+    refresh(&b);
     let key = "default/sts/0";
     a.apply(&[Mutation::Put(with_identity(
         record("p", "10.6.0.10", "a1"),
@@ -210,5 +217,34 @@ fn an_identity_held_elsewhere_is_a_conflict() {
         matches!(&e, StoreError::Conflict { message } if message.contains(key)),
         "{e:?}"
     );
+    assert_eq!(c.address_objects().len(), 1);
+}
+
+#[test]
+fn a_load_not_yet_applied_keeps_the_identity_guard_on() {
+    let c = Cluster::start();
+    let (a, b) = (c.store("node-a"), c.store("node-b"));
+    refresh(&b);
+    let key = "default/sts/0";
+    a.apply(&[Mutation::Put(with_identity(
+        record("p", "10.6.0.10", "a1"),
+        key,
+    ))])
+    .unwrap();
+    // B lists A's record but fails to apply what it read (no `loaded`):
+    // its allocator never saw the record, so the guard must stay on.
+    assert_eq!(b.load().unwrap().len(), 1);
+    let e = b
+        .apply(&[Mutation::Put(with_identity(
+            record("p", "10.6.0.11", "b1"),
+            key,
+        ))])
+        .unwrap_err();
+    assert!(
+        matches!(&e, StoreError::Conflict { message } if message.contains(key)),
+        "{e:?}"
+    );
+    // Once applied, the same record counts as seen.
+    b.loaded();
     assert_eq!(c.address_objects().len(), 1);
 }

@@ -10,11 +10,14 @@ mod add;
 mod host;
 mod input;
 mod release;
+mod restore;
+mod scope;
 mod state;
 
 pub use input::{AddInput, AddPlan, Assigned};
+pub use restore::{Restored, Superseded};
+pub use scope::NodeScope;
 
-use crate::error::RestoreError;
 use crate::free_index::FreeIndex;
 use crate::limits::POOLS_MAX;
 use crate::pool::{Pool, PoolError};
@@ -76,6 +79,11 @@ pub struct Allocator {
     namespace_used: HashMap<(String, String), u64>,
     /// (expiry, address) of retained records with an expiry.
     expiries: BTreeSet<(u64, IpAddr)>,
+    /// Records that lost an identity or attachment slot to another record
+    /// at restore (a partial write of a non-transactional store): held, so
+    /// nobody else gets the address, but in no slot index, and released by
+    /// their owning node (see `restore.rs`).
+    superseded: BTreeSet<IpAddr>,
 }
 
 impl Allocator {
@@ -83,36 +91,6 @@ impl Allocator {
         let mut alloc = Allocator::default();
         alloc.set_pools(pools)?;
         Ok(alloc)
-    }
-
-    /// Rebuilds the allocator from the store's records at start. Records
-    /// that contradict each other (two owners of an address, two addresses
-    /// of one family for an attachment or an identity slot) are refused:
-    /// starting on them would hand out an address twice. Records of pools
-    /// that are gone are kept and returned as orphaned.
-    pub fn restore(&mut self, records: Vec<AddressRecord>) -> Result<Vec<String>, RestoreError> {
-        let mut fresh = Allocator::default();
-        if let Err(e) = fresh.set_pools(self.pools.clone()) {
-            return Err(RestoreError {
-                problems: vec![e.to_string()],
-            });
-        }
-        let mut problems = Vec::new();
-        if !self.records.is_empty() {
-            problems.push("restore into an allocator that already holds records".to_owned());
-        }
-        for record in records {
-            let key = record.key();
-            if let Err(problem) = fresh.insert_record(record) {
-                problems.push(format!("{key}: {problem}"));
-            }
-        }
-        if !problems.is_empty() {
-            return Err(RestoreError { problems });
-        }
-        fresh.spread_seed = self.spread_seed;
-        *self = fresh;
-        Ok(self.orphaned().iter().map(|r| r.key()).collect())
     }
 
     /// Swaps the pool configuration (reload). Records are never dropped:
@@ -132,7 +110,7 @@ impl Allocator {
             let key = record.key();
             // The records were consistent together before; pools do not
             // take part in those checks, so they stay consistent.
-            if let Err(problem) = fresh.insert_record(record) {
+            if let Err(problem) = self.reinsert_into(&mut fresh, record) {
                 panic!("record {key} became inconsistent on pool reload: {problem}");
             }
         }

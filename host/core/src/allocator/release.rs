@@ -1,7 +1,7 @@
 //! Planning releases: DEL, GC, expiry of retained bindings, retirement of
 //! identities, and the operator's explicit release.
 
-use super::Allocator;
+use super::{Allocator, NodeScope};
 use crate::error::AllocError;
 use crate::record::{AddressRecord, Mutation, RecordState};
 use berth_policy_sdk::Retention;
@@ -21,11 +21,14 @@ impl Allocator {
     }
 
     /// GC: releases (as DEL would) every attachment of `network` that is not
-    /// in `valid`.
+    /// in `valid`, among the records of the nodes in `scope`: the runtime's
+    /// `valid` list names only its own node's containers, so another node's
+    /// attachment missing from it says nothing about that attachment.
     pub fn plan_gc(
         &self,
         network: &str,
         valid: &[Attachment],
+        scope: &NodeScope,
         now_unix_secs: u64,
     ) -> Vec<Mutation> {
         let valid: HashSet<&Attachment> = valid.iter().collect();
@@ -35,19 +38,26 @@ impl Allocator {
             .filter(|(att, _)| !valid.contains(att))
             .flat_map(|(_, addrs)| addrs.iter())
             .filter_map(|a| self.records.get(a))
-            .filter(|r| r.network == network)
+            .filter(|r| r.network == network && scope.covers(&r.node))
             .collect();
         // Same plan whatever the map's iteration order.
         gone.sort_by_key(|r| r.address);
-        gone.into_iter().map(|r| detach(r, now_unix_secs)).collect()
+        gone.into_iter()
+            .map(|r| {
+                assert!(scope.covers(&r.node), "GC beyond its scope: {}", r.key());
+                detach(r, now_unix_secs)
+            })
+            .collect()
     }
 
-    /// Frees retained addresses whose expiry is at or before `now`.
-    pub fn plan_expire(&self, now_unix_secs: u64) -> Vec<Mutation> {
+    /// Frees retained addresses of the nodes in `scope` whose expiry is at
+    /// or before `now`: each record is expired by one node only.
+    pub fn plan_expire(&self, scope: &NodeScope, now_unix_secs: u64) -> Vec<Mutation> {
         self.expiries
             .iter()
             .take_while(|(at, _)| *at <= now_unix_secs)
             .filter_map(|(_, a)| self.records.get(a))
+            .filter(|r| scope.covers(&r.node))
             .map(remove)
             .collect()
     }

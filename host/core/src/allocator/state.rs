@@ -5,7 +5,28 @@ use super::{Allocator, IdentitySlot};
 use crate::pool::family_of;
 use crate::record::{AddressRecord, Mutation, RecordState};
 use std::collections::HashMap;
+use std::fmt;
 use std::net::IpAddr;
+
+/// Why a record cannot join the allocator's indexes.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(super) enum Clash {
+    /// The record itself is malformed.
+    Shape(String),
+    /// Another record holds the address.
+    Address(String),
+    /// Its attachment or identity slot already holds another address of
+    /// its family.
+    Slot(String),
+}
+
+impl fmt::Display for Clash {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Clash::Shape(m) | Clash::Address(m) | Clash::Slot(m) => f.write_str(m),
+        }
+    }
+}
 
 impl Allocator {
     /// Applies mutations planned from the current state (and persisted).
@@ -55,19 +76,16 @@ impl Allocator {
 
     /// Adds a record to every index after checking it against them; on
     /// error nothing changed.
-    pub(super) fn insert_record(&mut self, record: AddressRecord) -> Result<(), String> {
-        record.check_shape()?;
+    pub(super) fn insert_record(&mut self, record: AddressRecord) -> Result<(), Clash> {
+        self.check_address(&record)?;
         let family = record.family();
-        if let Some(other) = self.records.get(&record.address) {
-            return Err(format!("address already held by {}", other.key()));
-        }
         if let Some(att) = &record.attachment {
             let taken = self.by_attachment.get(att).into_iter().flatten();
             if let Some(a) = taken.into_iter().find(|a| family_of(a) == family) {
-                return Err(format!(
+                return Err(Clash::Slot(format!(
                     "attachment {}/{} already holds {a}",
                     att.container_id, att.ifname
-                ));
+                )));
             }
         }
         if let Some(key) = record.identity_key() {
@@ -76,16 +94,13 @@ impl Allocator {
                 .into_iter()
                 .find(|s| s.interface == record.interface && s.family == family)
             {
-                return Err(format!(
+                return Err(Clash::Slot(format!(
                     "identity {key} already holds {} on {}",
                     s.address, s.interface
-                ));
+                )));
             }
         }
-        if let Some(i) = self.pool_covering(&record.pool, record.address) {
-            let off = self.pools[i].offset_of(record.address).unwrap_or_default();
-            self.free[i].hold(off);
-        }
+        self.hold(&record);
         if let Some(att) = &record.attachment {
             self.by_attachment
                 .entry(att.clone())
@@ -102,10 +117,6 @@ impl Allocator {
                     address: record.address,
                 });
         }
-        *self
-            .namespace_used
-            .entry((record.pool.clone(), record.pod.namespace.clone()))
-            .or_default() += 1;
         if let Some(at) = expiry(&record) {
             self.expiries.insert((at, record.address));
         }
@@ -113,8 +124,56 @@ impl Allocator {
         Ok(())
     }
 
+    /// Holds a record that lost its slot to another (see `restore.rs`):
+    /// its address stays taken and counted, but no slot index, expiry or
+    /// DEL reaches it; only its release does.
+    pub(super) fn insert_superseded(&mut self, record: AddressRecord) -> Result<(), Clash> {
+        self.check_address(&record)?;
+        self.hold(&record);
+        self.superseded.insert(record.address);
+        self.records.insert(record.address, record);
+        Ok(())
+    }
+
+    fn check_address(&self, record: &AddressRecord) -> Result<(), Clash> {
+        record.check_shape().map_err(Clash::Shape)?;
+        match self.records.get(&record.address) {
+            Some(other) => Err(Clash::Address(format!(
+                "address already held by {}",
+                other.key()
+            ))),
+            None => Ok(()),
+        }
+    }
+
+    /// Takes the record's address out of the free index and counts it.
+    fn hold(&mut self, record: &AddressRecord) {
+        if let Some(i) = self.pool_covering(&record.pool, record.address) {
+            let off = self.pools[i].offset_of(record.address).unwrap_or_default();
+            self.free[i].hold(off);
+        }
+        *self
+            .namespace_used
+            .entry((record.pool.clone(), record.pod.namespace.clone()))
+            .or_default() += 1;
+    }
+
+    /// Re-inserts `record` into a fresh allocator the way it was held here.
+    pub(super) fn reinsert_into(
+        &self,
+        fresh: &mut Allocator,
+        record: AddressRecord,
+    ) -> Result<(), Clash> {
+        if self.superseded.contains(&record.address) {
+            fresh.insert_superseded(record)
+        } else {
+            fresh.insert_record(record)
+        }
+    }
+
     fn remove_record(&mut self, address: IpAddr) -> Option<AddressRecord> {
         let record = self.records.remove(&address)?;
+        self.superseded.remove(&address);
         if let Some(i) = self.pool_covering(&record.pool, address) {
             let off = self.pools[i].offset_of(address).unwrap_or_default();
             self.free[i].release(off);
@@ -156,7 +215,8 @@ impl Allocator {
             .set_pools(self.pools.clone())
             .map_err(|e| e.to_string())?;
         for record in self.records.values() {
-            rebuilt.insert_record(record.clone())?;
+            self.reinsert_into(&mut rebuilt, record.clone())
+                .map_err(|c| c.to_string())?;
         }
         let sorted = |m: &HashMap<String, Vec<IdentitySlot>>| {
             let mut v: Vec<(String, IpAddr)> = m
@@ -192,6 +252,7 @@ impl Allocator {
                 rebuilt.namespace_used == self.namespace_used,
             ),
             ("expiries", rebuilt.expiries == self.expiries),
+            ("superseded", rebuilt.superseded == self.superseded),
             ("pool usage", rebuilt.pool_usage() == self.pool_usage()),
         ];
         match checks.iter().find(|(_, ok)| !ok) {

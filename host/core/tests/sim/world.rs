@@ -4,13 +4,16 @@
 
 use crate::common::{NativeChain, StepSpec};
 use berth_core::chain::FailurePolicy;
-use berth_core::{AddInput, AddressRecord, AllocError, Allocator, Mutation, Pool};
+use berth_core::{AddInput, AddressRecord, AllocError, Allocator, Mutation, NodeScope, Pool};
 use berth_policy_sdk::StatefulSet;
 use berth_proto::{Attachment, ErrorKind, PodRef};
 use rand::rngs::SmallRng;
 use rand::{Rng, SeedableRng};
 use std::collections::BTreeMap;
 use std::net::IpAddr;
+
+/// The cluster's nodes; each runs its own runtime and sends its own GC.
+pub const NODES: [&str; 3] = ["node-a", "node-b", "node-c"];
 
 #[derive(Debug, Clone)]
 pub enum PodKind {
@@ -24,6 +27,8 @@ pub struct Container {
     pub namespace: String,
     pub kind: PodKind,
     pub pools: Vec<String>,
+    /// Where the pod runs: the node that ADDs, DELs and GCs it.
+    pub node: String,
     /// Addresses the runtime was answered with.
     pub result: Vec<IpAddr>,
     /// The runtime still runs it (GC's valid set).
@@ -118,8 +123,15 @@ impl World {
         let json = serde_json::to_vec(&self.store.values().collect::<Vec<_>>()).expect("encode");
         let records: Vec<AddressRecord> = serde_json::from_slice(&json).expect("decode");
         let mut alloc = Allocator::new(self.pools.clone()).expect("pools");
-        let orphans = alloc.restore(records).expect("the store is consistent");
-        assert!(orphans.is_empty(), "no pool was removed: {orphans:?}");
+        let restored = alloc.restore(records).expect("the store is consistent");
+        assert!(
+            restored.orphaned.is_empty(),
+            "no pool was removed: {restored:?}"
+        );
+        assert!(
+            restored.superseded.is_empty(),
+            "an atomic store left a clash: {restored:?}"
+        );
         self.alloc = alloc;
     }
 
@@ -146,7 +158,7 @@ impl World {
                 }),
                 PodKind::Stateless => None,
             },
-            node: "node-a".into(),
+            node: c.node.clone(),
             placement: None,
             seed: self.rng.random(),
         }
@@ -172,11 +184,13 @@ impl World {
     ) -> Option<String> {
         self.next_id += 1;
         let id = format!("ctr-{}", self.next_id);
+        let node = NODES[self.rng.random_range(0..NODES.len())].to_owned();
         let mut c = Container {
             pod,
             namespace,
             kind,
             pools,
+            node,
             result: Vec::new(),
             live: false,
         };
@@ -258,19 +272,29 @@ impl World {
         self.containers.remove(id);
     }
 
-    /// CNI GC with every live attachment; afterwards no attached record
-    /// may belong to a dead one.
-    pub fn gc(&mut self) {
+    /// CNI GC from one node's runtime, with the live attachments of that
+    /// node only (what containerd sends). Afterwards no attached record of
+    /// that node belongs to a dead container, and no other node's record
+    /// changed: the other nodes' containers are not in `valid`, yet live.
+    pub fn gc(&mut self, node: &str) {
         let valid: Vec<Attachment> = self
             .containers
             .iter()
-            .filter(|(_, c)| c.live)
+            .filter(|(_, c)| c.live && c.node == node)
             .map(|(id, _)| attachment(id))
             .collect();
-        let mutations = self.alloc.plan_gc("net", &valid, self.now);
+        let others_before: Vec<AddressRecord> = self
+            .alloc
+            .records()
+            .filter(|r| r.node != node)
+            .cloned()
+            .collect();
+        let mutations = self
+            .alloc
+            .plan_gc("net", &valid, &NodeScope::only(node), self.now);
         self.commit(&mutations);
-        self.containers.retain(|_, c| c.live);
-        for r in self.alloc.records() {
+        self.containers.retain(|_, c| c.live || c.node != node);
+        for r in self.alloc.records().filter(|r| r.node == node) {
             if let Some(att) = &r.attachment {
                 assert!(
                     valid.contains(att),
@@ -280,6 +304,42 @@ impl World {
                 );
             }
         }
+        for before in others_before {
+            assert_eq!(
+                self.alloc.record(before.address),
+                Some(&before),
+                "GC on {node} changed {}'s record",
+                before.node
+            );
+        }
+    }
+
+    /// Every node's runtime sends its GC.
+    pub fn gc_every_node(&mut self) {
+        for node in NODES {
+            self.gc(node);
+        }
+    }
+
+    /// One node's expiry pass: only its own retained records go.
+    pub fn expire(&mut self, node: &str) {
+        let mutations = self.alloc.plan_expire(&NodeScope::only(node), self.now);
+        for m in &mutations {
+            let address = match m {
+                Mutation::Remove { address, .. } => *address,
+                Mutation::Put(r) => r.address,
+            };
+            let record = self
+                .alloc
+                .record(address)
+                .expect("expiry of a held address");
+            assert_eq!(
+                record.node, node,
+                "{node} expired {}'s {address}",
+                record.node
+            );
+        }
+        self.commit(&mutations);
     }
 
     pub fn chance(&mut self, p: f64) -> bool {

@@ -55,13 +55,10 @@ impl Collector {
         grace_secs: u64,
         now_unix_secs: u64,
     ) -> Vec<GcAction> {
-        let first_live = live_nodes.iter().next().map(String::as_str);
         let mut still_suspect = HashMap::new();
         let mut actions = Vec::new();
         for record in records {
-            let mine =
-                record.node == me || (!live_nodes.contains(&record.node) && first_live == Some(me));
-            if !mine {
+            if !acts_for(&record.node, me, live_nodes) {
                 continue;
             }
             let Some(action) = garbage(record, cluster) else {
@@ -82,6 +79,29 @@ impl Collector {
         self.suspects = still_suspect;
         actions
     }
+}
+
+/// The ownership rule: whether node `me` acts on the records `node`
+/// handed out. Its own, and a dead node's when `me` is the live node whose
+/// name sorts first — so every node, judging the same data, picks the same
+/// single actor.
+pub fn acts_for(node: &str, me: &str, live_nodes: &BTreeSet<String>) -> bool {
+    node == me
+        || (!live_nodes.contains(node) && live_nodes.iter().next().map(String::as_str) == Some(me))
+}
+
+/// The dead nodes among `records`' whose records `me` has adopted.
+pub fn adopted_nodes(
+    records: &[AddressRecord],
+    me: &str,
+    live_nodes: &BTreeSet<String>,
+) -> BTreeSet<String> {
+    records
+        .iter()
+        .map(|r| r.node.as_str())
+        .filter(|node| *node != me && acts_for(node, me, live_nodes))
+        .map(str::to_owned)
+        .collect()
 }
 
 /// Whether `record` is garbage now, and what collecting it means. An API

@@ -1,7 +1,7 @@
 //! Starting Kubernetes mode and its background loops (pool sync, GC).
 
 use super::directory::Directory;
-use super::gc::{ClusterView, Collector, GcAction};
+use super::gc::{adopted_nodes, ClusterView, Collector, GcAction};
 use super::KubernetesConfig;
 use crate::service::{now_unix_secs, Service};
 use anyhow::Context;
@@ -145,6 +145,7 @@ fn gc_pass(
         return;
     };
     let records = service.records_snapshot();
+    service.adopt_nodes(adopted_nodes(&records, node, nodes));
     let actions = match collector.lock() {
         Ok(mut c) => c.pass(
             &records,

@@ -9,7 +9,8 @@
 #![allow(dead_code)]
 
 use berth_kube_standin::ApiServer;
-use berth_proto::{AddRequest, Attachment, DelRequest, PodRef, Request, Response};
+use berth_proto::admin::{AdminRequest, AdminResponse, AllocationView};
+use berth_proto::{AddRequest, Attachment, DelRequest, GcRequest, PodRef, Request, Response};
 use k8s_openapi::api::apps::v1::StatefulSet;
 use k8s_openapi::api::core::v1::{Namespace, Node, Pod};
 use kube::api::{Api, DeleteParams, PostParams};
@@ -221,10 +222,23 @@ pub struct Berthd {
     config_path: PathBuf,
     child: Option<Child>,
     node: String,
+    /// Extra environment for the next spawn (test hooks).
+    env: Vec<(String, String)>,
 }
 
 impl Berthd {
     pub fn start(cluster: &Cluster, node: &str, policies: Value) -> Self {
+        Self::start_with_gc_interval(cluster, node, policies, 1)
+    }
+
+    /// With GC (which refreshes this node's view of the records) every
+    /// `gc_interval_secs`: a long interval keeps a node's view stale.
+    pub fn start_with_gc_interval(
+        cluster: &Cluster,
+        node: &str,
+        policies: Value,
+        gc_interval_secs: u64,
+    ) -> Self {
         let dir = tempfile::tempdir().expect("tempdir");
         let socket = dir.path().join("berth.sock");
         let config_path = dir.path().join("berthd.json");
@@ -232,7 +246,7 @@ impl Berthd {
             "socketPath": socket, "dataDir": dir.path().join("data"),
             "policies": policies,
             "limits": { "expiryIntervalSecs": 1, "configPollIntervalSecs": 1 },
-            "kubernetes": { "apiServerUrl": cluster.api.url(), "gcIntervalSecs": 1, "gcGraceSecs": 1, "poolSyncIntervalSecs": 1 }
+            "kubernetes": { "apiServerUrl": cluster.api.url(), "gcIntervalSecs": gc_interval_secs, "gcGraceSecs": 1, "poolSyncIntervalSecs": 1 }
         });
         std::fs::write(
             &config_path,
@@ -245,6 +259,7 @@ impl Berthd {
             config_path,
             child: None,
             node: node.to_owned(),
+            env: Vec::new(),
         };
         d.spawn();
         d
@@ -257,6 +272,7 @@ impl Berthd {
             .arg(&self.config_path)
             .env("BERTH_NODE_NAME", &self.node)
             .env("RUST_LOG", "info,berth=debug")
+            .envs(self.env.iter().map(|(k, v)| (k, v)))
             .stdout(Stdio::from(log.try_clone().expect("log")))
             .stderr(Stdio::from(log))
             .spawn()
@@ -278,11 +294,29 @@ impl Berthd {
     }
 
     pub fn restart(&mut self) {
+        self.restart_with_env(&[]);
+    }
+
+    /// SIGKILL (if still running) and start again with `env` added.
+    pub fn restart_with_env(&mut self, env: &[(&str, &str)]) {
         if let Some(mut c) = self.child.take() {
-            c.kill().expect("kill");
+            // It may have died already (a crash point): kill then fails,
+            // and wait reaps it either way.
+            let _ = c.kill();
             c.wait().expect("wait");
         }
+        self.env = env
+            .iter()
+            .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
+            .collect();
         self.spawn();
+    }
+
+    /// Whether the process has exited (e.g. at a crash point).
+    pub fn exited(&mut self) -> bool {
+        self.child
+            .as_mut()
+            .is_some_and(|c| c.try_wait().expect("try_wait").is_some())
     }
 
     pub fn set_policies(&self, policies: Value) {
@@ -304,9 +338,14 @@ impl Berthd {
     }
 
     fn ask(&self, request: &Request) -> Response {
-        let mut stream = UnixStream::connect(&self.socket).expect("connect");
-        berth_proto::write_frame(&mut stream, request).expect("send");
-        berth_proto::read_frame(&mut stream).expect("answer")
+        self.try_ask(request).expect("an answer")
+    }
+
+    /// A request whose answer may never come (the daemon crashed).
+    fn try_ask(&self, request: &Request) -> Result<Response, String> {
+        let mut stream = UnixStream::connect(&self.socket).map_err(|e| e.to_string())?;
+        berth_proto::write_frame(&mut stream, request).map_err(|e| e.to_string())?;
+        berth_proto::read_frame(&mut stream).map_err(|e| e.to_string())
     }
 
     /// CNI ADD for `pod` with a fresh container id; returns the address.
@@ -321,7 +360,7 @@ impl Berthd {
             pools: vec![],
             requested_ips: vec![],
         });
-        match self.ask(&request) {
+        match self.try_ask(&request)? {
             Response::Added(result) => Ok(result.ips[0]
                 .address
                 .split('/')
@@ -343,6 +382,36 @@ impl Berthd {
             pod: pod.clone(),
         });
         assert_eq!(self.ask(&request), Response::Ok);
+    }
+}
+
+impl Berthd {
+    /// CNI GC as this node's runtime sends it: the attachments it still runs.
+    pub fn gc(&self, valid_containers: &[&str]) {
+        let request = Request::Gc(GcRequest {
+            network: "k8s-pod-network".into(),
+            valid: valid_containers
+                .iter()
+                .map(|c| Attachment {
+                    container_id: (*c).into(),
+                    ifname: "eth0".into(),
+                })
+                .collect(),
+        });
+        assert_eq!(self.ask(&request), Response::Ok);
+    }
+
+    /// The records this node's allocator holds (every node's, in Kubernetes mode).
+    pub fn allocations(&self) -> Vec<AllocationView> {
+        match self.ask(&Request::Admin(AdminRequest::ListAllocations)) {
+            Response::Admin(AdminResponse::Allocations { allocations }) => allocations,
+            other => panic!("unexpected answer {other:?}"),
+        }
+    }
+
+    /// Whether this node's view holds `address`.
+    pub fn knows(&self, address: &str) -> bool {
+        self.allocations().iter().any(|a| a.address == address)
     }
 }
 

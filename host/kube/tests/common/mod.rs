@@ -203,6 +203,7 @@ impl Node {
         let mut alloc = berth_core::Allocator::new(pools.clone()).unwrap();
         use berth_core::store::Store;
         alloc.restore(store.load().unwrap()).unwrap();
+        store.loaded();
         Node {
             name: name.to_owned(),
             pools,
@@ -245,6 +246,7 @@ impl Node {
                     let records = self.store.load().map_err(|e| e.to_string())?;
                     let mut fresh = berth_core::Allocator::new(self.pools.clone()).unwrap();
                     fresh.restore(records).map_err(|e| e.to_string())?;
+                    self.store.loaded();
                     if let Some(seed) = self.cursor_seed {
                         fresh.spread_cursors(seed);
                     }
