@@ -5,7 +5,7 @@
 //! |------|--------------------------------|---------------------------------------------------|
 //! | 1    | incompatible CNI version       | unsupported cniVersion; CHECK < 0.4.0; GC/STATUS < 1.1.0 |
 //! | 4    | invalid environment variables  | CNI_COMMAND/CNI_CONTAINERID/CNI_IFNAME/CNI_NETNS missing or invalid, malformed CNI_ARGS |
-//! | 5    | I/O failure                    | stdin could not be read                           |
+//! | 5    | I/O failure                    | stdin could not be read; berthd's socket refused the caller (not root) |
 //! | 6    | failed to decode content       | stdin is not a JSON object, or larger than 1 MiB  |
 //! | 7    | invalid network configuration  | bad or unknown `ipam` field, bad name/cniVersion/requested IPs/prevResult/GC list; berthd `invalid-config` and `invalid-request` |
 //! | 11   | try again later                | berthd unreachable, timed out, hung up; berthd `try-again-later` |
@@ -92,6 +92,12 @@ impl Failure {
                 ClientError::Protocol { .. } => PROTOCOL_MISMATCH,
                 ClientError::RequestTooLarge { .. } => INTERNAL,
                 _ if status => NOT_AVAILABLE,
+                // Not root: no retry will get through, so not "try again".
+                ClientError::Unreachable { source, .. }
+                    if source.kind() == std::io::ErrorKind::PermissionDenied =>
+                {
+                    IO_FAILURE
+                }
                 ClientError::Unreachable { .. }
                 | ClientError::Timeout { .. }
                 | ClientError::Closed { .. }

@@ -130,3 +130,19 @@ fn daemon_errors_carry_the_kind_and_message() {
     );
     assert_eq!(json.details, "berthd error kind: pool-exhausted");
 }
+
+#[test]
+fn a_caller_refused_by_the_socket_is_not_told_to_try_again() {
+    let denied = Failure::Client(ClientError::Unreachable {
+        path: PathBuf::from("/run/berth/berth.sock"),
+        source: io::Error::from(io::ErrorKind::PermissionDenied),
+    });
+    for verb in [Verb::Add, Verb::Del, Verb::Check, Verb::Gc] {
+        assert_eq!(denied.code(Some(verb)), IO_FAILURE, "{verb:?}");
+    }
+    assert_eq!(denied.code(Some(Verb::Status)), NOT_AVAILABLE);
+    assert!(
+        denied.to_string().contains("run the plugin as root"),
+        "{denied}"
+    );
+}

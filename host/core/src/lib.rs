@@ -10,6 +10,7 @@ pub mod placement;
 pub mod pool;
 pub mod ranges;
 pub mod record;
+mod special;
 pub mod store;
 
 pub use allocator::{AddInput, AddPlan, Allocator, Assigned, NodeScope, PoolUsage};

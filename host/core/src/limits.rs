@@ -20,6 +20,25 @@ pub const DECISION_STRING_BYTES_MAX: usize = 256;
 pub const REQUEST_PAIRS_MAX: usize = 64;
 /// Bytes of one label or annotation value passed to policies.
 pub const REQUEST_PAIR_BYTES_MAX: usize = 1024;
+/// Bytes of a container id (runtimes use 64 hex digits; the spec allows
+/// any alphanumeric, '_', '.', '-' string).
+pub const CONTAINER_ID_BYTES_MAX: usize = 256;
+/// Bytes of an interface name (the kernel's IFNAMSIZ less the NUL).
+pub const IFNAME_BYTES_MAX: usize = 15;
+/// Bytes of a CNI network name, a pod namespace, name or UID.
+pub const REQUEST_NAME_BYTES_MAX: usize = 253;
+/// Encoded bytes of one page of an operator answer: well under the
+/// protocol's 64 KiB frame, whatever the names in it.
+pub const ADMIN_PAGE_BYTES_MAX: usize = 48 * 1024;
+/// Open connections on the daemon's socket (idle or not); more are closed
+/// at once. Requests in flight are bounded separately (config).
+pub const SOCKET_CONNECTIONS_MAX: usize = 4096;
+/// Open connections on the metrics endpoint; more are closed at once.
+pub const METRICS_CONNECTIONS_MAX: usize = 64;
+/// Pause of an accept loop after an accept error (out of descriptors).
+pub const ACCEPT_BACKOFF_MS: u64 = 100;
+/// Attachments in one CNI GC's valid list.
+pub const GC_ATTACHMENTS_MAX: usize = 65_536;
 
 // ---------------------------------------------------------------------------
 // Policy runtime (berth-policy-runtime): how much a Wasm policy may use.

@@ -136,6 +136,15 @@ impl Pool {
         if ranges.is_empty() {
             return Err(err("ips", "no assignable address is left".to_owned()));
         }
+        for (block, what) in crate::special::within(&subnet) {
+            let block = RangeSet::from_ranges(vec![block]);
+            if !ranges.subtract(&ranges.subtract(&block)).is_empty() {
+                return Err(err(
+                    "ips",
+                    format!("its addresses include {what}, which no host may be given; narrow `ips` or add them to `excludeIps`"),
+                ));
+            }
+        }
         let routes = spec
             .routes
             .iter()

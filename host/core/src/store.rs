@@ -44,4 +44,9 @@ pub trait Store: Send + Sync {
     fn loaded(&self) {}
     /// Persists the whole batch or nothing; durable when it returns `Ok`.
     fn apply(&self, mutations: &[Mutation]) -> Result<(), StoreError>;
+    /// Whether the store can commit now (CNI STATUS, `/healthz`). Stores
+    /// whose failures are per request (the Kubernetes API) say yes.
+    fn health(&self) -> Result<(), StoreError> {
+        Ok(())
+    }
 }

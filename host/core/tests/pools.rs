@@ -160,3 +160,21 @@ fn point_to_point_prefixes_use_every_address() {
     assert_eq!(pool("p32", "10.0.0.9/32", &[]).total(), 1);
     assert_eq!(pool("p24", "10.0.0.0/24", &[]).total(), 254);
 }
+
+#[test]
+fn pools_never_hand_out_loopback_multicast_or_broadcast() {
+    for (subnet, ips) in [
+        ("0.0.0.0/0", &[][..]),
+        ("127.0.0.0/8", &[]),
+        ("224.0.0.0/24", &[]),
+        ("0.0.0.0/0", &["127.0.0.5"]),
+        ("::/0", &[]),
+        ("ff02::/120", &[]),
+    ] {
+        let err = Pool::from_spec(&spec("wide", subnet, ips)).expect_err(subnet);
+        assert_eq!(err.field, "ips", "{err}");
+        assert!(err.to_string().contains("no host may be given"), "{err}");
+    }
+    // The same wide subnet is fine once its ranges avoid those blocks.
+    assert!(Pool::from_spec(&spec("wide", "0.0.0.0/0", &["10.9.0.1-10.9.0.9"])).is_ok());
+}

@@ -9,6 +9,8 @@ use std::path::Path;
 use std::time::Duration;
 
 const CLI_TIMEOUT_SECS: u64 = 30;
+/// Bound on the paging loop: ~100 records a page, so ten million records.
+const ALLOCATION_PAGES_MAX: usize = 100_000;
 
 pub fn ask(socket: &Path, request: AdminRequest) -> anyhow::Result<AdminResponse> {
     let mut stream = UnixStream::connect(socket).with_context(|| {
@@ -28,6 +30,31 @@ pub fn ask(socket: &Path, request: AdminRequest) -> anyhow::Result<AdminResponse
     }
 }
 
+/// Every allocation, asked page by page (each answer stays under the
+/// protocol's frame limit), as one answer.
+pub fn all_allocations(socket: &Path) -> anyhow::Result<AdminResponse> {
+    let mut all = Vec::new();
+    let mut after = None;
+    for _ in 0..ALLOCATION_PAGES_MAX {
+        match ask(socket, AdminRequest::ListAllocations { after })? {
+            AdminResponse::Allocations { allocations, next } => {
+                all.extend(allocations);
+                match next {
+                    Some(next) => after = Some(next),
+                    None => {
+                        return Ok(AdminResponse::Allocations {
+                            allocations: all,
+                            next: None,
+                        })
+                    }
+                }
+            }
+            other => bail!("berthd answered something unexpected: {other:?}"),
+        }
+    }
+    bail!("more than {ALLOCATION_PAGES_MAX} pages of allocations; is berthd paging correctly?")
+}
+
 pub fn print(answer: &AdminResponse, json: bool) -> anyhow::Result<()> {
     if json {
         println!("{}", serde_json::to_string_pretty(answer)?);
@@ -35,14 +62,24 @@ pub fn print(answer: &AdminResponse, json: bool) -> anyhow::Result<()> {
     }
     match answer {
         AdminResponse::Pools { pools } => print_pools(pools),
-        AdminResponse::Allocations { allocations } => print_allocations(allocations),
+        AdminResponse::Allocations { allocations, .. } => print_allocations(allocations),
         AdminResponse::Released { count } => println!("released {count} address(es)"),
         AdminResponse::Explained { explanations } => print_explanations(explanations),
-        AdminResponse::Reloaded { policies, pools } => {
+        AdminResponse::Reloaded {
+            policies,
+            pools,
+            needs_restart,
+        } => {
             println!(
                 "reloaded: {pools} pool(s); policy chain: {}",
                 policies.join(" -> ")
-            )
+            );
+            if !needs_restart.is_empty() {
+                println!(
+                    "not applied until berthd restarts (read only at start): {}",
+                    needs_restart.join(", ")
+                );
+            }
         }
     }
     Ok(())

@@ -124,7 +124,7 @@ impl Service {
 
     /// GC: the pod of `attachment` is gone; treat it like its DEL.
     pub fn gc_release(&self, attachment: &Attachment) -> Result<u64, ErrorBody> {
-        let mutations = self.commit_fresh(|a| a.plan_del(attachment, now_unix_secs()))?;
+        let mutations = self.commit_fresh(None, |a| a.plan_del(attachment, now_unix_secs()))?;
         self.metrics
             .released_by_gc
             .fetch_add(removed(&mutations), Relaxed);
@@ -133,7 +133,8 @@ impl Service {
 
     /// GC: the identity's owner no longer wants it; its hold starts now.
     pub fn gc_retire(&self, identity: &str) -> Result<u64, ErrorBody> {
-        let mutations = self.commit_fresh(|a| a.plan_retire_identity(identity, now_unix_secs()))?;
+        let mutations =
+            self.commit_fresh(None, |a| a.plan_retire_identity(identity, now_unix_secs()))?;
         self.metrics
             .released_by_gc
             .fetch_add(removed(&mutations), Relaxed);

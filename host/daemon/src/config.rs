@@ -40,7 +40,7 @@ pub struct DaemonConfig {
     pub kubernetes: Option<crate::kube::KubernetesConfig>,
 }
 
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
 #[serde(rename_all = "camelCase", deny_unknown_fields, default)]
 pub struct DaemonLimits {
     /// Socket requests served at once; more wait for a slot.
@@ -64,6 +64,13 @@ impl Default for DaemonLimits {
         }
     }
 }
+
+/// Below this a request cannot even reach a policy; above it the plugin
+/// (10 s by default, 600 s at most) has long given up.
+const REQUEST_TIMEOUT_MS_MIN: u64 = 100;
+const REQUEST_TIMEOUT_MS_MAX: u64 = 600_000;
+/// More slots than this only queue on the allocator lock.
+const REQUESTS_IN_FLIGHT_MAX: usize = 4096;
 
 fn default_socket_path() -> PathBuf {
     PathBuf::from(berth_proto::DEFAULT_SOCKET_PATH)
@@ -141,6 +148,18 @@ impl DaemonConfig {
                 "limits.requestsInFlightMax must be at least 1".into(),
             ));
         }
+        if !(REQUEST_TIMEOUT_MS_MIN..=REQUEST_TIMEOUT_MS_MAX)
+            .contains(&config.limits.request_timeout_ms)
+        {
+            return Err(invalid(format!(
+                "limits.requestTimeoutMs must be between {REQUEST_TIMEOUT_MS_MIN} and {REQUEST_TIMEOUT_MS_MAX} (it bounds every request; keep it at or below the plugin's ipam.timeoutMs)"
+            )));
+        }
+        if config.limits.requests_in_flight_max > REQUESTS_IN_FLIGHT_MAX {
+            return Err(invalid(format!(
+                "limits.requestsInFlightMax must be at most {REQUESTS_IN_FLIGHT_MAX}"
+            )));
+        }
         if config.limits.config_poll_interval_secs == 0 {
             return Err(invalid(
                 "limits.configPollIntervalSecs must be at least 1".into(),
@@ -196,6 +215,51 @@ impl DaemonConfig {
             .filter(|n| !n.is_empty())
             .or_else(|| self.node_name.clone())
             .unwrap_or_else(hostname)
+    }
+}
+
+/// The settings read once at start. A reload applies pools and policies;
+/// a change to any of these is reported as needing a restart instead of
+/// being silently ignored.
+#[derive(Debug, Clone, PartialEq)]
+pub struct StartOnly {
+    socket_path: PathBuf,
+    data_dir: PathBuf,
+    metrics_address: Option<SocketAddr>,
+    node_name: Option<String>,
+    limits: DaemonLimits,
+    kubernetes: Option<crate::kube::KubernetesConfig>,
+}
+
+impl StartOnly {
+    pub fn of(config: &DaemonConfig) -> Self {
+        StartOnly {
+            socket_path: config.socket_path.clone(),
+            data_dir: config.data_dir.clone(),
+            metrics_address: config.metrics_address,
+            node_name: config.node_name.clone(),
+            limits: config.limits.clone(),
+            kubernetes: config.kubernetes.clone(),
+        }
+    }
+
+    /// The config keys whose value differs between `self` and `other`.
+    pub fn changed(&self, other: &StartOnly) -> Vec<String> {
+        [
+            ("socketPath", self.socket_path != other.socket_path),
+            ("dataDir", self.data_dir != other.data_dir),
+            (
+                "metricsAddress",
+                self.metrics_address != other.metrics_address,
+            ),
+            ("nodeName", self.node_name != other.node_name),
+            ("limits", self.limits != other.limits),
+            ("kubernetes", self.kubernetes != other.kubernetes),
+        ]
+        .into_iter()
+        .filter(|(_, changed)| *changed)
+        .map(|(key, _)| key.to_owned())
+        .collect()
     }
 }
 

@@ -22,6 +22,8 @@ pub const STORE_FILE: &str = "berth.redb";
 pub fn check_config(path: &Path) -> anyhow::Result<()> {
     let config = DaemonConfig::load(path)?;
     let pools = pools_of(&config)?;
+    // The pool set as a whole (names, overlaps), as `serve` checks it.
+    Allocator::new(pools.clone()).context("validating pools")?;
     let runtime = Runtime::new(RuntimeLimits::default())?;
     let chain = runtime.load_chain(&config.policies)?;
     let names: Vec<&str> = chain.policies().iter().map(|p| p.name()).collect();
@@ -31,6 +33,33 @@ pub fn check_config(path: &Path) -> anyhow::Result<()> {
         names.join(", ")
     );
     Ok(())
+}
+
+/// A panic means an invariant assertion fired: the in-memory state can no
+/// longer be trusted, only the store can. Dying lets the process manager
+/// (the kubelet, systemd) restart berthd from the store at once, where a
+/// survivor would answer "restart berthd" to every request while looking
+/// healthy.
+fn abort_on_panic() {
+    let default_hook = std::panic::take_hook();
+    std::panic::set_hook(Box::new(move |info| {
+        tracing::error!(panic = %info, "internal error; aborting so berthd restarts from its store");
+        default_hook(info);
+        std::process::abort();
+    }));
+}
+
+/// Every idle connection costs a descriptor, and systemd's default soft
+/// limit (1024) is easy to exhaust from the metrics port; the hard limit is
+/// what the operator allows.
+fn raise_open_file_limit() {
+    match crate::sys::raise_nofile_to_hard_limit() {
+        Ok((from, to)) if from != to => {
+            tracing::info!(from, to, "raised the open-file limit");
+        }
+        Ok(_) => {}
+        Err(error) => tracing::warn!(%error, "could not raise the open-file limit"),
+    }
 }
 
 fn init_logs(format: &str) {
@@ -48,8 +77,12 @@ fn init_logs(format: &str) {
 
 pub fn serve(config_path: &Path, log_format: &str) -> anyhow::Result<()> {
     init_logs(log_format);
+    abort_on_panic();
+    raise_open_file_limit();
     let config = DaemonConfig::load(config_path)?;
     let node = config.node();
+    // Everything the config says is checked before any file is created.
+    Allocator::new(pools_of(&config)?).context("validating pools")?;
     let tokio = tokio::runtime::Builder::new_multi_thread()
         .worker_threads(2)
         .enable_all()
@@ -67,8 +100,8 @@ pub fn serve(config_path: &Path, log_format: &str) -> anyhow::Result<()> {
     let (store, pool_specs, directory, kube): (Box<dyn Store>, _, _, _) = match &config.kubernetes {
         None => {
             let path = config.data_dir.join(STORE_FILE);
-            let store = EmbeddedStore::open(&path).context("opening the embedded store")?;
-            tracing::info!(store = %path.display(), "single-host mode: embedded store");
+            let store = EmbeddedStore::open(&path, &node).context("opening the embedded store")?;
+            tracing::info!(store = %path.display(), opened = ?store.opened(), "single-host mode: embedded store");
             (Box::new(store), config.pools.clone(), None, None)
         }
         Some(k) => {
@@ -114,7 +147,10 @@ pub fn serve(config_path: &Path, log_format: &str) -> anyhow::Result<()> {
         store,
         runtime,
         ChainHandle::new(chain),
-        config_path.to_owned(),
+        crate::service::ConfigOrigin {
+            path: config_path.to_owned(),
+            start_only: crate::config::StartOnly::of(&config),
+        },
         node.clone(),
         directory,
     ));

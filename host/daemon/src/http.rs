@@ -1,17 +1,37 @@
 //! A minimal HTTP/1.1 endpoint serving `GET /metrics` (Prometheus text
 //! format 0.0.4) and `GET /healthz`. Anything else gets 404; requests are
-//! bounded in size and time so a scraper cannot hold the daemon.
+//! bounded in size and time, and connections in number, so a scraper (or
+//! anyone who can reach the port) cannot hold the daemon.
+//!
+//! Both answers come from a snapshot taken every `SNAPSHOT_INTERVAL_MS` on
+//! a blocking thread: rendering needs the allocator lock, and taking it on
+//! one of the runtime's two workers would stall the Kubernetes API calls
+//! the lock holder may be waiting for. `/healthz` fails when the last
+//! snapshot found the daemon unhealthy (store cannot commit, state
+//! poisoned) or when no snapshot finished for `SNAPSHOT_STALE_SECS` (the
+//! daemon is stuck).
 
 use crate::service::Service;
+use berth_core::limits::{ACCEPT_BACKOFF_MS, METRICS_CONNECTIONS_MAX};
 use std::net::SocketAddr;
-use std::sync::Arc;
-use std::time::Duration;
+use std::sync::{Arc, RwLock};
+use std::time::{Duration, Instant};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::{TcpListener, TcpStream};
-use tokio::sync::watch;
+use tokio::sync::{watch, Semaphore};
 
 const REQUEST_BYTES_MAX: usize = 8 * 1024;
 const REQUEST_TIMEOUT_MS: u64 = 5_000;
+const SNAPSHOT_INTERVAL_MS: u64 = 1_000;
+const SNAPSHOT_STALE_SECS: u64 = 60;
+
+struct Snapshot {
+    metrics: String,
+    health: Result<(), String>,
+    taken: Instant,
+}
+
+type Shared = Arc<RwLock<Arc<Snapshot>>>;
 
 pub async fn serve_metrics(
     address: SocketAddr,
@@ -20,26 +40,78 @@ pub async fn serve_metrics(
 ) -> anyhow::Result<()> {
     let listener = TcpListener::bind(address).await?;
     tracing::info!(%address, "metrics endpoint listening");
+    let snapshot: Shared = Arc::new(RwLock::new(Arc::new(take(service.clone()).await)));
+    tokio::spawn(refresh(service, snapshot.clone(), shutdown.clone()));
+    let connections = Arc::new(Semaphore::new(METRICS_CONNECTIONS_MAX));
+    let mut backing_off = false;
     loop {
         tokio::select! {
             _ = shutdown.changed() => return Ok(()),
             accepted = listener.accept() => match accepted {
                 Ok((stream, _)) => {
-                    let service = service.clone();
+                    backing_off = false;
+                    let Ok(connection) = connections.clone().try_acquire_owned() else {
+                        continue; // dropped: closed at once
+                    };
+                    let snapshot = current(&snapshot);
                     tokio::spawn(async move {
                         let timeout = Duration::from_millis(REQUEST_TIMEOUT_MS);
-                        if tokio::time::timeout(timeout, answer(stream, service)).await.is_err() {
+                        if tokio::time::timeout(timeout, answer(stream, &snapshot)).await.is_err() {
                             tracing::debug!("metrics client too slow");
                         }
+                        drop(connection);
                     });
                 }
-                Err(error) => tracing::warn!(%error, "metrics accept failed"),
+                Err(error) => {
+                    // Out of descriptors: pause instead of spinning, and
+                    // say so once per episode, not once per attempt.
+                    if !backing_off {
+                        tracing::warn!(%error, "metrics accept failed; backing off");
+                        backing_off = true;
+                    }
+                    tokio::time::sleep(Duration::from_millis(ACCEPT_BACKOFF_MS)).await;
+                }
             },
         }
     }
 }
 
-async fn answer(mut stream: TcpStream, service: Arc<Service>) {
+fn current(shared: &Shared) -> Arc<Snapshot> {
+    // Readers only clone an Arc; a poisoned lock still holds a whole value.
+    shared.read().unwrap_or_else(|p| p.into_inner()).clone()
+}
+
+async fn take(service: Arc<Service>) -> Snapshot {
+    let taken =
+        tokio::task::spawn_blocking(move || (service.render_metrics(), service.health())).await;
+    let (metrics, health) = match taken {
+        Ok(pair) => pair,
+        Err(error) => (String::new(), Err(format!("snapshot task failed: {error}"))),
+    };
+    Snapshot {
+        metrics,
+        health,
+        taken: Instant::now(),
+    }
+}
+
+async fn refresh(service: Arc<Service>, shared: Shared, mut stop: watch::Receiver<bool>) {
+    let mut tick = tokio::time::interval(Duration::from_millis(SNAPSHOT_INTERVAL_MS));
+    loop {
+        tokio::select! {
+            _ = stop.changed() => return,
+            _ = tick.tick() => {
+                let next = Arc::new(take(service.clone()).await);
+                if let Err(problem) = &next.health {
+                    tracing::warn!(%problem, "unhealthy");
+                }
+                *shared.write().unwrap_or_else(|p| p.into_inner()) = next;
+            }
+        }
+    }
+}
+
+async fn answer(mut stream: TcpStream, snapshot: &Snapshot) {
     let mut buf = Vec::with_capacity(1024);
     let mut chunk = [0u8; 1024];
     // Read until the end of the headers; the body (if any) is ignored.
@@ -59,9 +131,16 @@ async fn answer(mut stream: TcpStream, service: Arc<Service>) {
         ["GET", "/metrics"] => (
             "200 OK",
             "text/plain; version=0.0.4",
-            service.render_metrics(),
+            snapshot.metrics.clone(),
         ),
-        ["GET", "/healthz"] => ("200 OK", "text/plain", "ok\n".to_owned()),
+        ["GET", "/healthz"] => match health(snapshot) {
+            Ok(()) => ("200 OK", "text/plain", "ok\n".to_owned()),
+            Err(problem) => (
+                "503 Service Unavailable",
+                "text/plain",
+                format!("unhealthy: {problem}\n"),
+            ),
+        },
         _ => ("404 Not Found", "text/plain", "not found\n".to_owned()),
     };
     let head = format!(
@@ -72,4 +151,15 @@ async fn answer(mut stream: TcpStream, service: Arc<Service>) {
     if stream.write_all(head.as_bytes()).await.is_ok() {
         let _ = stream.write_all(body.as_bytes()).await;
     }
+}
+
+fn health(snapshot: &Snapshot) -> Result<(), String> {
+    let age = snapshot.taken.elapsed();
+    if age > Duration::from_secs(SNAPSHOT_STALE_SECS) {
+        return Err(format!(
+            "no health check finished for {} s; the daemon looks stuck",
+            age.as_secs()
+        ));
+    }
+    snapshot.health.clone()
 }

@@ -4,12 +4,14 @@ mod cli;
 mod cluster;
 mod config;
 mod daemon;
+mod faults;
 mod http;
 mod kube;
 mod metrics;
 mod server;
 mod service;
 mod sys;
+mod validate;
 mod views;
 
 use berth_proto::admin::AdminRequest;
@@ -90,7 +92,10 @@ fn main() -> anyhow::Result<()> {
         Command::Serve { config, log_format } => daemon::serve(&config, &log_format),
         Command::CheckConfig { config } => daemon::check_config(&config),
         Command::Pools(r) => remote(&r, AdminRequest::ListPools),
-        Command::Allocations(r) => remote(&r, AdminRequest::ListAllocations),
+        Command::Allocations(r) => {
+            let answer = cli::all_allocations(&r.socket)?;
+            cli::print(&answer, r.json)
+        }
         Command::Release {
             remote: r,
             identity,

@@ -3,17 +3,27 @@
 //! Root only: the socket file is created with mode 0600 (umask set before
 //! bind, so there is no window) and every peer's uid is checked against
 //! ours. One framed request per connection; frames are bounded before they
-//! are read; a semaphore bounds requests in flight, and shutdown waits for
-//! every one of them to finish.
+//! are read.
+//!
+//! A connection takes a request slot (the semaphore bounding requests in
+//! flight) only once its whole request has arrived, so idle connections
+//! cannot starve real ones; connections themselves are bounded too. Every
+//! request carries a deadline from the moment it was accepted: one whose
+//! deadline passed before the daemon got to it is answered "try again"
+//! and never executed, because the plugin has told the runtime it failed.
+//! Shutdown waits for every request in flight.
 
 use crate::service::Service;
+use berth_core::limits::{ACCEPT_BACKOFF_MS, SOCKET_CONNECTIONS_MAX};
 use berth_proto::{ErrorBody, ErrorKind, Request, Response, MAX_FRAME_BYTES};
+use std::os::unix::fs::FileTypeExt;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::Duration;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::{UnixListener, UnixStream};
 use tokio::sync::{watch, Semaphore};
+use tokio::time::Instant;
 
 pub struct SocketServer {
     listener: UnixListener,
@@ -27,14 +37,24 @@ impl SocketServer {
         if let Some(dir) = path.parent() {
             std::fs::create_dir_all(dir)?;
         }
-        if path.exists() {
-            if std::os::unix::net::UnixStream::connect(path).is_ok() {
-                anyhow::bail!(
-                    "another daemon is answering on {}; stop it first",
-                    path.display()
-                );
+        match std::fs::symlink_metadata(path) {
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
+            Err(e) => return Err(e.into()),
+            // Only a stale socket is ever removed: a typo pointing
+            // socketPath at the store (or anything else) must not delete it.
+            Ok(meta) if !meta.file_type().is_socket() => anyhow::bail!(
+                "{} exists and is not a socket; refusing to replace it (check socketPath)",
+                path.display()
+            ),
+            Ok(_) => {
+                if std::os::unix::net::UnixStream::connect(path).is_ok() {
+                    anyhow::bail!(
+                        "another daemon is answering on {}; stop it first",
+                        path.display()
+                    );
+                }
+                std::fs::remove_file(path)?;
             }
-            std::fs::remove_file(path)?;
         }
         let listener = with_private_umask(|| UnixListener::bind(path))?;
         Ok(Self {
@@ -52,19 +72,36 @@ impl SocketServer {
         mut shutdown: watch::Receiver<bool>,
     ) {
         let permits = Arc::new(Semaphore::new(in_flight_max));
+        let connections = Arc::new(Semaphore::new(SOCKET_CONNECTIONS_MAX));
+        let mut backing_off = false;
         loop {
             tokio::select! {
                 _ = shutdown.changed() => break,
                 accepted = self.listener.accept() => match accepted {
                     Ok((stream, _)) => {
-                        let Ok(permit) = permits.clone().acquire_owned().await else { break };
-                        let service = service.clone();
+                        backing_off = false;
+                        // Over the bound the connection is closed at once:
+                        // the plugin retries (code 11) rather than queueing.
+                        let Ok(connection) = connections.clone().try_acquire_owned() else {
+                            tracing::debug!("too many open connections; closing a new one");
+                            continue;
+                        };
+                        let deadline = Instant::now() + timeout;
+                        let (service, permits) = (service.clone(), permits.clone());
                         tokio::spawn(async move {
-                            serve_connection(stream, service, timeout).await;
-                            drop(permit);
+                            serve_connection(stream, service, permits, deadline).await;
+                            drop(connection);
                         });
                     }
-                    Err(error) => tracing::warn!(%error, "accept failed"),
+                    Err(error) => {
+                        // Out of descriptors (EMFILE/ENFILE) or memory: a
+                        // pause, not a spin, and one log line per episode.
+                        if !backing_off {
+                            tracing::warn!(%error, "accept failed; backing off");
+                            backing_off = true;
+                        }
+                        tokio::time::sleep(Duration::from_millis(ACCEPT_BACKOFF_MS)).await;
+                    }
                 },
             }
         }
@@ -87,19 +124,24 @@ fn with_private_umask<T>(f: impl FnOnce() -> std::io::Result<T>) -> std::io::Res
     result
 }
 
-async fn serve_connection(mut stream: UnixStream, service: Arc<Service>, timeout: Duration) {
+async fn serve_connection(
+    mut stream: UnixStream,
+    service: Arc<Service>,
+    permits: Arc<Semaphore>,
+    deadline: Instant,
+) {
     if !peer_is_trusted(&stream) {
         tracing::warn!("refused a connection from another user");
         return;
     }
-    let request = match tokio::time::timeout(timeout, read_request(&mut stream)).await {
+    let request = match tokio::time::timeout_at(deadline, read_request(&mut stream)).await {
         Ok(Ok(request)) => request,
         Ok(Err(message)) => {
             let response = Response::Error(ErrorBody {
                 kind: ErrorKind::InvalidRequest,
                 message,
             });
-            write_response(&mut stream, &response, timeout).await;
+            write_response(&mut stream, &response, deadline).await;
             return;
         }
         Err(_elapsed) => {
@@ -107,14 +149,26 @@ async fn serve_connection(mut stream: UnixStream, service: Arc<Service>, timeout
             return;
         }
     };
-    let response = match tokio::task::spawn_blocking(move || service.handle(request)).await {
+    let Ok(Ok(permit)) = tokio::time::timeout_at(deadline, permits.acquire_owned()).await else {
+        let response = Response::Error(ErrorBody {
+            kind: ErrorKind::TryAgainLater,
+            message: "berthd is busy: no request slot freed up before the request's deadline"
+                .to_owned(),
+        });
+        write_response(&mut stream, &response, deadline).await;
+        return;
+    };
+    let std_deadline = deadline.into_std();
+    let handled = tokio::task::spawn_blocking(move || service.handle(request, std_deadline)).await;
+    drop(permit);
+    let response = match handled {
         Ok(response) => response,
         Err(join_error) => Response::Error(ErrorBody {
             kind: ErrorKind::Internal,
             message: format!("request handler failed: {join_error}"),
         }),
     };
-    write_response(&mut stream, &response, timeout).await;
+    write_response(&mut stream, &response, deadline).await;
 }
 
 fn peer_is_trusted(stream: &UnixStream) -> bool {
@@ -144,13 +198,24 @@ async fn read_request(stream: &mut UnixStream) -> Result<Request, String> {
     serde_json::from_slice(&body).map_err(|e| format!("request is not a valid berth message: {e}"))
 }
 
-async fn write_response(stream: &mut UnixStream, response: &Response, timeout: Duration) {
+async fn write_response(stream: &mut UnixStream, response: &Response, deadline: Instant) {
     let mut frame = Vec::with_capacity(256);
     if let Err(error) = berth_proto::write_frame(&mut frame, response) {
+        // Too large for a frame (or unencodable): say so rather than hang up.
         tracing::error!(%error, "could not encode a response");
-        return;
+        frame.clear();
+        let fallback = Response::Error(ErrorBody {
+            kind: ErrorKind::Internal,
+            message: format!("berthd could not send its answer: {error}"),
+        });
+        if berth_proto::write_frame(&mut frame, &fallback).is_err() {
+            return;
+        }
     }
-    match tokio::time::timeout(timeout, stream.write_all(&frame)).await {
+    // The answer gets a moment past the deadline: the work is done, and a
+    // client still reading should learn its outcome.
+    let write_by = deadline.max(Instant::now() + Duration::from_millis(ANSWER_GRACE_MS));
+    match tokio::time::timeout_at(write_by, stream.write_all(&frame)).await {
         Ok(Ok(())) => {}
         // The client gave up; the state change (if any) is already durable
         // and a retried ADD is idempotent, so nothing to undo here.
@@ -158,3 +223,6 @@ async fn write_response(stream: &mut UnixStream, response: &Response, timeout: D
         Err(_elapsed) => tracing::debug!("client did not read the answer in time"),
     }
 }
+
+/// How long an answer may take to write once the request's deadline passed.
+const ANSWER_GRACE_MS: u64 = 1_000;

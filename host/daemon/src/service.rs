@@ -33,7 +33,7 @@ pub struct Service {
     runtime: Runtime,
     chain: ChainHandle,
     pub metrics: Metrics,
-    config_path: PathBuf,
+    config: ConfigOrigin,
     pub(crate) node: String,
     /// Kubernetes mode only: workload identity from the cluster.
     pub(crate) directory: Option<Directory>,
@@ -58,6 +58,17 @@ pub(crate) fn fail(kind: ErrorKind, message: impl Into<String>) -> Failure {
     }
 }
 
+/// Refuses to start work once the request's deadline has passed.
+fn in_time(deadline: Option<Instant>) -> Result<(), Failure> {
+    match deadline {
+        Some(deadline) if Instant::now() >= deadline => Err(fail(
+            ErrorKind::TryAgainLater,
+            "the request's deadline passed before berthd could handle it; nothing was done",
+        )),
+        _ => Ok(()),
+    }
+}
+
 pub fn now_unix_secs() -> u64 {
     SystemTime::now()
         .duration_since(UNIX_EPOCH)
@@ -74,13 +85,20 @@ pub fn pools_of(config: &DaemonConfig) -> anyhow::Result<Vec<Pool>> {
         .collect()
 }
 
+/// Where the config comes from, and what it said at start of the settings
+/// a reload cannot apply (reported as needing a restart when they change).
+pub struct ConfigOrigin {
+    pub path: PathBuf,
+    pub start_only: crate::config::StartOnly,
+}
+
 impl Service {
     pub fn new(
         allocator: Allocator,
         store: Box<dyn Store>,
         runtime: Runtime,
         chain: ChainHandle,
-        config_path: PathBuf,
+        config: ConfigOrigin,
         node: String,
         directory: Option<Directory>,
     ) -> Self {
@@ -90,21 +108,37 @@ impl Service {
             runtime,
             chain,
             metrics: Metrics::default(),
-            config_path,
+            config,
             node,
             directory,
             adopted_nodes: Mutex::default(),
         }
     }
 
-    pub fn handle(&self, request: Request) -> Response {
+    /// Handles one request from the socket. Nothing is executed once
+    /// `deadline` has passed: by then the plugin has told the runtime the
+    /// request failed, and a late allocation would hold an address nobody
+    /// uses.
+    pub fn handle(&self, request: Request, deadline: Instant) -> Response {
+        crate::faults::before_request(&request);
+        let checked = crate::validate::request(&request).and_then(|()| in_time(Some(deadline)));
+        let deadline = Some(deadline);
         let (verb, result) = match request {
-            Request::Add(add) => (Verb::Add, self.add(&add)),
-            Request::Del(del) => (Verb::Del, self.release_attachment(&del.attachment)),
-            Request::Check(check) => (Verb::Check, self.check(&check)),
-            Request::Gc(gc) => (Verb::Gc, self.gc(&gc.network, &gc.valid)),
-            Request::Status => (Verb::Status, self.status()),
-            Request::Admin(admin) => (Verb::Admin, self.admin(admin).map(Response::Admin)),
+            Request::Add(add) => (Verb::Add, checked.and_then(|()| self.add(&add, deadline))),
+            Request::Del(del) => (
+                Verb::Del,
+                checked.and_then(|()| self.release_attachment(&del.attachment, deadline)),
+            ),
+            Request::Check(check) => (Verb::Check, checked.and_then(|()| self.check(&check))),
+            Request::Gc(gc) => (
+                Verb::Gc,
+                checked.and_then(|()| self.gc(&gc.network, &gc.valid, deadline)),
+            ),
+            Request::Status => (Verb::Status, checked.and_then(|()| self.status())),
+            Request::Admin(admin) => (
+                Verb::Admin,
+                checked.and_then(|()| self.admin(admin).map(Response::Admin)),
+            ),
         };
         self.metrics.count_request(verb, result.is_ok());
         result.unwrap_or_else(|error| {
@@ -146,11 +180,13 @@ impl Service {
     /// instead of failing the request until the next periodic refresh.
     pub(crate) fn commit_fresh(
         &self,
+        deadline: Option<Instant>,
         plan: impl Fn(&Allocator) -> Vec<Mutation>,
     ) -> Result<Vec<Mutation>, Failure> {
         let mut attempt = 1;
         loop {
             let mut allocator = self.lock()?;
+            in_time(deadline)?;
             let mutations = plan(&allocator);
             match self.commit(&mut allocator, &mutations) {
                 Ok(()) => return Ok(mutations),
@@ -167,7 +203,7 @@ impl Service {
         }
     }
 
-    fn add(&self, add: &AddRequest) -> Result<Response, Failure> {
+    fn add(&self, add: &AddRequest, deadline: Option<Instant>) -> Result<Response, Failure> {
         let started = Instant::now();
         let mut input = AddInput {
             attachment: add.attachment.clone(),
@@ -188,6 +224,9 @@ impl Service {
         let mut attempt = 1;
         let plan = loop {
             let mut allocator = self.lock()?;
+            // The lock may have been a long wait (a slow API server, a busy
+            // node): plan only while the plugin still waits for the answer.
+            in_time(deadline)?;
             let plan = allocator
                 .plan_add(&input, &self.chain, now_unix_secs())
                 .map_err(|e| fail(e.kind(), e.to_string()))?;
@@ -242,8 +281,9 @@ impl Service {
     fn release_attachment(
         &self,
         attachment: &berth_proto::Attachment,
+        deadline: Option<Instant>,
     ) -> Result<Response, Failure> {
-        let mutations = self.commit_fresh(|a| a.plan_del(attachment, now_unix_secs()))?;
+        let mutations = self.commit_fresh(deadline, |a| a.plan_del(attachment, now_unix_secs()))?;
         self.metrics
             .released_on_delete
             .fetch_add(removed(&mutations), Relaxed);
@@ -286,19 +326,29 @@ impl Service {
         Ok(Response::Ok)
     }
 
-    fn gc(&self, network: &str, valid: &[berth_proto::Attachment]) -> Result<Response, Failure> {
+    fn gc(
+        &self,
+        network: &str,
+        valid: &[berth_proto::Attachment],
+        deadline: Option<Instant>,
+    ) -> Result<Response, Failure> {
         // The runtime's `valid` lists this node's containers only.
         let scope = self.own_scope();
-        let mutations =
-            self.commit_fresh(|a| a.plan_gc(network, valid, &scope, now_unix_secs()))?;
+        let mutations = self.commit_fresh(deadline, |a| {
+            a.plan_gc(network, valid, &scope, now_unix_secs())
+        })?;
         self.metrics
             .released_by_gc
             .fetch_add(removed(&mutations), Relaxed);
         Ok(Response::Ok)
     }
 
+    /// CNI STATUS: ready only while the store can commit.
     fn status(&self) -> Result<Response, Failure> {
         drop(self.lock()?);
+        self.store
+            .health()
+            .map_err(|e| fail(ErrorKind::Internal, format!("the store cannot commit: {e}")))?;
         Ok(Response::Ok)
     }
 
@@ -378,7 +428,7 @@ impl Service {
                 format!("reload refused, config unchanged: {e}"),
             )
         };
-        let config = DaemonConfig::load(&self.config_path).map_err(|e| invalid(e.to_string()))?;
+        let config = DaemonConfig::load(&self.config.path).map_err(|e| invalid(e.to_string()))?;
         // In Kubernetes mode pools come from BerthPools, not this file.
         let pools = match self.directory {
             None => Some(pools_of(&config).map_err(|e| invalid(e.to_string()))?),
@@ -409,10 +459,21 @@ impl Service {
                 "pools removed from the config still hold addresses"
             );
         }
+        let needs_restart = self
+            .config
+            .start_only
+            .changed(&crate::config::StartOnly::of(&config));
+        if !needs_restart.is_empty() {
+            tracing::warn!(
+                ?needs_restart,
+                "these settings changed but are read only at start; restart berthd to apply them"
+            );
+        }
         tracing::info!(policies = ?names, pools = pool_count, "config reloaded");
         Ok(AdminResponse::Reloaded {
             policies: names,
             pools: pool_count,
+            needs_restart,
         })
     }
 
@@ -421,9 +482,19 @@ impl Service {
             AdminRequest::ListPools => Ok(AdminResponse::Pools {
                 pools: views::pools(&*self.lock()?),
             }),
-            AdminRequest::ListAllocations => Ok(AdminResponse::Allocations {
-                allocations: views::allocations(&*self.lock()?),
-            }),
+            AdminRequest::ListAllocations { after } => {
+                let after = match after {
+                    None => None,
+                    Some(text) => Some(text.parse::<IpAddr>().map_err(|_| {
+                        fail(
+                            ErrorKind::InvalidRequest,
+                            format!("page start {text:?} is not an IP address"),
+                        )
+                    })?),
+                };
+                let (allocations, next) = views::allocations_page(&*self.lock()?, after);
+                Ok(AdminResponse::Allocations { allocations, next })
+            }
             AdminRequest::Explain { target } => Ok(AdminResponse::Explained {
                 explanations: views::explain(&*self.lock()?, &target),
             }),
@@ -467,6 +538,17 @@ impl Service {
         let count = removed(&mutations);
         self.metrics.released_by_operator.fetch_add(count, Relaxed);
         Ok(AdminResponse::Released { count })
+    }
+
+    /// Whether this daemon can do its job now: its state is trustworthy
+    /// and its store can commit. Blocking (the store may probe the disk).
+    pub fn health(&self) -> Result<(), String> {
+        if self.allocator.is_poisoned() {
+            return Err("allocator state is inconsistent after an internal error".to_owned());
+        }
+        self.store
+            .health()
+            .map_err(|e| format!("the store cannot commit: {e}"))
     }
 
     pub fn render_metrics(&self) -> String {

@@ -1,4 +1,4 @@
-//! The two libc calls the daemon needs, behind safe functions. This is the
+//! The libc calls the daemon needs, behind safe functions. This is the
 //! only module allowed to use `unsafe`.
 #![allow(unsafe_code)]
 
@@ -11,4 +11,25 @@ pub fn set_umask(mask: u32) -> u32 {
 pub fn effective_uid() -> u32 {
     // SAFETY: geteuid has no preconditions and cannot fail.
     unsafe { libc::geteuid() }
+}
+
+/// Raises the soft RLIMIT_NOFILE to the hard limit; returns (old, new).
+pub fn raise_nofile_to_hard_limit() -> std::io::Result<(u64, u64)> {
+    let mut limit = libc::rlimit {
+        rlim_cur: 0,
+        rlim_max: 0,
+    };
+    // SAFETY: getrlimit writes only into the struct we pass.
+    if unsafe { libc::getrlimit(libc::RLIMIT_NOFILE, &mut limit) } != 0 {
+        return Err(std::io::Error::last_os_error());
+    }
+    let old = limit.rlim_cur;
+    if limit.rlim_cur < limit.rlim_max {
+        limit.rlim_cur = limit.rlim_max;
+        // SAFETY: setrlimit reads only the struct we pass.
+        if unsafe { libc::setrlimit(libc::RLIMIT_NOFILE, &limit) } != 0 {
+            return Err(std::io::Error::last_os_error());
+        }
+    }
+    Ok((old, limit.rlim_cur))
 }

@@ -3,12 +3,14 @@
 use crate::metrics::escape_label;
 use berth_core::allocator::Allocator;
 use berth_core::chain::{Phase, StepOutcome, TraceStep};
+use berth_core::limits::ADMIN_PAGE_BYTES_MAX;
 use berth_core::record::{AddressRecord, RecordState};
 use berth_policy_runtime::MetricsSnapshot;
 use berth_policy_sdk::{Decision, IpFamily, Retention};
 use berth_proto::admin::{AllocationView, Explanation, PoolView};
 use std::collections::BTreeMap;
 use std::fmt::Write as _;
+use std::net::IpAddr;
 
 fn family(f: IpFamily) -> &'static str {
     match f {
@@ -65,31 +67,56 @@ fn pod(r: &AddressRecord) -> String {
     format!("{}/{}", r.pod.namespace, r.pod.name)
 }
 
-pub fn allocations(allocator: &Allocator) -> Vec<AllocationView> {
-    allocator
+/// One page of allocations in address order after `after`, as large as
+/// fits `ADMIN_PAGE_BYTES_MAX` encoded, and where the next page starts.
+pub fn allocations_page(
+    allocator: &Allocator,
+    after: Option<IpAddr>,
+) -> (Vec<AllocationView>, Option<String>) {
+    let mut addresses: Vec<IpAddr> = allocator
         .records()
-        .map(|r| {
-            let (state, expires) = match r.state {
-                RecordState::Attached => ("attached", None),
-                RecordState::Retained {
-                    expires_at_unix_secs,
-                    ..
-                } => ("retained", expires_at_unix_secs),
-            };
-            AllocationView {
-                pool: r.pool.clone(),
-                address: r.address.to_string(),
-                network: r.network.clone(),
-                state: state.into(),
-                container_id: r.attachment.as_ref().map(|a| a.container_id.clone()),
-                ifname: r.interface.clone(),
-                pod: pod(r),
-                identity: r.identity_key().map(str::to_owned),
-                retention: r.identity.as_ref().map(|i| retention(i.retention)),
-                expires_at_unix_secs: expires,
-            }
-        })
-        .collect()
+        .map(|r| r.address)
+        .filter(|a| after.is_none_or(|after| *a > after))
+        .collect();
+    addresses.sort_unstable();
+    let mut page = Vec::new();
+    let mut bytes = 0;
+    for address in &addresses {
+        let Some(record) = allocator.record(*address) else {
+            continue;
+        };
+        let view = allocation(record);
+        // Encoding a small struct cannot fail; count it as large if it did.
+        bytes += serde_json::to_vec(&view).map_or(ADMIN_PAGE_BYTES_MAX, |v| v.len() + 1);
+        if bytes > ADMIN_PAGE_BYTES_MAX && !page.is_empty() {
+            let last = page.last().map(|v: &AllocationView| v.address.clone());
+            return (page, last);
+        }
+        page.push(view);
+    }
+    (page, None)
+}
+
+fn allocation(r: &AddressRecord) -> AllocationView {
+    let (state, expires) = match r.state {
+        RecordState::Attached => ("attached", None),
+        RecordState::Retained {
+            expires_at_unix_secs,
+            ..
+        } => ("retained", expires_at_unix_secs),
+    };
+    AllocationView {
+        pool: r.pool.clone(),
+        address: r.address.to_string(),
+        network: r.network.clone(),
+        state: state.into(),
+        container_id: r.attachment.as_ref().map(|a| a.container_id.clone()),
+        ifname: r.interface.clone(),
+        pod: pod(r),
+        identity: r.identity_key().map(str::to_owned),
+        retention: r.identity.as_ref().map(|i| retention(i.retention)),
+        expires_at_unix_secs: expires,
+    }
 }
 
 /// Records matching `target`: an address, a container id or an identity.

@@ -8,7 +8,13 @@ use serde::{Deserialize, Serialize};
 #[serde(tag = "admin", rename_all = "kebab-case")]
 pub enum AdminRequest {
     ListPools,
-    ListAllocations,
+    /// One page of allocations, in address order, starting after the
+    /// address `after` (the first page without it). Pages keep every
+    /// answer under the frame limit however many records there are.
+    ListAllocations {
+        #[serde(default)]
+        after: Option<String>,
+    },
     /// Release one address, or every address of an identity (retires it).
     Release {
         identity: Option<String>,
@@ -64,9 +70,28 @@ pub struct Explanation {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(tag = "admin", rename_all = "kebab-case")]
 pub enum AdminResponse {
-    Pools { pools: Vec<PoolView> },
-    Allocations { allocations: Vec<AllocationView> },
-    Released { count: u64 },
-    Explained { explanations: Vec<Explanation> },
-    Reloaded { policies: Vec<String>, pools: usize },
+    Pools {
+        pools: Vec<PoolView>,
+    },
+    Allocations {
+        allocations: Vec<AllocationView>,
+        /// Where the next page starts (`after`), when there is one.
+        #[serde(default)]
+        next: Option<String>,
+    },
+    Released {
+        count: u64,
+    },
+    Explained {
+        explanations: Vec<Explanation>,
+    },
+    Reloaded {
+        policies: Vec<String>,
+        pools: usize,
+        /// Settings that changed in the file but are read only at start
+        /// (socketPath, dataDir, metricsAddress, limits, kubernetes,
+        /// nodeName): in force after the next restart, not now.
+        #[serde(default)]
+        needs_restart: Vec<String>,
+    },
 }

@@ -63,7 +63,7 @@ fn fsync_floor(dir: &Path) -> (f64, f64) {
 
 fn bench_in(parent: &Path) {
     let dir = tempfile::tempdir_in(parent).expect("tempdir");
-    let store = EmbeddedStore::open(&dir.path().join("bench.redb")).expect("open");
+    let store = EmbeddedStore::open(&dir.path().join("bench.redb"), "bench").expect("open");
     let mut samples = Vec::with_capacity(ROUNDS as usize);
     for i in 0..WARMUP + ROUNDS {
         let batch = [Mutation::Put(record(i))];

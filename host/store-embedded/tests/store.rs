@@ -47,7 +47,7 @@ fn round_trip_and_reopen() {
     let path = dir.path().join("nested/state/berth.redb");
     let written: Vec<AddressRecord> = (1..=5).map(record).collect();
     {
-        let store = EmbeddedStore::open(&path).expect("open");
+        let store = EmbeddedStore::open(&path, "node-a").expect("open");
         assert!(store.load().expect("load").is_empty());
         let puts: Vec<Mutation> = written.iter().cloned().map(Mutation::Put).collect();
         store.apply(&puts).expect("apply");
@@ -72,7 +72,7 @@ fn round_trip_and_reopen() {
         .permissions()
         .mode();
     assert_eq!(mode & 0o777, 0o700, "state directory is private");
-    let store = EmbeddedStore::open(&path).expect("reopen");
+    let store = EmbeddedStore::open(&path, "node-a").expect("reopen");
     let loaded = sorted(store.load().expect("load"));
     assert_eq!(loaded.len(), 4);
     assert_eq!(loaded[0], written[0]);
@@ -83,7 +83,7 @@ fn round_trip_and_reopen() {
 #[test]
 fn a_failing_batch_applies_nothing() {
     let dir = tempfile::tempdir().expect("tempdir");
-    let store = EmbeddedStore::open(&dir.path().join("s.redb")).expect("open");
+    let store = EmbeddedStore::open(&dir.path().join("s.redb"), "node-a").expect("open");
     store.apply(&[Mutation::Put(record(1))]).expect("apply");
     let err = store
         .apply(&[
@@ -106,8 +106,10 @@ fn a_failing_batch_applies_nothing() {
 fn a_second_opener_is_told_the_file_is_locked() {
     let dir = tempfile::tempdir().expect("tempdir");
     let path = dir.path().join("s.redb");
-    let _first = EmbeddedStore::open(&path).expect("open");
-    let err = EmbeddedStore::open(&path).err().expect("second open fails");
+    let _first = EmbeddedStore::open(&path, "node-a").expect("open");
+    let err = EmbeddedStore::open(&path, "node-a")
+        .err()
+        .expect("second open fails");
     assert!(matches!(err, StoreError::Locked { .. }), "{err}");
     assert!(err.to_string().contains("another berthd"), "{err}");
 }
@@ -117,7 +119,9 @@ fn a_garbage_file_is_reported_not_trusted() {
     let dir = tempfile::tempdir().expect("tempdir");
     let path = dir.path().join("s.redb");
     std::fs::write(&path, vec![0x5a; 64 * 1024]).expect("write garbage");
-    let err = EmbeddedStore::open(&path).err().expect("garbage refused");
+    let err = EmbeddedStore::open(&path, "node-a")
+        .err()
+        .expect("garbage refused");
     eprintln!("garbage file: {err}");
     assert!(matches!(err, StoreError::Corrupt { .. }), "{err}");
 }
@@ -170,7 +174,7 @@ fn killed_writer_loses_no_acknowledged_record() {
             acked.len()
         );
 
-        let store = EmbeddedStore::open(&path).expect("reopens cleanly after SIGKILL");
+        let store = EmbeddedStore::open(&path, "node-a").expect("reopens cleanly after SIGKILL");
         let loaded = store.load().expect("load");
         let keys: std::collections::HashSet<String> =
             loaded.iter().map(AddressRecord::key).collect();
@@ -197,7 +201,7 @@ fn crash_child(path: &str) {
         .ok()
         .and_then(|r| r.parse().ok())
         .unwrap_or(0);
-    let store = EmbeddedStore::open(std::path::Path::new(path)).expect("child open");
+    let store = EmbeddedStore::open(std::path::Path::new(path), "node-a").expect("child open");
     let mut out = std::io::stdout().lock();
     for i in 0.. {
         let n = round * 100_000 + i;

@@ -12,6 +12,16 @@ pub struct Daemon {
     pub socket: PathBuf,
     pub config_path: PathBuf,
     child: Option<Child>,
+    launch: Launch,
+}
+
+/// How the process is started besides its config (fault tests).
+#[derive(Default, Clone)]
+pub struct Launch {
+    /// Extra environment (fault points).
+    pub env: Vec<(String, String)>,
+    /// A command the daemon runs under, e.g. `prlimit --nofile=256:256 --`.
+    pub wrapper: Vec<String>,
 }
 
 impl Daemon {
@@ -23,7 +33,12 @@ impl Daemon {
 
     /// As `start`, with the temp directory (and so the store) under `base`,
     /// e.g. /dev/shm to measure the daemon without the disk's flush cost.
-    pub fn start_in(mut config: Value, base: &std::path::Path) -> Self {
+    pub fn start_in(config: Value, base: &std::path::Path) -> Self {
+        Self::start_with(config, base, Launch::default())
+    }
+
+    /// As `start_in`, started as `launch` says.
+    pub fn start_with(mut config: Value, base: &std::path::Path, launch: Launch) -> Self {
         let dir = tempfile::tempdir_in(base).expect("temp dir");
         let socket = dir.path().join("berth.sock");
         config["socketPath"] = Value::from(socket.to_str().expect("utf8 path"));
@@ -39,6 +54,7 @@ impl Daemon {
             socket,
             config_path,
             child: None,
+            launch,
         };
         daemon.spawn();
         daemon
@@ -50,7 +66,17 @@ impl Daemon {
             .append(true)
             .open(self.dir.path().join("berthd.log"))
             .expect("log file");
-        let child = Command::new(crate::workspace_bin("berthd"))
+        let berthd = crate::workspace_bin("berthd");
+        let mut command = match self.launch.wrapper.split_first() {
+            Some((program, args)) => {
+                let mut c = Command::new(program);
+                c.args(args).arg(&berthd);
+                c
+            }
+            None => Command::new(&berthd),
+        };
+        let child = command
+            .envs(self.launch.env.iter().map(|(k, v)| (k, v)))
             .args(["serve", "--config"])
             .arg(&self.config_path)
             .env("RUST_LOG", "info")
@@ -125,6 +151,12 @@ impl Daemon {
 
     pub fn restart(&mut self) {
         self.kill9();
+        self.spawn();
+    }
+
+    /// Starts the daemon again after it exited on its own.
+    pub fn respawn(&mut self) {
+        assert!(self.child.is_none(), "still running");
         self.spawn();
     }
 

@@ -10,6 +10,7 @@
 pub mod cni;
 pub mod daemon;
 pub mod netns;
+pub mod raw;
 pub mod scenario;
 
 use std::path::PathBuf;

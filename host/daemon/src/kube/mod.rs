@@ -10,7 +10,7 @@ pub mod mode;
 use serde::Deserialize;
 
 /// The `kubernetes` section of the daemon config; present = Kubernetes mode.
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct KubernetesConfig {
     /// API server URL (tests, out-of-cluster runs). Absent: the in-cluster

@@ -403,9 +403,19 @@ impl Berthd {
 
     /// The records this node's allocator holds (every node's, in Kubernetes mode).
     pub fn allocations(&self) -> Vec<AllocationView> {
-        match self.ask(&Request::Admin(AdminRequest::ListAllocations)) {
-            Response::Admin(AdminResponse::Allocations { allocations }) => allocations,
-            other => panic!("unexpected answer {other:?}"),
+        let mut all = Vec::new();
+        let mut after = None;
+        loop {
+            match self.ask(&Request::Admin(AdminRequest::ListAllocations { after })) {
+                Response::Admin(AdminResponse::Allocations { allocations, next }) => {
+                    all.extend(allocations);
+                    match next {
+                        Some(next) => after = Some(next),
+                        None => return all,
+                    }
+                }
+                other => panic!("unexpected answer {other:?}"),
+            }
         }
     }
 
