@@ -55,7 +55,9 @@ impl World {
         let s = &self.sts[sts];
         let key = format!("{}/{}/{ordinal}", s.namespace, s.name);
         let mutations = self.alloc.plan_retire_identity(&key, self.now);
-        self.commit(&mutations);
+        // A failed retirement leaves the binding retained; GC retires it
+        // again in a real cluster, and nothing here depends on it.
+        let _retired = self.commit(&mutations);
     }
 
     /// Deletes and re-creates a StatefulSet pod (same name, new UID and

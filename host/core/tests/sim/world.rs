@@ -55,6 +55,10 @@ pub struct World {
     pub containers: BTreeMap<String, Container>,
     pub sts: Vec<Sts>,
     next_id: u64,
+    /// Chance that a commit fails in the store (an I/O error, a full
+    /// disk): nothing of the batch is persisted or applied.
+    pub store_fault_rate: f64,
+    pub store_faults: u64,
 }
 
 impl World {
@@ -92,13 +96,23 @@ impl World {
             containers: BTreeMap::new(),
             sts,
             next_id: 0,
+            store_fault_rate: 0.02,
+            store_faults: 0,
         }
     }
 
-    /// Persists then applies, as the daemon does.
-    pub fn commit(&mut self, mutations: &[Mutation]) {
+    /// Persists then applies, as the daemon does; `false` when the store
+    /// failed the batch (then nothing changed, and the caller's request
+    /// failed).
+    #[must_use]
+    pub fn commit(&mut self, mutations: &[Mutation]) -> bool {
+        if !mutations.is_empty() && self.rng.random_bool(self.store_fault_rate) {
+            self.store_faults += 1;
+            return false;
+        }
         self.persist(mutations);
         self.alloc.apply(mutations);
+        true
     }
 
     fn persist(&mut self, mutations: &[Mutation]) {
@@ -216,8 +230,15 @@ impl World {
             assert!(retry.mutations.is_empty(), "retry after crash re-allocated");
             let again: Vec<IpAddr> = retry.result.iter().map(|a| a.address).collect();
             assert_eq!(again, result, "retry after crash answered differently");
-        } else {
-            self.commit(&plan.mutations);
+        } else if !self.commit(&plan.mutations) {
+            // The runtime was told the ADD failed: nothing of it is held.
+            assert!(
+                self.alloc
+                    .records_of_attachment(&attachment(&id))
+                    .is_empty(),
+                "a failed ADD left {id} holding an address"
+            );
+            return None;
         }
         c.result = result;
         c.live = true;
@@ -262,7 +283,11 @@ impl World {
             return;
         }
         let mutations = self.alloc.plan_del(&attachment(id), self.now);
-        self.commit(&mutations);
+        if !self.commit(&mutations) {
+            // The DEL failed; the container stays dead in the runtime's
+            // books and a later GC of its node collects it.
+            return;
+        }
         if self.rng.random_bool(0.1) {
             assert!(
                 self.alloc.plan_del(&attachment(id), self.now).is_empty(),
@@ -292,7 +317,9 @@ impl World {
         let mutations = self
             .alloc
             .plan_gc("net", &valid, &NodeScope::only(node), self.now);
-        self.commit(&mutations);
+        if !self.commit(&mutations) {
+            return; // the runtime sends GC again later
+        }
         self.containers.retain(|_, c| c.live || c.node != node);
         for r in self.alloc.records().filter(|r| r.node == node) {
             if let Some(att) = &r.attachment {
@@ -339,7 +366,8 @@ impl World {
                 record.node
             );
         }
-        self.commit(&mutations);
+        // A failed expiry is retried at the next pass.
+        let _expired = self.commit(&mutations);
     }
 
     pub fn chance(&mut self, p: f64) -> bool {
