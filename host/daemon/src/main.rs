@@ -1,11 +1,14 @@
 //! `berthd`: the Berth host daemon and its operator CLI.
 
+mod atomic_file;
 mod cli;
 mod cluster;
 mod config;
 mod daemon;
 mod faults;
+mod fetch_policy;
 mod http;
+mod install_cni;
 mod kube;
 mod metrics;
 mod server;
@@ -75,6 +78,38 @@ enum Command {
     },
     /// Ask the running daemon to reload its config (like SIGHUP).
     Reload(Remote),
+    /// Install the `berth` CNI plugin as <DEST_DIR>/berth, atomically (the
+    /// chart's install-cni init container).
+    ///
+    /// The copy is written next to the destination, synced, made 0755 and
+    /// renamed over the old plugin, so a runtime executing the plugin
+    /// meanwhile runs the old or the new binary, never a partial one.
+    InstallCni {
+        /// The plugin binary to install, e.g. /usr/local/bin/berth.
+        #[arg(long)]
+        source: PathBuf,
+        /// The node's CNI bin directory; it must exist.
+        #[arg(long)]
+        dest_dir: PathBuf,
+    },
+    /// Download policy modules and check each against its pinned sha256
+    /// (the chart's fetch-policies init container).
+    ///
+    /// Each module lands at <DIR>/<NAME>.wasm, read-only, only if its
+    /// digest matches. A mismatch, a module over 64 MiB, or a download
+    /// that still fails after 5 tries fails the command and leaves
+    /// nothing behind. A module already there with the pinned digest is
+    /// not downloaded again.
+    FetchPolicy {
+        /// The directory the modules are written to; it must exist.
+        #[arg(long)]
+        dir: PathBuf,
+        /// NAME URL SHA256, repeated for each policy. NAME is a plain file
+        /// name; URL is http(s) (the digest is what is trusted); SHA256 is
+        /// 64 hex digits.
+        #[arg(value_names = ["NAME", "URL", "SHA256"], num_args = 3.., required = true)]
+        policies: Vec<String>,
+    },
 }
 
 #[derive(clap::Args)]
@@ -111,6 +146,8 @@ fn main() -> anyhow::Result<()> {
         ),
         Command::Explain { remote: r, target } => remote(&r, AdminRequest::Explain { target }),
         Command::Reload(r) => remote(&r, AdminRequest::Reload),
+        Command::InstallCni { source, dest_dir } => install_cni::run(&source, &dest_dir),
+        Command::FetchPolicy { dir, policies } => fetch_policy::run(&dir, &policies),
     }
 }
 
