@@ -109,3 +109,51 @@ fn a_stale_nodes_del_rereads_and_succeeds() {
     assert_eq!(objects[0]["spec"]["attachment"]["containerId"], "d1");
     assert_eq!(objects[0]["spec"]["state"], "Attached");
 }
+
+/// Scrapes of /metrics while ADDs hold the allocator lock across slow API
+/// calls: the scrapes used to take the lock on the runtime's two workers,
+/// which the lock holder's API calls need — the daemon stalled.
+#[test]
+fn metrics_scrapes_during_slow_api_calls_do_not_stall_adds() {
+    use std::io::{Read, Write};
+    let cluster = Cluster::start();
+    cluster.node("node-a");
+    cluster.pool("p1", "10.75.0.0/24", &[]);
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .expect("bind")
+        .local_addr()
+        .expect("addr")
+        .port();
+    let a = Berthd::start_with_config(&cluster, "node-a", sticky("0s"), |config| {
+        config["metricsAddress"] = json!(format!("127.0.0.1:{port}"));
+    });
+    cluster.api.set_latency(std::time::Duration::from_millis(300));
+    let stop = std::sync::atomic::AtomicBool::new(false);
+    let scrapes = std::sync::atomic::AtomicU64::new(0);
+    std::thread::scope(|s| {
+        for _ in 0..6 {
+            s.spawn(|| {
+                while !stop.load(std::sync::atomic::Ordering::Relaxed) {
+                    let Ok(mut c) = std::net::TcpStream::connect(("127.0.0.1", port)) else {
+                        continue;
+                    };
+                    let mut body = String::new();
+                    if write!(c, "GET /metrics HTTP/1.1\r\n\r\n").is_ok()
+                        && c.read_to_string(&mut body).is_ok()
+                        && body.contains("berth_requests_total")
+                    {
+                        scrapes.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+                    }
+                }
+            });
+        }
+        for i in 0..4 {
+            let pod = cluster.pod(&format!("w{i}"), "node-a", None, on_pool("p1"));
+            let added = a.add(&pod, &format!("cw{i}"));
+            assert!(added.is_ok(), "ADD {i} stalled under scrapes: {added:?}\n{}", a.log());
+        }
+        stop.store(true, std::sync::atomic::Ordering::Relaxed);
+    });
+    cluster.api.set_latency(std::time::Duration::ZERO);
+    assert!(scrapes.into_inner() > 0, "no scrape was answered");
+}

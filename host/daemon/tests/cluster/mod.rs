@@ -239,15 +239,28 @@ impl Berthd {
         policies: Value,
         gc_interval_secs: u64,
     ) -> Self {
+        Self::start_with_config(cluster, node, policies, |config| {
+            config["kubernetes"]["gcIntervalSecs"] = json!(gc_interval_secs);
+        })
+    }
+
+    /// With `tweak` applied to the generated config before start.
+    pub fn start_with_config(
+        cluster: &Cluster,
+        node: &str,
+        policies: Value,
+        tweak: impl FnOnce(&mut Value),
+    ) -> Self {
         let dir = tempfile::tempdir().expect("tempdir");
         let socket = dir.path().join("berth.sock");
         let config_path = dir.path().join("berthd.json");
-        let config = json!({
+        let mut config = json!({
             "socketPath": socket, "dataDir": dir.path().join("data"),
             "policies": policies,
             "limits": { "expiryIntervalSecs": 1, "configPollIntervalSecs": 1 },
-            "kubernetes": { "apiServerUrl": cluster.api.url(), "gcIntervalSecs": gc_interval_secs, "gcGraceSecs": 1, "poolSyncIntervalSecs": 1 }
+            "kubernetes": { "apiServerUrl": cluster.api.url(), "gcIntervalSecs": 1, "gcGraceSecs": 1, "poolSyncIntervalSecs": 1 }
         });
+        tweak(&mut config);
         std::fs::write(
             &config_path,
             serde_json::to_vec_pretty(&config).expect("json"),
