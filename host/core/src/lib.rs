@@ -1,6 +1,7 @@
 //! Berth's allocation core. Pure: no IO, async or clock inside; callers
 //! pass time in and drive it through traits.
 
+pub mod admission;
 pub mod allocator;
 pub mod chain;
 pub mod error;

@@ -141,12 +141,15 @@ impl Service {
         Ok(mutations.len() as u64)
     }
 
-    /// Puts the cluster's BerthPools in force (all valid, or none).
-    pub fn replace_pools(&self, specs: &[PoolSpec]) -> anyhow::Result<()> {
-        let pools: Vec<Pool> = specs
-            .iter()
-            .map(Pool::from_spec)
-            .collect::<Result<_, _>>()?;
+    /// Puts the cluster's usable BerthPools in force: each pool on its own
+    /// merits (`berth_core::admission`), so one broken or overlapping pool
+    /// never blocks the others; the invalid ones are logged when the set
+    /// changes and reported in their status by the status writer.
+    pub fn replace_pools(
+        &self,
+        specs: &[Result<PoolSpec, berth_core::pool::PoolError>],
+    ) -> anyhow::Result<()> {
+        let pools = usable_pools(specs);
         let mut allocator = self.lock().map_err(|e| anyhow::anyhow!(e.message))?;
         let unchanged = allocator.pools().len() == pools.len()
             && allocator.pools().iter().zip(&pools).all(|(a, b)| a == b);
@@ -154,11 +157,26 @@ impl Service {
             let orphaned = allocator.replace_pools(pools)?;
             allocator.spread_cursors(crate::service::node_seed(&self.node));
             tracing::info!(
-                pools = specs.len(),
+                pools = allocator.pools().len(),
                 orphaned = orphaned.len(),
                 "pools updated from BerthPools"
             );
         }
         Ok(())
     }
+}
+
+/// The usable pools among the cluster's BerthPools (in precedence order);
+/// each unusable one is logged with its reason.
+pub fn usable_pools(specs: &[Result<PoolSpec, berth_core::pool::PoolError>]) -> Vec<Pool> {
+    let admitted = berth_core::admission::admit(
+        specs
+            .iter()
+            .map(|spec| spec.clone().and_then(|s| Pool::from_spec(&s)))
+            .collect(),
+    );
+    for problem in &admitted.invalid {
+        tracing::debug!(%problem, "BerthPool not used");
+    }
+    admitted.valid
 }

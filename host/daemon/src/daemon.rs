@@ -6,7 +6,6 @@ use crate::server::SocketServer;
 use crate::service::{pools_of, Service};
 use anyhow::Context;
 use berth_core::allocator::Allocator;
-use berth_core::pool::Pool;
 use berth_core::store::Store;
 use berth_policy_runtime::{ChainHandle, Runtime, RuntimeLimits};
 use berth_store_embedded::EmbeddedStore;
@@ -102,24 +101,21 @@ pub fn serve(config_path: &Path, log_format: &str) -> anyhow::Result<()> {
             let path = config.data_dir.join(STORE_FILE);
             let store = EmbeddedStore::open(&path, &node).context("opening the embedded store")?;
             tracing::info!(store = %path.display(), opened = ?store.opened(), "single-host mode: embedded store");
-            (Box::new(store), config.pools.clone(), None, None)
+            (Box::new(store), pools_of(&config)?, None, None)
         }
         Some(k) => {
             let parts = crate::kube::mode::start(k, &node, tokio.handle())?;
-            tracing::info!(node = %node, pools = parts.pools.len(), "Kubernetes mode: state in the API server");
+            let pools = crate::cluster::usable_pools(&parts.pools);
+            tracing::info!(node = %node, pools = pools.len(), "Kubernetes mode: state in the API server");
             (
                 Box::new(parts.store),
-                parts.pools,
+                pools,
                 Some(parts.directory),
                 Some((parts.client, k.clone())),
             )
         }
     };
-    let pools = pool_specs
-        .iter()
-        .map(Pool::from_spec)
-        .collect::<Result<Vec<_>, _>>()
-        .context("validating pools")?;
+    let pools = pool_specs;
     // The store may block_on the runtime: read it from a blocking thread.
     let records = tokio
         .block_on(async {

@@ -2,8 +2,8 @@
 //! usage `kubectl get bpool` shows in Spiderpool's columns:
 //!
 //! ```text
-//! NAME          SUBNET        ALLOCATED   TOTAL   DEFAULT   AGE
-//! test-ippool   10.6.0.0/16   2           10      true      5m
+//! NAME          SUBNET        ALLOCATED   TOTAL   DEFAULT   VALID   AGE
+//! test-ippool   10.6.0.0/16   2           10      true      True    5m
 //! ```
 
 // clippy reads the repeated `printcolumn(type_ = ...)` arguments of the
@@ -32,6 +32,11 @@ use std::collections::BTreeMap;
     printcolumn(name = "ALLOCATED", type_ = "integer", json_path = ".status.allocated"),
     printcolumn(name = "TOTAL", type_ = "integer", json_path = ".status.total"),
     printcolumn(name = "DEFAULT", type_ = "boolean", json_path = ".spec.default"),
+    printcolumn(
+        name = "VALID",
+        type_ = "string",
+        json_path = ".status.conditions[?(@.type==\"Valid\")].status"
+    ),
     printcolumn(
         name = "AGE",
         type_ = "date",
@@ -94,9 +99,72 @@ pub struct BerthPoolStatus {
     /// and broadcast.
     #[schemars(schema_with = "crate::crd_pool::count_schema")]
     pub total: u64,
-    /// Why the pool cannot be used, when its spec is invalid.
+    /// Why the pool cannot be used, when its spec is invalid or overlaps
+    /// an older pool.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub invalid: Option<String>,
+    /// `Valid`: whether berthd uses the pool, and why not.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub conditions: Vec<PoolCondition>,
+}
+
+/// A condition in the shape of Kubernetes' `metav1.Condition`.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct PoolCondition {
+    /// "Valid".
+    #[serde(rename = "type")]
+    pub type_: String,
+    /// "True" or "False".
+    pub status: String,
+    /// CamelCase reason: "Accepted" or "Invalid".
+    pub reason: String,
+    pub message: String,
+    /// The `metadata.generation` the condition was computed from.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub observed_generation: Option<i64>,
+    /// When `status` last changed (RFC 3339).
+    pub last_transition_time: String,
+}
+
+impl PoolCondition {
+    /// The `Valid` condition for a pool invalid for `problem` (or valid),
+    /// keeping the transition time of `previous` when the status holds.
+    pub fn valid(
+        problem: Option<&str>,
+        generation: Option<i64>,
+        previous: Option<&PoolCondition>,
+    ) -> Self {
+        let (status, reason, message) = match problem {
+            None => (
+                "True",
+                "Accepted",
+                "berthd hands out this pool's addresses".to_owned(),
+            ),
+            Some(p) => (
+                "False",
+                "Invalid",
+                format!("{p}; berthd does not use this pool"),
+            ),
+        };
+        let last_transition_time = previous
+            .filter(|c| c.status == status)
+            .map(|c| c.last_transition_time.clone())
+            .unwrap_or_else(|| k8s_openapi::jiff::Timestamp::now().to_string());
+        PoolCondition {
+            type_: "Valid".to_owned(),
+            status: status.to_owned(),
+            reason: reason.to_owned(),
+            message,
+            observed_generation: generation,
+            last_transition_time,
+        }
+    }
+}
+
+/// The `Valid` condition of a status, if it has one.
+pub fn valid_condition(status: &BerthPoolStatus) -> Option<&PoolCondition> {
+    status.conditions.iter().find(|c| c.type_ == "Valid")
 }
 
 /// Kubernetes has no unsigned integers; counts are int64 ≥ 0.

@@ -20,6 +20,7 @@ pub mod crd_pool;
 pub mod error;
 mod list;
 pub mod names;
+pub mod pool_admission;
 pub mod retry;
 pub mod status;
 pub mod store;

@@ -6,13 +6,14 @@
 //! the allocation path, so an ADD never writes the pool object (which would
 //! make it the hot object of every allocation).
 
-use crate::convert::pool_spec;
 use crate::crd_address::BerthAddress;
-use crate::crd_pool::{saturate_count, BerthPool, BerthPoolStatus};
+use crate::crd_pool::{saturate_count, valid_condition, BerthPool, BerthPoolStatus, PoolCondition};
 use crate::error::KubeError;
 use crate::list::list_all;
 use crate::names::{label_value, LABEL_POOL};
+use crate::pool_admission::judge;
 use crate::retry::with_retries;
+use berth_core::admission::Admitted;
 use berth_core::pool::Pool;
 use kube::api::{Api, ListParams, Patch, PatchParams};
 use kube::{Client, ResourceExt};
@@ -32,32 +33,49 @@ impl PoolStatusWriter {
         }
     }
 
-    /// Recomputes and writes the status of pool `name`; returns it.
+    /// Recomputes and writes the status of pool `name`; returns it. The
+    /// other pools are read too: validity depends on them (overlaps).
     pub async fn recompute(&self, name: &str) -> Result<BerthPoolStatus, KubeError> {
         let object = format!("berthpools/{name}");
-        let pool = with_retries(|| self.pools.get(name))
-            .await
-            .result
-            .map_err(|e| request("get", &object, e))?;
-        self.write(&pool).await
+        let pools = self.list().await?;
+        let verdict = judge(&pools);
+        let pool =
+            pools
+                .iter()
+                .find(|p| p.name_any() == name)
+                .ok_or_else(|| KubeError::Request {
+                    operation: "get",
+                    object: object.clone(),
+                    message: "not found".to_owned(),
+                })?;
+        self.write(pool, &verdict).await
     }
 
     /// Recomputes every pool's status; returns them by pool name.
     pub async fn recompute_all(&self) -> Result<Vec<(String, BerthPoolStatus)>, KubeError> {
-        let pools = list_all(&self.pools, &ListParams::default())
-            .await
-            .map_err(|e| request("list", "berthpools", e))?;
+        let pools = self.list().await?;
+        let verdict = judge(&pools);
         let mut out = Vec::with_capacity(pools.len());
         for pool in &pools {
-            out.push((pool.name_any(), self.write(pool).await?));
+            out.push((pool.name_any(), self.write(pool, &verdict).await?));
         }
         Ok(out)
     }
 
-    async fn write(&self, pool: &BerthPool) -> Result<BerthPoolStatus, KubeError> {
+    async fn list(&self) -> Result<Vec<BerthPool>, KubeError> {
+        list_all(&self.pools, &ListParams::default())
+            .await
+            .map_err(|e| request("list", "berthpools", e))
+    }
+
+    async fn write(
+        &self,
+        pool: &BerthPool,
+        verdict: &Admitted,
+    ) -> Result<BerthPoolStatus, KubeError> {
         let name = pool.name_any();
         let object = format!("berthpools/{name}");
-        let status = self.compute(pool).await?;
+        let status = self.compute(pool, verdict).await?;
         let patch = Patch::Merge(serde_json::json!({ "status": status }));
         let params = PatchParams::default();
         with_retries(|| self.pools.patch_status(&name, &params, &patch))
@@ -67,8 +85,12 @@ impl PoolStatusWriter {
         Ok(status)
     }
 
-    /// The status `pool` should have now.
-    pub async fn compute(&self, pool: &BerthPool) -> Result<BerthPoolStatus, KubeError> {
+    /// The status `pool` should have now, given the verdict on all pools.
+    pub async fn compute(
+        &self,
+        pool: &BerthPool,
+        verdict: &Admitted,
+    ) -> Result<BerthPoolStatus, KubeError> {
         let name = pool.name_any();
         let selector =
             ListParams::default().labels(&format!("{LABEL_POOL}={}", label_value(&name)));
@@ -78,28 +100,42 @@ impl PoolStatusWriter {
         // The label may be a shortened hash of a long name: count only the
         // objects that really name this pool.
         let allocated = held.iter().filter(|a| a.spec.pool == name).count();
-        let (total, invalid) = match Pool::from_spec(&pool_spec(pool)?) {
-            Ok(p) => (p.total(), None),
-            Err(e) => (0, Some(e.to_string())),
-        };
+        let total = verdict
+            .valid
+            .iter()
+            .find(|p| p.name == name)
+            .map_or(0, Pool::total);
+        let invalid = verdict
+            .invalid
+            .iter()
+            .find(|e| e.pool == name)
+            .map(ToString::to_string);
+        let previous = pool.status.as_ref().and_then(|s| valid_condition(s));
         Ok(BerthPoolStatus {
             allocated: saturate_count(u64::try_from(allocated).unwrap_or(u64::MAX)),
             total: saturate_count(total),
+            conditions: vec![PoolCondition::valid(
+                invalid.as_deref(),
+                pool.metadata.generation,
+                previous,
+            )],
             invalid,
         })
     }
 }
 
-/// Every BerthPool as the core's pool configuration (unvalidated:
-/// `Pool::from_spec` reports bad fields by name).
+/// Every BerthPool as the core's pool configuration, in precedence order
+/// (oldest first), each on its own: one that cannot be read is an error in
+/// its place, not a failure of the whole list. Not yet validated:
+/// `Pool::from_spec` and `berth_core::admission` do that.
 pub async fn pools_from_cluster(
     client: &Client,
-) -> Result<Vec<berth_core::pool::PoolSpec>, KubeError> {
+) -> Result<Vec<Result<berth_core::pool::PoolSpec, berth_core::pool::PoolError>>, KubeError> {
     let api: Api<BerthPool> = Api::all(client.clone());
     let pools = list_all(&api, &ListParams::default())
         .await
         .map_err(|e| request("list", "berthpools", e))?;
-    pools.iter().map(|p| Ok(pool_spec(p)?)).collect()
+    Ok(crate::pool_admission::candidates(&pools))
 }
 
 fn request(operation: &'static str, object: &str, e: crate::retry::Failure) -> KubeError {

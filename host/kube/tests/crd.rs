@@ -67,7 +67,7 @@ fn crds_have_the_expected_names_columns_and_scope() {
     assert_eq!(pool["spec"]["names"]["shortNames"][0], "bpool");
     assert_eq!(
         cols(pool),
-        ["SUBNET", "ALLOCATED", "TOTAL", "DEFAULT", "AGE"]
+        ["SUBNET", "ALLOCATED", "TOTAL", "DEFAULT", "VALID", "AGE"]
     );
     assert!(pool["spec"]["versions"][0]["subresources"]["status"].is_object());
 

@@ -90,7 +90,7 @@ fn pools_are_listed_as_core_specs() {
     seed.node_selector.insert("zone".into(), "a".into());
     c.create_pool(&seed);
     let pools = c.rt.block_on(pools_from_cluster(&c.client())).unwrap();
-    assert_eq!(pools, vec![seed]);
+    assert_eq!(pools, vec![Ok(seed)]);
     let api: Api<BerthPool> = Api::all(c.client());
     assert_eq!(
         c.rt.block_on(api.list(&Default::default()))
@@ -98,5 +98,42 @@ fn pools_are_listed_as_core_specs() {
             .items
             .len(),
         1
+    );
+}
+
+#[test]
+fn an_overlapping_later_pool_is_the_invalid_one_and_says_so() {
+    let c = Cluster::start();
+    c.create_pool(&pool_spec("first", "10.8.0.0/24", &[]));
+    c.create_pool(&pool_spec("second", "10.8.0.0/25", &[]));
+    c.create_pool(&pool_spec("typo", "10.9.0.1/24", &[]));
+    let writer = PoolStatusWriter::new(c.client());
+    let all: std::collections::BTreeMap<_, _> =
+        c.rt.block_on(writer.recompute_all())
+            .unwrap()
+            .into_iter()
+            .collect();
+    let valid = |name: &str| {
+        berth_kube::crd_pool::valid_condition(&all[name])
+            .unwrap()
+            .clone()
+    };
+    assert_eq!(valid("first").status, "True");
+    assert_eq!(all["first"].total, 254);
+    assert_eq!(valid("second").status, "False");
+    assert!(
+        valid("second").message.contains("\"first\""),
+        "{:?}",
+        valid("second")
+    );
+    assert_eq!(all["second"].total, 0);
+    assert_eq!(valid("typo").reason, "Invalid");
+    // A recompute that finds the same verdict keeps the transition time.
+    let again = c.rt.block_on(writer.recompute("second")).unwrap();
+    assert_eq!(
+        berth_kube::crd_pool::valid_condition(&again)
+            .unwrap()
+            .last_transition_time,
+        valid("second").last_transition_time
     );
 }

@@ -5,7 +5,7 @@ use super::gc::{adopted_nodes, ClusterView, Collector, GcAction};
 use super::KubernetesConfig;
 use crate::service::{now_unix_secs, Service};
 use anyhow::Context;
-use berth_core::pool::PoolSpec;
+use berth_core::pool::{PoolError, PoolSpec};
 use berth_kube::{pools_from_cluster, KubeStore, PoolStatusWriter};
 use k8s_openapi::api::core::v1::Node;
 use kube::{Api, Client};
@@ -19,7 +19,8 @@ pub struct KubeParts {
     pub client: Client,
     pub store: KubeStore,
     pub directory: Directory,
-    pub pools: Vec<PoolSpec>,
+    /// Every BerthPool in precedence order, each readable or not.
+    pub pools: Vec<Result<PoolSpec, PoolError>>,
 }
 
 pub async fn client(config: &KubernetesConfig) -> anyhow::Result<Client> {
