@@ -127,7 +127,9 @@ fn metrics_scrapes_during_slow_api_calls_do_not_stall_adds() {
     let a = Berthd::start_with_config(&cluster, "node-a", sticky("0s"), |config| {
         config["metricsAddress"] = json!(format!("127.0.0.1:{port}"));
     });
-    cluster.api.set_latency(std::time::Duration::from_millis(300));
+    cluster
+        .api
+        .set_latency(std::time::Duration::from_millis(300));
     let stop = std::sync::atomic::AtomicBool::new(false);
     let scrapes = std::sync::atomic::AtomicU64::new(0);
     std::thread::scope(|s| {
@@ -150,7 +152,11 @@ fn metrics_scrapes_during_slow_api_calls_do_not_stall_adds() {
         for i in 0..4 {
             let pod = cluster.pod(&format!("w{i}"), "node-a", None, on_pool("p1"));
             let added = a.add(&pod, &format!("cw{i}"));
-            assert!(added.is_ok(), "ADD {i} stalled under scrapes: {added:?}\n{}", a.log());
+            assert!(
+                added.is_ok(),
+                "ADD {i} stalled under scrapes: {added:?}\n{}",
+                a.log()
+            );
         }
         stop.store(true, std::sync::atomic::Ordering::Relaxed);
     });
