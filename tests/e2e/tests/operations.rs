@@ -135,15 +135,21 @@ fn metrics_explain_gc_and_graceful_stop() {
     node.ipam("ADD", "stateless", &pod_args("default", "web-1", "u"), &cfg)
         .ok();
 
-    let metrics = http_get(port, "/metrics");
-    for needle in [
+    // Metrics are served from a snapshot refreshed every second.
+    let needles = [
         "berth_allocation_latency_us_bucket{le=\"1000\"}",
         "berth_allocation_latency_us_count 4",
         "berth_pool_used{pool=\"test-ippool\"} 4",
         "berth_pool_total{pool=\"test-ippool\"} 10",
         "berth_policy_evaluations_total{policy=\"sticky\"}",
         "berth_requests_total{verb=\"add\",result=\"ok\"} 4",
-    ] {
+    ];
+    let mut metrics = String::new();
+    eventually("the metrics snapshot shows the ADDs", 10, || {
+        metrics = http_get(port, "/metrics");
+        needles.iter().all(|n| metrics.contains(n))
+    });
+    for needle in needles {
         assert!(metrics.contains(needle), "missing {needle} in\n{metrics}");
     }
 
