@@ -16,6 +16,7 @@ const GUESTS: &[&str] = &[
     "noisy-logger",
     "slow-identify",
     "bad-identity",
+    "sleeper",
 ];
 
 fn main() {

@@ -13,6 +13,7 @@
 //! | `noisy-logger`       | logs 10,000 messages of 10 KiB each, then abstains        |
 //! | `slow-identify`      | identify never returns (evaluate abstains)                |
 //! | `bad-identity`       | identify returns an empty key (evaluate abstains)         |
+//! | `sleeper`            | evaluate sleeps, or blocks on a timer or stdio (`how`)    |
 //!
 //! Dev-only: the nested wasm build runs in this crate's build script, so
 //! nothing in a release build of the daemon pays for it.

@@ -74,10 +74,13 @@ fn builtin_policies_import_only_the_pure_set() {
     }
 }
 
+/// Guests that import more than a pure policy on purpose.
+const IMPURE_GUESTS: &[&str] = &["imports-filesystem", "sleeper"];
+
 #[test]
-fn hostile_guests_except_the_filesystem_one_import_only_the_pure_set() {
+fn hostile_guests_except_the_impure_ones_import_only_the_pure_set() {
     for name in berth_wasm_fixtures::names() {
-        if *name != "imports-filesystem" {
+        if !IMPURE_GUESTS.contains(name) {
             assert_only_allowed(name, berth_wasm_fixtures::component(name));
         }
     }
@@ -94,8 +97,30 @@ fn the_filesystem_guest_imports_wasi_filesystem() {
 }
 
 #[test]
+fn the_sleeper_imports_the_monotonic_clock_and_nothing_refused() {
+    // It must get past the runtime's allow-list (which admits
+    // `wasi:clocks`), or it would test the allow-list instead of what a
+    // timer does.
+    let found = imports(berth_wasm_fixtures::component("sleeper"));
+    eprintln!("sleeper: {found:#?}");
+    assert!(
+        found
+            .iter()
+            .any(|n| n.starts_with("wasi:clocks/monotonic-clock@0.2.")),
+        "{found:?}"
+    );
+    for name in &found {
+        let name = minor(name);
+        assert!(
+            PURE_POLICY_IMPORTS.contains(&name.as_str()) || name.starts_with("wasi:clocks/"),
+            "sleeper imports {name}"
+        );
+    }
+}
+
+#[test]
 fn every_fixture_is_a_component() {
-    assert_eq!(berth_wasm_fixtures::names().len(), 8);
+    assert_eq!(berth_wasm_fixtures::names().len(), 9);
     for name in berth_wasm_fixtures::names() {
         let bytes = berth_wasm_fixtures::component(name);
         assert_eq!(&bytes[..8], b"\0asm\x0d\x00\x01\x00", "{name}");
