@@ -1,6 +1,7 @@
 //! The process-wide part of the runtime: one wasmtime `Engine` (component
 //! model, pooling allocator, epoch interruption), one `Linker` with the
-//! allowed host interfaces, the epoch ticker and the metrics.
+//! host interfaces (WASI whose waiting calls return at once, see
+//! `no_wait.rs`), the epoch ticker and the metrics.
 //!
 //! `Runtime` is a cheap handle; every loaded chain keeps one, so the
 //! ticker (which is what stops runaway guests) lives as long as anything
@@ -55,6 +56,10 @@ impl Runtime {
         // allow-list, so filesystem and sockets stay unreachable.
         wasmtime_wasi::p2::add_to_linker_sync(&mut linker)
             .map_err(|e| RuntimeError::Engine(format!("linking WASI: {e:#}")))?;
+        // ...with its timers and `poll` replaced by ones that never wait:
+        // a guest blocked in the host is past the reach of its CPU budget.
+        crate::no_wait::add_to_linker(&mut linker)
+            .map_err(|e| RuntimeError::Engine(format!("linking WASI timers: {e:#}")))?;
         crate::log::add_to_linker(&mut linker)
             .map_err(|e| RuntimeError::Engine(format!("linking berth:policy/host: {e:#}")))?;
         let ticker =

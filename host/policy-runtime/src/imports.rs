@@ -48,6 +48,8 @@ fn allowed_name(name: &str) -> bool {
     };
     match package {
         "berth:policy" => version.starts_with("0.1.") && matches!(interface, "host" | "types"),
+        // Safe only as the runtime backs them: frozen clocks, seeded
+        // randomness, and timers and `poll` that never wait (`no_wait.rs`).
         "wasi:io" | "wasi:clocks" | "wasi:random" => version.starts_with("0.2."),
         "wasi:cli" => version.starts_with("0.2.") && WASI_CLI_ALLOWED.contains(&interface),
         _ => false,

@@ -28,6 +28,7 @@ mod limits;
 mod load;
 mod log;
 mod metrics;
+mod no_wait;
 mod sandbox;
 mod source;
 mod step;

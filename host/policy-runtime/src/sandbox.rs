@@ -3,9 +3,11 @@
 //!
 //! Rust std on `wasm32-wasip2` imports `wasi:cli`/`wasi:io` even for pure
 //! code, so those interfaces are linked, but backed by nothing: no preopens,
-//! env, args or network; stdin closed, stdout/stderr discarded; clocks fixed
-//! to the request's time; randomness seeded from the request's seed. The
-//! same request therefore always sees the same world.
+//! env, args or network; stdin closed, stdout/stderr discarded; the wall
+//! clock fixed to the request's time and the monotonic clock frozen;
+//! randomness seeded from the request's seed. The same request therefore
+//! always sees the same world, and nothing in it ever makes the host wait
+//! (the timers are `no_wait.rs`'s).
 
 use crate::budget::CallBudget;
 use crate::log::LogBudget;
@@ -15,6 +17,7 @@ use std::time::Duration;
 use wasmtime::component::ResourceTable;
 use wasmtime::{ResourceLimiter, StoreLimits, StoreLimitsBuilder};
 use wasmtime_wasi::clocks::{HostMonotonicClock, HostWallClock};
+use wasmtime_wasi::p2::pipe::{ClosedInputStream, SinkOutputStream};
 use wasmtime_wasi::{WasiCtx, WasiCtxView, WasiView};
 
 /// The data of one policy instance's `Store`.
@@ -35,7 +38,13 @@ impl PolicyState {
         now_unix_secs: u64,
     ) -> Self {
         let mut wasi = WasiCtx::builder();
-        wasi.wall_clock(FixedWallClock(Duration::from_secs(now_unix_secs)))
+        // The defaults, spelled out because `no_wait.rs` relies on them: a
+        // closed stdin and sink stdout/stderr are always ready, so a guest's
+        // blocking reads and writes return at once.
+        wasi.stdin(ClosedInputStream)
+            .stdout(SinkOutputStream)
+            .stderr(SinkOutputStream)
+            .wall_clock(FixedWallClock(Duration::from_secs(now_unix_secs)))
             .monotonic_clock(FixedMonotonicClock)
             .secure_random(SplitMix64(seed))
             .insecure_random(SplitMix64(seed ^ 0x9e37_79b9_7f4a_7c15))
@@ -145,7 +154,10 @@ impl HostWallClock for FixedWallClock {
     }
 }
 
-/// Monotonic clock that never moves: a guest cannot time anything.
+/// Monotonic clock that never moves: a guest cannot time anything (no
+/// timing side channels, and its answer cannot depend on how busy the node
+/// is). Its timers fire at once (`no_wait.rs`), so a guest that waits for
+/// this clock to pass a mark loops until its CPU budget runs out.
 struct FixedMonotonicClock;
 
 impl HostMonotonicClock for FixedMonotonicClock {
