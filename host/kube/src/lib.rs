@@ -12,6 +12,7 @@
 //! The crate sets no k8s-openapi `v1_*` feature: the daemon binary and the
 //! tests choose the Kubernetes version.
 
+pub mod annotations;
 pub mod apply;
 pub mod convert;
 mod crash_point;
