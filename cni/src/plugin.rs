@@ -14,6 +14,8 @@ use crate::version::{self, CniVersion, LATEST};
 use berth_proto::{AddRequest, Attachment, CheckRequest, DelRequest, GcRequest, Request, Response};
 use std::ffi::OsString;
 use std::io::Read;
+use std::path::PathBuf;
+use std::time::Duration;
 
 /// What to print on stdout, and whether the invocation succeeded.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -24,20 +26,52 @@ pub struct Outcome {
 
 /// Runs one invocation. `lookup` reads an environment variable.
 pub fn run(lookup: &impl Fn(&str) -> Option<OsString>, stdin: impl Read) -> Outcome {
+    let call = match prepare(lookup, stdin) {
+        Ok(call) => call,
+        Err(outcome) => return outcome,
+    };
+    let answer = client::call(&call.socket, call.timeout, call.request)
+        .map_err(Failure::from)
+        .and_then(|response| interpret(call.verb, call.version, response));
+    match answer {
+        Ok(stdout) => succeeded(stdout),
+        Err(failure) => failed(&failure, Some(call.verb), call.version.as_str()),
+    }
+}
+
+/// A validated request for berthd: where to send it, and the verb and
+/// version its answer is read with.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Call {
+    pub verb: Verb,
+    pub version: CniVersion,
+    pub socket: PathBuf,
+    pub timeout: Duration,
+    pub request: Request,
+}
+
+/// Everything [`run`] does before it talks to berthd: the environment and
+/// stdin parsed and validated into one request, or the finished outcome
+/// when no daemon is needed (VERSION, or a failure). Reads nothing but
+/// `lookup` and `stdin`, which is what the fuzz targets rely on.
+pub fn prepare(
+    lookup: &impl Fn(&str) -> Option<OsString>,
+    stdin: impl Read,
+) -> Result<Call, Outcome> {
     let verb = match env::read_verb(lookup) {
         Ok(verb) => verb,
-        Err(e) => return failed(&e.into(), None, LATEST.as_str()),
+        Err(e) => return Err(failed(&e.into(), None, LATEST.as_str())),
     };
     let doc = match read_document(verb, stdin) {
         Ok(doc) => doc,
-        Err(e) => return failed(&e.into(), Some(verb), LATEST.as_str()),
+        Err(e) => return Err(failed(&e.into(), Some(verb), LATEST.as_str())),
     };
     // Only VERSION may arrive without input.
     let Some(doc) = doc else {
-        return succeeded(Some(version::version_answer(None)));
+        return Err(succeeded(Some(version::version_answer(None))));
     };
     if verb == Verb::Version {
-        return succeeded(Some(version::version_answer(doc.raw_version())));
+        return Err(succeeded(Some(version::version_answer(doc.raw_version()))));
     }
     // Errors echo the request's version when Berth speaks it, so the
     // runtime parses them with the rules it asked for.
@@ -46,10 +80,7 @@ pub fn run(lookup: &impl Fn(&str) -> Option<OsString>, stdin: impl Read) -> Outc
         .and_then(CniVersion::parse)
         .unwrap_or(LATEST)
         .as_str();
-    match handle(verb, doc, lookup) {
-        Ok(stdout) => succeeded(stdout),
-        Err(failure) => failed(&failure, Some(verb), reply_version),
-    }
+    prepare_call(verb, doc, lookup).map_err(|failure| failed(&failure, Some(verb), reply_version))
 }
 
 /// Reads stdin. VERSION may come with no input at all (`None`).
@@ -68,11 +99,11 @@ fn read_document(verb: Verb, stdin: impl Read) -> Result<Option<Document>, Confi
     Document::parse(&bytes).map(Some)
 }
 
-fn handle(
+fn prepare_call(
     verb: Verb,
     doc: Document,
     lookup: &impl Fn(&str) -> Option<OsString>,
-) -> Result<Option<String>, Failure> {
+) -> Result<Call, Failure> {
     // The version first: a runtime speaking another version gets code 1
     // rather than complaints about fields it may name differently.
     doc.version_for(verb)?;
@@ -85,8 +116,13 @@ fn handle(
     };
     let conf = doc.into_netconf(verb, socket_fallback.as_deref())?;
     let request = build_request(&env, &conf)?;
-    let response = client::call(&conf.ipam.socket, conf.ipam.timeout, request)?;
-    interpret(verb, conf.version, response)
+    Ok(Call {
+        verb,
+        version: conf.version,
+        socket: conf.ipam.socket,
+        timeout: conf.ipam.timeout,
+        request,
+    })
 }
 
 fn build_request(env: &CniEnv, conf: &NetConf) -> Result<Request, Failure> {
