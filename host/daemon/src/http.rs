@@ -11,8 +11,9 @@
 //! poisoned) or when no snapshot finished for `SNAPSHOT_STALE_SECS` (the
 //! daemon is stuck).
 
+use crate::accept_backoff::AcceptBackoff;
 use crate::service::Service;
-use berth_core::limits::{ACCEPT_BACKOFF_MS, METRICS_CONNECTIONS_MAX};
+use berth_core::limits::METRICS_CONNECTIONS_MAX;
 use std::net::SocketAddr;
 use std::sync::{Arc, RwLock};
 use std::time::{Duration, Instant};
@@ -43,13 +44,13 @@ pub async fn serve_metrics(
     let snapshot: Shared = Arc::new(RwLock::new(Arc::new(take(service.clone()).await)));
     tokio::spawn(refresh(service, snapshot.clone(), shutdown.clone()));
     let connections = Arc::new(Semaphore::new(METRICS_CONNECTIONS_MAX));
-    let mut backing_off = false;
+    let mut backoff = AcceptBackoff::default();
     loop {
         tokio::select! {
             _ = shutdown.changed() => return Ok(()),
             accepted = listener.accept() => match accepted {
                 Ok((stream, _)) => {
-                    backing_off = false;
+                    backoff.accepted();
                     let Ok(connection) = connections.clone().try_acquire_owned() else {
                         continue; // dropped: closed at once
                     };
@@ -62,15 +63,7 @@ pub async fn serve_metrics(
                         drop(connection);
                     });
                 }
-                Err(error) => {
-                    // Out of descriptors: pause instead of spinning, and
-                    // say so once per episode, not once per attempt.
-                    if !backing_off {
-                        tracing::warn!(%error, "metrics accept failed; backing off");
-                        backing_off = true;
-                    }
-                    tokio::time::sleep(Duration::from_millis(ACCEPT_BACKOFF_MS)).await;
-                }
+                Err(error) => backoff.failed("metrics", &error).await,
             },
         }
     }

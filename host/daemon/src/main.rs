@@ -1,5 +1,6 @@
 //! `berthd`: the Berth host daemon and its operator CLI.
 
+mod accept_backoff;
 mod atomic_file;
 mod cli;
 mod cluster;

@@ -13,8 +13,9 @@
 //! and never executed, because the plugin has told the runtime it failed.
 //! Shutdown waits for every request in flight.
 
+use crate::accept_backoff::AcceptBackoff;
 use crate::service::Service;
-use berth_core::limits::{ACCEPT_BACKOFF_MS, SOCKET_CONNECTIONS_MAX};
+use berth_core::limits::SOCKET_CONNECTIONS_MAX;
 use berth_proto::{ErrorBody, ErrorKind, Request, Response, MAX_FRAME_BYTES};
 use std::os::unix::fs::FileTypeExt;
 use std::path::{Path, PathBuf};
@@ -73,13 +74,13 @@ impl SocketServer {
     ) {
         let permits = Arc::new(Semaphore::new(in_flight_max));
         let connections = Arc::new(Semaphore::new(SOCKET_CONNECTIONS_MAX));
-        let mut backing_off = false;
+        let mut backoff = AcceptBackoff::default();
         loop {
             tokio::select! {
                 _ = shutdown.changed() => break,
                 accepted = self.listener.accept() => match accepted {
                     Ok((stream, _)) => {
-                        backing_off = false;
+                        backoff.accepted();
                         // Over the bound the connection is closed at once:
                         // the plugin retries (code 11) rather than queueing.
                         let Ok(connection) = connections.clone().try_acquire_owned() else {
@@ -93,15 +94,7 @@ impl SocketServer {
                             drop(connection);
                         });
                     }
-                    Err(error) => {
-                        // Out of descriptors (EMFILE/ENFILE) or memory: a
-                        // pause, not a spin, and one log line per episode.
-                        if !backing_off {
-                            tracing::warn!(%error, "accept failed; backing off");
-                            backing_off = true;
-                        }
-                        tokio::time::sleep(Duration::from_millis(ACCEPT_BACKOFF_MS)).await;
-                    }
+                    Err(error) => backoff.failed("socket", &error).await,
                 },
             }
         }

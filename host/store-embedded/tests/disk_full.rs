@@ -5,12 +5,12 @@
 //! Needs root: it mounts a 4 MiB tmpfs on a temporary directory of its own
 //! and unmounts it afterwards.
 
-use berth_core::record::{AddressRecord, Mutation, RecordState};
+mod common;
+
+use berth_core::record::{AddressRecord, Mutation};
 use berth_core::store::{Store, StoreError};
-use berth_proto::{Attachment, PodRef};
 use berth_store_embedded::EmbeddedStore;
 use std::io::Write;
-use std::net::{IpAddr, Ipv4Addr};
 use std::path::Path;
 use std::process::Command;
 
@@ -55,29 +55,13 @@ impl Drop for Tmpfs {
     }
 }
 
+/// A record with a long container id, so batches fill the disk quickly.
 fn record(i: u32) -> AddressRecord {
-    AddressRecord {
-        pool: "pool-a".into(),
-        address: IpAddr::V4(Ipv4Addr::from(0x0a00_0000 + i)),
-        network: "net".into(),
-        attachment: Some(Attachment {
-            container_id: format!("c{i}-{}", "x".repeat(200)),
-            ifname: "eth0".into(),
-        }),
-        pod: PodRef {
-            namespace: "default".into(),
-            name: format!("pod-{i}"),
-            uid: format!("uid-{i}"),
-        },
-        interface: "eth0".into(),
-        identity: None,
-        state: RecordState::Attached,
-        node: "node-a".into(),
-        owner: None,
-        stateful_set: None,
-        created_at_unix_secs: 1_700_000_000,
-        trace: Vec::new(),
+    let mut r = common::record(i);
+    if let Some(a) = &mut r.attachment {
+        a.container_id = format!("c{i}-{}", "x".repeat(200));
     }
+    r
 }
 
 /// Writes until the filesystem says it is full.

@@ -1,40 +1,17 @@
 //! The embedded store keeps what it acknowledged: round trips, atomic
 //! batches, reopening, locking, corruption, and a process killed mid-write.
 
+mod common;
+
 use berth_core::record::{AddressRecord, Mutation, RecordState};
 use berth_core::store::{Store, StoreError};
-use berth_proto::{Attachment, PodRef};
 use berth_store_embedded::EmbeddedStore;
+use common::record;
 use std::io::{BufRead, BufReader, Write};
 use std::net::{IpAddr, Ipv4Addr};
 use std::os::unix::fs::PermissionsExt;
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
-
-fn record(i: u32) -> AddressRecord {
-    AddressRecord {
-        pool: "pool-a".into(),
-        address: IpAddr::V4(Ipv4Addr::from(0x0a00_0000 + i)),
-        network: "net".into(),
-        attachment: Some(Attachment {
-            container_id: format!("c{i}"),
-            ifname: "eth0".into(),
-        }),
-        pod: PodRef {
-            namespace: "default".into(),
-            name: format!("pod-{i}"),
-            uid: format!("uid-{i}"),
-        },
-        interface: "eth0".into(),
-        identity: None,
-        state: RecordState::Attached,
-        node: "node-a".into(),
-        owner: None,
-        stateful_set: None,
-        created_at_unix_secs: 1_700_000_000,
-        trace: Vec::new(),
-    }
-}
 
 fn sorted(mut records: Vec<AddressRecord>) -> Vec<AddressRecord> {
     records.sort_by_key(|r| r.address);

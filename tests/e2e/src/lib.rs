@@ -9,6 +9,7 @@
 
 pub mod cni;
 pub mod daemon;
+pub mod http;
 pub mod netns;
 pub mod raw;
 pub mod scenario;

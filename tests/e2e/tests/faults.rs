@@ -5,10 +5,11 @@
 
 use berth_e2e::cni::{exec, pod_args, CniCall, CniOutput};
 use berth_e2e::daemon::{Daemon, Launch};
+use berth_e2e::http::{free_port, get as http_get};
 use berth_e2e::raw::{add_request, ask, Response};
 use serde_json::{json, Value};
 use std::collections::BTreeSet;
-use std::io::{Read, Write};
+use std::io::Write;
 use std::path::Path;
 use std::process::Command;
 use std::time::Duration;
@@ -41,19 +42,6 @@ fn ipam(daemon: &Daemon, command: &str, container: &str) -> CniOutput {
         &call,
         &config,
     )
-}
-
-fn free_port() -> u16 {
-    let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
-    listener.local_addr().expect("addr").port()
-}
-
-fn http_get(port: u16, path: &str) -> String {
-    let mut stream = std::net::TcpStream::connect(("127.0.0.1", port)).expect("connect");
-    write!(stream, "GET {path} HTTP/1.1\r\nHost: x\r\n\r\n").expect("request");
-    let mut body = String::new();
-    stream.read_to_string(&mut body).expect("response");
-    body
 }
 
 fn eventually(what: &str, secs: u64, mut check: impl FnMut() -> bool) {

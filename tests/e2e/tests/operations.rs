@@ -3,9 +3,9 @@
 //! dual stack, and a graceful stop.
 
 use berth_e2e::cni::pod_args;
+use berth_e2e::http::{free_port, get as http_get};
 use berth_e2e::scenario::{seed_config, Node, Pod};
 use serde_json::{json, Value};
-use std::io::{Read, Write};
 use std::time::{Duration, Instant};
 
 fn ipam(node: &Node, pools: &[&str]) -> Value {
@@ -25,19 +25,6 @@ fn eventually(what: &str, secs: u64, mut check: impl FnMut() -> bool) {
         std::thread::sleep(Duration::from_millis(100));
     }
     panic!("timed out waiting for: {what}");
-}
-
-fn free_port() -> u16 {
-    let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
-    listener.local_addr().expect("addr").port()
-}
-
-fn http_get(port: u16, path: &str) -> String {
-    let mut stream = std::net::TcpStream::connect(("127.0.0.1", port)).expect("connect metrics");
-    write!(stream, "GET {path} HTTP/1.1\r\nHost: localhost\r\n\r\n").expect("request");
-    let mut body = String::new();
-    stream.read_to_string(&mut body).expect("response");
-    body
 }
 
 #[test]
