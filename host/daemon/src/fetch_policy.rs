@@ -10,6 +10,7 @@
 //! is what makes the module trustworthy, so plain http is accepted.
 
 mod args;
+mod trust;
 
 pub use args::{parse, PolicySource};
 
@@ -77,6 +78,9 @@ impl FetchError {
             FetchError::Http { source, .. } => match source {
                 ureq::Error::StatusCode(code) => *code >= 500 || *code == 408 || *code == 429,
                 ureq::Error::BadUri(_) | ureq::Error::TooManyRedirects => false,
+                // rustls reports a certificate it does not trust as
+                // InvalidData: the same certificate comes back next time.
+                ureq::Error::Io(e) => e.kind() != io::ErrorKind::InvalidData,
                 _ => true,
             },
             _ => false,
@@ -125,18 +129,26 @@ pub struct Fetched {
 pub struct Fetcher {
     agent: ureq::Agent,
     limits: Limits,
+    /// Which CAs https trusts, for the log.
+    pub trust: String,
 }
 
 impl Fetcher {
     pub fn new(limits: Limits) -> Fetcher {
+        let (roots, trust) = trust::root_certs();
         let agent = ureq::Agent::config_builder()
+            .tls_config(ureq::tls::TlsConfig::builder().root_certs(roots).build())
             .timeout_connect(Some(limits.connect_timeout))
             .timeout_global(Some(limits.attempt_timeout))
             .max_redirects(5)
             .user_agent(concat!("berthd/", env!("CARGO_PKG_VERSION")))
             .build()
             .into();
-        Fetcher { agent, limits }
+        Fetcher {
+            agent,
+            limits,
+            trust,
+        }
     }
 
     /// Puts `policy` at `<dir>/<name>.wasm`, retrying transient failures.
@@ -257,6 +269,7 @@ fn matching_file(path: &Path, sha256: &str) -> Option<u64> {
 pub fn run(dir: &Path, args: &[String]) -> anyhow::Result<()> {
     let policies = parse(args)?;
     let fetcher = Fetcher::new(Limits::default());
+    println!("https: {}", fetcher.trust);
     for policy in &policies {
         println!("fetching policy {} from {}", policy.name, policy.url);
         let done = fetcher.fetch(dir, policy)?;
