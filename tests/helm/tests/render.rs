@@ -120,22 +120,19 @@ fn an_init_container_installs_berth_into_the_cni_bin_dir() {
             let cni_bin = volume(spec, "cni-bin");
             assert_eq!(cni_bin["hostPath"]["path"], bin_dir);
             assert_eq!(mount(install, "cni-bin")["mountPath"], "/host/cni-bin");
-            let script = str_at(install, "/args/0");
-            assert!(
-                script.contains("cp \"$BERTH_SOURCE\" /host/cni-bin/.berth.new"),
-                "{script}"
+            // berthd itself does the atomic copy: no shell in the image.
+            assert_eq!(
+                install["command"],
+                json!([
+                    "/usr/local/bin/berthd",
+                    "install-cni",
+                    "--source",
+                    "/usr/local/bin/berth",
+                    "--dest-dir",
+                    "/host/cni-bin"
+                ])
             );
-            assert!(
-                script.contains("mv -f /host/cni-bin/.berth.new /host/cni-bin/berth"),
-                "{script}"
-            );
-            let source = install["env"]
-                .as_array()
-                .expect("env")
-                .iter()
-                .find(|e| e["name"] == "BERTH_SOURCE")
-                .expect("BERTH_SOURCE");
-            assert_eq!(source["value"], "/usr/local/bin/berth");
+            assert!(install.get("args").is_none(), "{install}");
             // The daemon itself never sees the CNI bin dir.
             let berthd = container(spec, "containers", "berthd");
             assert!(!berthd["volumeMounts"].to_string().contains("cni-bin"));
@@ -386,20 +383,25 @@ fn the_chain_keeps_the_values_order_and_the_daemons_shape() {
         );
         assert_eq!(sources.len(), 2);
 
+        // berthd fetch-policy from the Berth image: name, url, digest.
         let fetch = container(spec, "initContainers", "fetch-policies");
-        let args = fetch["args"].as_array().unwrap();
         assert_eq!(
-            args[1..],
-            [
-                json!("fetch-policies"),
-                json!("by-label"),
-                json!("https://policies.example.internal/berth/label-pool-0.1.0.wasm"),
-                json!("2".repeat(64))
-            ]
+            fetch["image"],
+            container(spec, "containers", "berthd")["image"]
         );
-        let script = str_at(fetch, "/args/0");
-        assert!(script.contains("sha256sum -c -"), "{script}");
-        assert!(script.contains("$dir/$name.wasm"), "{script}");
+        assert_eq!(
+            fetch["command"],
+            json!([
+                "/usr/local/bin/berthd",
+                "fetch-policy",
+                "--dir",
+                "/var/lib/berth-policies",
+                "by-label",
+                "https://policies.example.internal/berth/label-pool-0.1.0.wasm",
+                "2".repeat(64)
+            ])
+        );
+        assert!(fetch.get("args").is_none(), "{fetch}");
         assert_eq!(
             mount(fetch, "policy-downloads")["mountPath"],
             "/var/lib/berth-policies"

@@ -41,6 +41,8 @@ const CASES: &[(&str, &[&str])] = &[
         "kubernetes-leader-election.yaml",
         &["leaderelection", "not allowed"],
     ),
+    // The fetcher runs from the Berth image now: its own image is gone.
+    ("policy-fetcher-image.yaml", &["image", "not allowed"]),
 ];
 
 #[test]
