@@ -97,3 +97,43 @@ impl ControlPlane {
         Ok(created)
     }
 }
+
+impl ControlPlane {
+    /// A token for ServiceAccount `namespace/name` bound to pod
+    /// `pod_name` (uid `pod_uid`), as the kubelet projects into a pod:
+    /// it dies with the pod.
+    pub async fn token_for_pod(
+        &self,
+        namespace: &str,
+        name: &str,
+        pod_name: &str,
+        pod_uid: &str,
+    ) -> Result<String> {
+        let accounts: Api<ServiceAccount> = Api::namespaced(self.client().await?, namespace);
+        let request = TokenRequest {
+            spec: Some(TokenRequestSpec {
+                expiration_seconds: Some(TOKEN_SECONDS),
+                bound_object_ref: Some(
+                    k8s_openapi::api::authentication::v1::BoundObjectReference {
+                        api_version: Some("v1".into()),
+                        kind: Some("Pod".into()),
+                        name: Some(pod_name.into()),
+                        uid: Some(pod_uid.into()),
+                    },
+                ),
+                ..Default::default()
+            }),
+            ..Default::default()
+        };
+        let answer: TokenRequest = accounts
+            .create_subresource("token", name, &PostParams::default(), &request)
+            .await
+            .with_context(|| {
+                format!("requesting a token for {namespace}/{name} bound to {pod_name}")
+            })?;
+        answer
+            .status
+            .and_then(|s| s.token)
+            .with_context(|| format!("the token request for {namespace}/{name} has no token"))
+    }
+}

@@ -78,5 +78,8 @@ impl Binaries {
 
 /// The repository this crate was built from (tests/cluster is two levels down).
 pub fn repo_root() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("../..")
+    let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("../..");
+    // Canonical, so that paths handed to cargo and scripts (the image's
+    // target dir) are spelled the same on every run.
+    path.canonicalize().unwrap_or(path)
 }

@@ -16,6 +16,26 @@ impl ControlPlane {
     /// Creates a Ready node `name` with `labels` (plus the
     /// `kubernetes.io/hostname` label every real node has) and returns it.
     pub async fn create_node(&self, name: &str, labels: &[(&str, &str)]) -> Result<Node> {
+        self.create_node_inner(name, labels, None).await
+    }
+
+    /// [`Self::create_node`], with `ip` as the node's InternalIP (what
+    /// pods on it report as hostIP).
+    pub async fn create_node_with_ip(
+        &self,
+        name: &str,
+        labels: &[(&str, &str)],
+        ip: &str,
+    ) -> Result<Node> {
+        self.create_node_inner(name, labels, Some(ip)).await
+    }
+
+    async fn create_node_inner(
+        &self,
+        name: &str,
+        labels: &[(&str, &str)],
+        ip: Option<&str>,
+    ) -> Result<Node> {
         let mut all_labels: BTreeMap<String, String> =
             BTreeMap::from([("kubernetes.io/hostname".to_string(), name.to_string())]);
         all_labels.extend(labels.iter().map(|(k, v)| (k.to_string(), v.to_string())));
@@ -30,6 +50,10 @@ impl ControlPlane {
 
         // A create ignores `status`: it is a subresource written on its own,
         // as a kubelet would.
+        let mut addresses = vec![json!({ "type": "Hostname", "address": name })];
+        if let Some(ip) = ip {
+            addresses.insert(0, json!({ "type": "InternalIP", "address": ip }));
+        }
         let now = k8s_openapi::jiff::Timestamp::now()
             .strftime("%Y-%m-%dT%H:%M:%SZ")
             .to_string();
@@ -45,7 +69,7 @@ impl ControlPlane {
                 }],
                 "capacity": { "cpu": "8", "memory": "32Gi", "pods": "250" },
                 "allocatable": { "cpu": "8", "memory": "32Gi", "pods": "250" },
-                "addresses": [{ "type": "Hostname", "address": name }],
+                "addresses": addresses,
             }
         });
         nodes

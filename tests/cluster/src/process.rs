@@ -1,10 +1,10 @@
 //! One running component: a child process whose output goes to a log file
 //! in the cluster's dir, killed and reaped by PID when dropped.
 
-use std::fs::File;
+use std::fs::{File, OpenOptions};
 use std::net::{Ipv4Addr, TcpListener};
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
+use std::process::{Child, Command, ExitStatus, Stdio};
 
 use anyhow::{anyhow, Context, Result};
 
@@ -13,16 +13,32 @@ const TAIL_LINES: usize = 40;
 
 #[derive(Debug)]
 pub struct Process {
-    name: &'static str,
+    name: String,
     child: Child,
     log: PathBuf,
 }
 
 impl Process {
-    /// Starts `command` with stdout and stderr appended to `<dir>/<name>.log`.
-    pub fn spawn(name: &'static str, mut command: Command, dir: &Path) -> Result<Self> {
+    /// Starts `command` with stdout and stderr written to `<dir>/<name>.log`
+    /// (truncated first).
+    pub fn spawn(name: &str, command: Command, dir: &Path) -> Result<Self> {
         let log = dir.join(format!("{name}.log"));
         let out = File::create(&log).with_context(|| format!("creating {}", log.display()))?;
+        Self::spawn_with_log(name, command, out, log)
+    }
+
+    /// Starts `command` with its output appended to `log`: a restarted
+    /// container keeps its earlier runs' lines, as `kubectl logs -p` would.
+    pub fn spawn_appending(name: &str, command: Command, log: &Path) -> Result<Self> {
+        let out = OpenOptions::new()
+            .create(true)
+            .append(true)
+            .open(log)
+            .with_context(|| format!("opening {}", log.display()))?;
+        Self::spawn_with_log(name, command, out, log.to_path_buf())
+    }
+
+    fn spawn_with_log(name: &str, mut command: Command, out: File, log: PathBuf) -> Result<Self> {
         let err = out.try_clone()?;
         let child = command
             .stdin(Stdio::null())
@@ -30,11 +46,15 @@ impl Process {
             .stderr(err)
             .spawn()
             .with_context(|| format!("starting {name} ({:?})", command.get_program()))?;
-        Ok(Process { name, child, log })
+        Ok(Process {
+            name: name.to_string(),
+            child,
+            log,
+        })
     }
 
-    pub fn name(&self) -> &'static str {
-        self.name
+    pub fn name(&self) -> &str {
+        &self.name
     }
 
     pub fn pid(&self) -> u32 {
@@ -45,6 +65,18 @@ impl Process {
         &self.log
     }
 
+    /// The exit status if the process has exited.
+    pub fn try_wait(&mut self) -> Result<Option<ExitStatus>> {
+        Ok(self.child.try_wait()?)
+    }
+
+    /// SIGKILL and reap.
+    pub fn kill(&mut self) -> Result<ExitStatus> {
+        // An already exited child makes kill() fail; wait() still reaps it.
+        let _ = self.child.kill();
+        Ok(self.child.wait()?)
+    }
+
     /// An error if the process has already exited: a component that dies
     /// during startup must fail the wait at once, with its log, rather than
     /// let it run into the timeout.
@@ -52,7 +84,7 @@ impl Process {
         match self.child.try_wait()? {
             None => Ok(()),
             Some(status) => Err(anyhow!(
-                "{} exited during startup ({status}); last lines of {}:\n{}",
+                "{} exited ({status}); last lines of {}:\n{}",
                 self.name,
                 self.log.display(),
                 self.log_tail()
@@ -62,13 +94,18 @@ impl Process {
 
     /// The last lines of the log, for error messages.
     pub fn log_tail(&self) -> String {
-        match std::fs::read_to_string(&self.log) {
-            Ok(text) => {
-                let lines: Vec<&str> = text.lines().collect();
-                lines[lines.len().saturating_sub(TAIL_LINES)..].join("\n")
-            }
-            Err(e) => format!("(cannot read {}: {e})", self.log.display()),
+        log_tail(&self.log)
+    }
+}
+
+/// The last lines of the file at `path`, for error messages.
+pub fn log_tail(path: &Path) -> String {
+    match std::fs::read_to_string(path) {
+        Ok(text) => {
+            let lines: Vec<&str> = text.lines().collect();
+            lines[lines.len().saturating_sub(TAIL_LINES)..].join("\n")
         }
+        Err(e) => format!("(cannot read {}: {e})", path.display()),
     }
 }
 

@@ -1,0 +1,368 @@
+//! A whole test cluster: the control plane, the chart installed by a
+//! genuine helm, and N nodes each running the chart's DaemonSet pod
+//! (berthd from the image) and a test kubelet, plus a scheduler.
+
+use std::path::PathBuf;
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use anyhow::{bail, ensure, Context, Result};
+use k8s_openapi::api::apps::v1::DaemonSet;
+use k8s_openapi::api::core::v1::Pod;
+use kube::api::{ApiResource, DynamicObject, ListParams};
+use kube::Api;
+use serde_json::{json, Value};
+
+use crate::control_plane::ControlPlane;
+use crate::helm::Helm;
+use crate::image::Image;
+use crate::kubelet::scheduler::{Schedulable, Scheduler};
+use crate::node::{ClusterNode, NodeSpec, NodeStart};
+use crate::readiness::wait_for;
+
+pub const RELEASE: &str = "berth";
+pub const NAMESPACE: &str = "kube-system";
+pub const CHART: &str = "charts/berth";
+/// The chart's DaemonSet, by its labels.
+const DS_SELECTOR: &str = "app.kubernetes.io/instance=berth,app.kubernetes.io/name=berth";
+
+/// How to build a cluster.
+#[derive(Debug, Clone)]
+pub struct ClusterConfig {
+    pub nodes: Vec<NodeSpec>,
+    pub helm: Helm,
+    /// Helm values on top of the chart's defaults (written to a values
+    /// file that every `helm upgrade` passes again).
+    pub values: Value,
+}
+
+impl ClusterConfig {
+    /// `n` nodes `node-a`, `node-b` ... in zones `zone-a`, `zone-b` ...,
+    /// helm v3, and [`Self::test_values`].
+    pub fn nodes(n: usize) -> Self {
+        let nodes = (0..n)
+            .map(|i| {
+                let letter = char::from(b'a' + u8::try_from(i).unwrap_or(25));
+                NodeSpec {
+                    name: format!("node-{letter}"),
+                    labels: vec![(
+                        "topology.kubernetes.io/zone".into(),
+                        format!("zone-{letter}"),
+                    )],
+                }
+            })
+            .collect();
+        ClusterConfig {
+            nodes,
+            helm: Helm::V3,
+            values: Self::test_values(),
+        }
+    }
+
+    /// Chart values for tests: berthd notices config and pool changes
+    /// within a second, and GC runs every second with a 3 s grace (the
+    /// chart's 30 s / 300 s would make a scaled-away ordinal wait five
+    /// minutes for its release). Everything else is the chart's default.
+    pub fn test_values() -> Value {
+        json!({
+            "daemon": { "limits": { "configPollIntervalSecs": 1 } },
+            "kubernetes": { "poolSyncIntervalSecs": 1, "gcIntervalSecs": 1, "gcGraceSecs": 3 },
+        })
+    }
+
+    /// Merges `values` into the values (objects merge, the rest replaces).
+    pub fn with_values(mut self, values: Value) -> Self {
+        merge(&mut self.values, values);
+        self
+    }
+
+    pub fn with_helm(mut self, helm: Helm) -> Self {
+        self.helm = helm;
+        self
+    }
+}
+
+fn merge(into: &mut Value, from: Value) {
+    match (into, from) {
+        (Value::Object(a), Value::Object(b)) => {
+            for (k, v) in b {
+                merge(a.entry(k).or_insert(Value::Null), v);
+            }
+        }
+        (slot, v) => *slot = v,
+    }
+}
+
+pub struct Cluster {
+    // Drop order: the scheduler, the nodes (kubelets, berthds,
+    // namespaces), then the control plane.
+    _scheduler: Scheduler,
+    nodes: Vec<ClusterNode>,
+    schedulable: Schedulable,
+    config: ClusterConfig,
+    values_file: PathBuf,
+    daemon_set: DaemonSet,
+    control_plane: ControlPlane,
+}
+
+impl Cluster {
+    pub async fn start(config: ClusterConfig) -> Result<Self> {
+        let started = Instant::now();
+        // The image build (minutes when cold, seconds when current) runs
+        // while the control plane starts.
+        let image = tokio::task::spawn_blocking(Image::get);
+        let control_plane = ControlPlane::start().await?;
+        let image = image.await??;
+        let values_file = control_plane.dir().join("values.json");
+        std::fs::write(&values_file, serde_json::to_vec_pretty(&config.values)?)?;
+        let scratch = control_plane.dir().join("helm");
+        let values_arg = values_file.to_string_lossy().into_owned();
+        config.helm.run(
+            control_plane.admin_kubeconfig(),
+            &scratch,
+            &[
+                "install",
+                RELEASE,
+                CHART,
+                "-n",
+                NAMESPACE,
+                "-f",
+                &values_arg,
+            ],
+        )?;
+        let daemon_set = read_daemon_set(&control_plane).await?;
+
+        let schedulable: Schedulable = Arc::new(Mutex::new(Vec::new()));
+        let scheduler = Scheduler::start(control_plane.client().await?, schedulable.clone());
+        let mut nodes = Vec::new();
+        for (index, spec) in config.nodes.iter().enumerate() {
+            let node = ClusterNode::start(
+                spec,
+                NodeStart {
+                    control_plane: &control_plane,
+                    image: image.clone(),
+                    daemon_set: &daemon_set,
+                    index,
+                },
+            )
+            .await
+            .with_context(|| format!("starting node {}", spec.name))?;
+            nodes.push(node);
+            if let Ok(mut s) = schedulable.lock() {
+                s.push(spec.name.clone());
+            }
+        }
+        eprintln!(
+            "berth-cluster: {} nodes with berthd ready in {:.1?} (dir {})",
+            nodes.len(),
+            started.elapsed(),
+            control_plane.dir().display()
+        );
+        Ok(Cluster {
+            _scheduler: scheduler,
+            nodes,
+            schedulable,
+            config,
+            values_file,
+            daemon_set,
+            control_plane,
+        })
+    }
+
+    pub fn control_plane(&self) -> &ControlPlane {
+        &self.control_plane
+    }
+
+    pub async fn client(&self) -> Result<kube::Client> {
+        self.control_plane.client().await
+    }
+
+    pub fn nodes(&self) -> &[ClusterNode] {
+        &self.nodes
+    }
+
+    pub fn node(&self, name: &str) -> &ClusterNode {
+        self.nodes
+            .iter()
+            .find(|n| n.name == name)
+            .unwrap_or_else(|| panic!("no node {name}"))
+    }
+
+    /// The DaemonSet as `helm install` rendered it.
+    pub fn daemon_set(&self) -> &DaemonSet {
+        &self.daemon_set
+    }
+
+    /// `kubectl args...` with the admin kubeconfig; stdout, or an error
+    /// with stderr.
+    pub fn kubectl(&self, args: &[&str]) -> Result<String> {
+        let out = self
+            .control_plane
+            .kubectl()
+            .args(args)
+            .current_dir(crate::binaries::repo_root())
+            .output()?;
+        if !out.status.success() {
+            bail!(
+                "kubectl {args:?} failed: {}{}",
+                String::from_utf8_lossy(&out.stderr),
+                String::from_utf8_lossy(&out.stdout)
+            );
+        }
+        Ok(String::from_utf8_lossy(&out.stdout).into_owned())
+    }
+
+    /// `helm upgrade` of the release with the cluster's values file plus
+    /// `extra` arguments (e.g. `--set ipam.enableStatefulSet=false`).
+    pub fn helm_upgrade(&self, extra: &[&str]) -> Result<String> {
+        let values = self.values_file.to_string_lossy().into_owned();
+        let mut args = vec!["upgrade", RELEASE, CHART, "-n", NAMESPACE, "-f", &values];
+        args.extend_from_slice(extra);
+        self.config.helm.run(
+            self.control_plane.admin_kubeconfig(),
+            &self.control_plane.dir().join("helm"),
+            &args,
+        )
+    }
+
+    /// Reads the DaemonSet back from the API server.
+    pub async fn read_daemon_set(&self) -> Result<DaemonSet> {
+        read_daemon_set(&self.control_plane).await
+    }
+
+    /// Every BerthAddress object (as JSON).
+    pub async fn berth_addresses(&self) -> Result<Vec<Value>> {
+        let resource = ApiResource {
+            group: "berth.io".into(),
+            version: "v1alpha1".into(),
+            api_version: "berth.io/v1alpha1".into(),
+            kind: "BerthAddress".into(),
+            plural: "berthaddresses".into(),
+        };
+        let api: Api<DynamicObject> = Api::all_with(self.client().await?, &resource);
+        api.list(&ListParams::default())
+            .await?
+            .items
+            .into_iter()
+            .map(|o| Ok(serde_json::to_value(o)?))
+            .collect()
+    }
+
+    /// The pods of `namespace` matching `selector`.
+    pub async fn pods(&self, namespace: &str, selector: &str) -> Result<Vec<Pod>> {
+        Ok(Api::<Pod>::namespaced(self.client().await?, namespace)
+            .list(&ListParams::default().labels(selector))
+            .await?
+            .items)
+    }
+
+    /// Waits until exactly `count` pods match, all Running and Ready with a
+    /// podIP, none terminating; returns them sorted by name.
+    pub async fn wait_pods_ready(
+        &self,
+        namespace: &str,
+        selector: &str,
+        count: usize,
+        timeout: Duration,
+    ) -> Result<Vec<Pod>> {
+        let what = format!("{count} ready pods {selector} in {namespace}");
+        wait_for(&what, timeout, &mut [], || async {
+            self.check_berthds()?;
+            let mut pods = self.pods(namespace, selector).await?;
+            let ready = pods.len() == count
+                && pods
+                    .iter()
+                    .all(|p| p.metadata.deletion_timestamp.is_none() && is_ready(p));
+            pods.sort_by(|a, b| a.metadata.name.cmp(&b.metadata.name));
+            Ok(ready.then_some(pods))
+        })
+        .await
+    }
+
+    /// An error if any node's berthd has exited.
+    pub fn check_berthds(&self) -> Result<()> {
+        self.nodes.iter().try_for_each(ClusterNode::check_berthd)
+    }
+
+    /// Fails if any berthd ever logged an authorization failure: the
+    /// chart's RBAC must cover every call berthd makes.
+    pub fn assert_no_forbidden(&self) -> Result<()> {
+        for node in &self.nodes {
+            let log = node.berthd_log()?;
+            let bad: Vec<&str> = log.lines().filter(|l| is_forbidden(l)).collect();
+            ensure!(
+                bad.is_empty(),
+                "berthd on {} was refused by RBAC ({}):\n{}",
+                node.name,
+                node.berthd_log_path().display(),
+                bad.join("\n")
+            );
+        }
+        Ok(())
+    }
+
+    /// Stops node `name` as if it died (no DEL for its pods) and takes it
+    /// out of scheduling; its Node object stays until the test deletes it.
+    pub fn halt_node(&mut self, name: &str) {
+        if let Ok(mut s) = self.schedulable.lock() {
+            s.retain(|n| n != name);
+        }
+        if let Some(node) = self.nodes.iter_mut().find(|n| n.name == name) {
+            node.halt();
+        }
+    }
+}
+
+/// A berthd log line that reports an HTTP 403 from the API server.
+pub fn is_forbidden(line: &str) -> bool {
+    let lower = line.to_ascii_lowercase();
+    lower.contains("forbidden")
+        || lower.contains("code: 403")
+        || lower.contains("\"code\":403")
+        || lower.contains(" 403 ")
+}
+
+/// Running, Ready=True, with a podIP.
+pub fn is_ready(pod: &Pod) -> bool {
+    let Some(status) = &pod.status else {
+        return false;
+    };
+    status.phase.as_deref() == Some("Running")
+        && status.pod_ip.is_some()
+        && status
+            .conditions
+            .iter()
+            .flatten()
+            .any(|c| c.type_ == "Ready" && c.status == "True")
+}
+
+/// The DaemonSet as the API server holds it, read back with kubectl as
+/// an operator would (`kubectl get ds -o json`).
+async fn read_daemon_set(cp: &ControlPlane) -> Result<DaemonSet> {
+    let mut kubectl = cp.kubectl();
+    kubectl.args([
+        "get",
+        "ds",
+        "-n",
+        NAMESPACE,
+        "-l",
+        DS_SELECTOR,
+        "-o",
+        "json",
+    ]);
+    let out = tokio::task::spawn_blocking(move || kubectl.output()).await??;
+    ensure!(
+        out.status.success(),
+        "kubectl get ds: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let list: Value = serde_json::from_slice(&out.stdout)?;
+    let items = list["items"].as_array().cloned().unwrap_or_default();
+    match <[Value; 1]>::try_from(items) {
+        Ok([ds]) => Ok(serde_json::from_value(ds)?),
+        Err(items) => bail!(
+            "expected one DaemonSet {DS_SELECTOR}, found {}",
+            items.len()
+        ),
+    }
+}

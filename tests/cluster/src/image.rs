@@ -1,0 +1,144 @@
+//! The chart's image, built from this checkout by `scripts/build-image
+//! --profile debug` and unpacked by `scripts/unpack-image`, once per test
+//! process (and reused across processes while the archive is unchanged).
+//!
+//! The build runs cargo in its own target dir (`target/image-build`): the
+//! cargo that runs the tests may still hold the lock of the normal one.
+//! `BERTH_IMAGE_ARCHIVE` names a prebuilt archive instead (CI can build it
+//! once before the tests).
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+use std::sync::{Arc, Mutex};
+use std::time::Instant;
+
+use anyhow::{bail, Context, Result};
+use serde_json::Value;
+
+use crate::binaries::repo_root;
+use crate::process::log_tail;
+
+/// A prebuilt image archive to use instead of building one.
+pub const ARCHIVE_ENV: &str = "BERTH_IMAGE_ARCHIVE";
+/// Where the image's cargo build, archive and unpacked roots live.
+pub const IMAGE_DIR_ENV: &str = "BERTH_IMAGE_BUILD_DIR";
+
+#[derive(Debug)]
+pub struct Image {
+    pub archive: PathBuf,
+    /// The unpacked root filesystem; never written by containers.
+    pub rootfs: PathBuf,
+    pub entrypoint: Vec<String>,
+    pub cmd: Vec<String>,
+    pub env: Vec<(String, String)>,
+}
+
+static IMAGE: Mutex<Option<Arc<Image>>> = Mutex::new(None);
+
+impl Image {
+    /// The image, built and unpacked on first use in this process.
+    /// Blocking (the first call may build for minutes).
+    pub fn get() -> Result<Arc<Image>> {
+        let mut slot = IMAGE
+            .lock()
+            .map_err(|_| anyhow::anyhow!("an earlier image build panicked"))?;
+        if let Some(image) = slot.as_ref() {
+            return Ok(image.clone());
+        }
+        let dir = build_dir();
+        std::fs::create_dir_all(&dir)?;
+        // Test processes may run side by side (nextest, scripts/cluster):
+        // one builds and unpacks at a time.
+        let lock = std::fs::File::create(dir.join(".lock"))?;
+        lock.lock()?;
+        let archive = match std::env::var_os(ARCHIVE_ENV) {
+            Some(path) => PathBuf::from(path),
+            None => build(&dir)?,
+        };
+        let image = Arc::new(unpack(&archive, &dir)?);
+        *slot = Some(image.clone());
+        Ok(image)
+    }
+}
+
+fn build_dir() -> PathBuf {
+    std::env::var_os(IMAGE_DIR_ENV)
+        .map(PathBuf::from)
+        .unwrap_or_else(|| repo_root().join("target/image-build"))
+}
+
+fn build(dir: &Path) -> Result<PathBuf> {
+    let archive = dir.join("berth-debug.oci.tar");
+    let log = dir.join("build.log");
+    let started = Instant::now();
+    let out = std::fs::File::create(&log)?;
+    let status = Command::new(repo_root().join("scripts/build-image"))
+        .args(["--profile", "debug", "--output"])
+        .arg(&archive)
+        .env("CARGO_TARGET_DIR", dir)
+        .stdout(out.try_clone()?)
+        .stderr(out)
+        .status()
+        .context("running scripts/build-image")?;
+    if !status.success() {
+        bail!(
+            "scripts/build-image --profile debug failed ({status}); {}:\n{}",
+            log.display(),
+            log_tail(&log)
+        );
+    }
+    eprintln!(
+        "berth-cluster: image built (or found current) in {:.1?}: {}",
+        started.elapsed(),
+        archive.display()
+    );
+    Ok(archive)
+}
+
+/// Unpacks into `rootfs-<digest>` next to the build, once per archive
+/// content: a finished root is marked by its `image-config.json`.
+fn unpack(archive: &Path, dir: &Path) -> Result<Image> {
+    let digest = crate::netns::run("sha256sum", &[&archive.to_string_lossy()])?;
+    let digest = digest.split_whitespace().next().unwrap_or_default();
+    let rootfs = dir.join(format!("rootfs-{}", &digest[..16.min(digest.len())]));
+    let config_file = dir.join(format!("rootfs-{}.json", &digest[..16.min(digest.len())]));
+    if !config_file.is_file() {
+        let _ = std::fs::remove_dir_all(&rootfs);
+        let out = Command::new(repo_root().join("scripts/unpack-image"))
+            .arg(archive)
+            .arg(&rootfs)
+            .output()
+            .context("running scripts/unpack-image")?;
+        if !out.status.success() {
+            bail!(
+                "scripts/unpack-image {} failed: {}",
+                archive.display(),
+                String::from_utf8_lossy(&out.stderr)
+            );
+        }
+        std::fs::write(&config_file, &out.stdout)?;
+    }
+    let config: Value = serde_json::from_slice(&std::fs::read(&config_file)?)
+        .with_context(|| format!("reading {}", config_file.display()))?;
+    let strings = |v: &Value| -> Vec<String> {
+        v.as_array()
+            .into_iter()
+            .flatten()
+            .filter_map(|s| s.as_str().map(str::to_string))
+            .collect()
+    };
+    let env = strings(&config["Env"])
+        .into_iter()
+        .filter_map(|kv| {
+            kv.split_once('=')
+                .map(|(k, v)| (k.to_string(), v.to_string()))
+        })
+        .collect();
+    Ok(Image {
+        archive: archive.to_path_buf(),
+        rootfs,
+        entrypoint: strings(&config["Entrypoint"]),
+        cmd: strings(&config["Cmd"]),
+        env,
+    })
+}
