@@ -139,7 +139,6 @@ def build(args):
             "Labels": {
                 "org.opencontainers.image.title": "berth",
                 "org.opencontainers.image.version": tag,
-                "org.opencontainers.image.ref.name": args.ref,
             },
         },
         "rootfs": {"type": "layers", "diff_ids": [sha256(layer)]},
