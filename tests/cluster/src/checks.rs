@@ -64,8 +64,9 @@ impl Cluster {
             let results: Vec<String> = sandbox
                 .results
                 .iter()
-                .flat_map(|(_, ips)| ips.clone())
-                .collect();
+                .find(|(ifname, _)| ifname == "eth0")
+                .map(|(_, ips)| ips.clone())
+                .unwrap_or_default();
             ensure!(
                 pod_ips == results,
                 "{name}: podIPs {pod_ips:?} but the ADD results say {results:?}"

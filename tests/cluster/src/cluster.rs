@@ -11,13 +11,13 @@ use k8s_openapi::api::apps::v1::DaemonSet;
 use k8s_openapi::api::core::v1::Pod;
 use kube::api::{ApiResource, DynamicObject, ListParams};
 use kube::Api;
-use serde_json::{json, Value};
+use serde_json::Value;
 
+use crate::config::ClusterConfig;
 use crate::control_plane::ControlPlane;
-use crate::helm::Helm;
 use crate::image::Image;
 use crate::kubelet::scheduler::{Schedulable, Scheduler};
-use crate::node::{ClusterNode, NodeSpec, NodeStart};
+use crate::node::{ClusterNode, NodeStart};
 use crate::readiness::wait_for;
 
 pub const RELEASE: &str = "berth";
@@ -26,78 +26,13 @@ pub const CHART: &str = "charts/berth";
 /// The chart's DaemonSet, by its labels.
 const DS_SELECTOR: &str = "app.kubernetes.io/instance=berth,app.kubernetes.io/name=berth";
 
-/// How to build a cluster.
-#[derive(Debug, Clone)]
-pub struct ClusterConfig {
-    pub nodes: Vec<NodeSpec>,
-    pub helm: Helm,
-    /// Helm values on top of the chart's defaults (written to a values
-    /// file that every `helm upgrade` passes again).
-    pub values: Value,
-}
-
-impl ClusterConfig {
-    /// `n` nodes `node-a`, `node-b` ... in zones `zone-a`, `zone-b` ...,
-    /// helm v3, and [`Self::test_values`].
-    pub fn nodes(n: usize) -> Self {
-        let nodes = (0..n)
-            .map(|i| {
-                let letter = char::from(b'a' + u8::try_from(i).unwrap_or(25));
-                NodeSpec {
-                    name: format!("node-{letter}"),
-                    labels: vec![(
-                        "topology.kubernetes.io/zone".into(),
-                        format!("zone-{letter}"),
-                    )],
-                }
-            })
-            .collect();
-        ClusterConfig {
-            nodes,
-            helm: Helm::V3,
-            values: Self::test_values(),
-        }
-    }
-
-    /// Chart values for tests: berthd notices config and pool changes
-    /// within a second, and GC runs every second with a 3 s grace (the
-    /// chart's 30 s / 300 s would make a scaled-away ordinal wait five
-    /// minutes for its release). Everything else is the chart's default.
-    pub fn test_values() -> Value {
-        json!({
-            "daemon": { "limits": { "configPollIntervalSecs": 1 } },
-            "kubernetes": { "poolSyncIntervalSecs": 1, "gcIntervalSecs": 1, "gcGraceSecs": 3 },
-        })
-    }
-
-    /// Merges `values` into the values (objects merge, the rest replaces).
-    pub fn with_values(mut self, values: Value) -> Self {
-        merge(&mut self.values, values);
-        self
-    }
-
-    pub fn with_helm(mut self, helm: Helm) -> Self {
-        self.helm = helm;
-        self
-    }
-}
-
-fn merge(into: &mut Value, from: Value) {
-    match (into, from) {
-        (Value::Object(a), Value::Object(b)) => {
-            for (k, v) in b {
-                merge(a.entry(k).or_insert(Value::Null), v);
-            }
-        }
-        (slot, v) => *slot = v,
-    }
-}
-
 pub struct Cluster {
     // Drop order: the scheduler, the nodes (kubelets, berthds,
     // namespaces), then the control plane.
     _scheduler: Scheduler,
     nodes: Vec<ClusterNode>,
+    /// Nodes stopped by [`Cluster::halt_node`], kept for their logs.
+    halted: Vec<ClusterNode>,
     schedulable: Schedulable,
     config: ClusterConfig,
     values_file: PathBuf,
@@ -161,6 +96,7 @@ impl Cluster {
         Ok(Cluster {
             _scheduler: scheduler,
             nodes,
+            halted: Vec::new(),
             schedulable,
             config,
             values_file,
@@ -177,6 +113,7 @@ impl Cluster {
         self.control_plane.client().await
     }
 
+    /// The running nodes.
     pub fn nodes(&self) -> &[ClusterNode] {
         &self.nodes
     }
@@ -210,6 +147,18 @@ impl Cluster {
             );
         }
         Ok(String::from_utf8_lossy(&out.stdout).into_owned())
+    }
+
+    /// `kubectl apply` of one object given as JSON.
+    pub fn apply(&self, object: &Value) -> Result<String> {
+        let name = object["metadata"]["name"].as_str().unwrap_or("object");
+        let kind = object["kind"].as_str().unwrap_or("kind");
+        let path = self
+            .control_plane
+            .dir()
+            .join(format!("apply-{kind}-{name}.json"));
+        std::fs::write(&path, serde_json::to_vec_pretty(object)?)?;
+        self.kubectl(&["apply", "-f", &path.to_string_lossy()])
     }
 
     /// `helm upgrade` of the release with the cluster's values file plus
@@ -287,7 +236,7 @@ impl Cluster {
     /// Fails if any berthd ever logged an authorization failure: the
     /// chart's RBAC must cover every call berthd makes.
     pub fn assert_no_forbidden(&self) -> Result<()> {
-        for node in &self.nodes {
+        for node in self.nodes.iter().chain(&self.halted) {
             let log = node.berthd_log()?;
             let bad: Vec<&str> = log.lines().filter(|l| is_forbidden(l)).collect();
             ensure!(
@@ -303,12 +252,15 @@ impl Cluster {
 
     /// Stops node `name` as if it died (no DEL for its pods) and takes it
     /// out of scheduling; its Node object stays until the test deletes it.
+    /// From then on [`Self::nodes`] leaves it out.
     pub fn halt_node(&mut self, name: &str) {
         if let Ok(mut s) = self.schedulable.lock() {
             s.retain(|n| n != name);
         }
-        if let Some(node) = self.nodes.iter_mut().find(|n| n.name == name) {
+        if let Some(i) = self.nodes.iter().position(|n| n.name == name) {
+            let mut node = self.nodes.remove(i);
             node.halt();
+            self.halted.push(node);
         }
     }
 }

@@ -45,6 +45,22 @@ async fn seed_walkthrough() -> Result<()> {
     same_ips(&first, &again)?;
     eprintln!("step 2: re-created {again:?}");
 
+    // A pod sandbox restart (DEL, then ADD under a new container id):
+    // the same address again.
+    let restarted = &again[0];
+    let node = cluster.node(&restarted.node);
+    let sandbox = node
+        .kubelet()
+        .restart_pod("default", &restarted.name)
+        .await?;
+    ensure!(sandbox.container_id != restarted.container_id);
+    ensure!(
+        sandbox.ip() == Some(restarted.ip.as_str()),
+        "restart moved {restarted:?} to {sandbox:?}"
+    );
+    let again = ready(&cluster, 2).await?;
+    same_ips(&first, &again)?;
+
     // kubectl scale sts test-sts --replicas 3: test-sts-2 gets a new IP.
     cluster.kubectl(&["scale", "sts", "test-sts", "--replicas", "3"])?;
     let three = ready(&cluster, 3).await?;
@@ -104,15 +120,12 @@ async fn seed_walkthrough() -> Result<()> {
 
     // The pool annotation changed on the pod template: the rolling update
     // re-creates the pods, which move to the new pool; the old IPs go.
-    apply(
-        &cluster,
-        &json!({
-            "apiVersion": "berth.io/v1alpha1",
-            "kind": "BerthPool",
-            "metadata": { "name": "test-ippool-2" },
-            "spec": { "subnet": "10.7.0.0/16", "ips": ["10.7.168.101-10.7.168.110"] },
-        }),
-    )?;
+    cluster.apply(&json!({
+        "apiVersion": "berth.io/v1alpha1",
+        "kind": "BerthPool",
+        "metadata": { "name": "test-ippool-2" },
+        "spec": { "subnet": "10.7.0.0/16", "ips": ["10.7.168.101-10.7.168.110"] },
+    }))?;
     cluster.wait_pool_counts("test-ippool-2", 0, 10).await?;
     let patch = json!({ "spec": { "template": { "metadata": { "annotations": { "berth.io/ippool": "test-ippool-2" } } } } });
     cluster.kubectl(&[
@@ -270,14 +283,4 @@ fn same_ips(before: &[PodAddress], after: &[PodAddress]) -> Result<()> {
 
 fn in_pool(ip: &str, prefix: &str) -> bool {
     ip.starts_with(prefix)
-}
-
-fn apply(cluster: &Cluster, object: &serde_json::Value) -> Result<()> {
-    let path = cluster.control_plane().dir().join(format!(
-        "apply-{}.json",
-        object["metadata"]["name"].as_str().unwrap_or("object")
-    ));
-    std::fs::write(&path, object.to_string())?;
-    cluster.kubectl(&["apply", "-f", &path.to_string_lossy()])?;
-    Ok(())
 }

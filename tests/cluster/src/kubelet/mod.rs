@@ -11,6 +11,8 @@
 //! a DEL).
 
 mod cni;
+mod ops;
+mod reconcile;
 mod sandbox;
 pub mod scheduler;
 mod state;

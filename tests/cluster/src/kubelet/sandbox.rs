@@ -154,4 +154,13 @@ impl Sandbox {
     pub fn ips(&self) -> Vec<String> {
         self.attachments.iter().flat_map(Attachment::ips).collect()
     }
+
+    /// The primary interface's addresses: what a kubelet reports as the
+    /// pod's IPs (secondary networks are Multus' business, not podIPs).
+    pub fn pod_ips(&self) -> Vec<String> {
+        self.attachments
+            .first()
+            .map(Attachment::ips)
+            .unwrap_or_default()
+    }
 }
