@@ -76,6 +76,23 @@
 //!   or protobuf.
 //! * No discovery (`/api`, `/apis`), no logs/exec/attach/eviction/scale or
 //!   other subresources but `status`; `/version` only.
+//!
+//! # What the real server covers instead
+//!
+//! `tests/cluster` (crate `berth-cluster`) runs Berth against a real
+//! kube-apiserver, etcd and kube-controller-manager built from source, with
+//! the chart installed by helm and berthd run from the image under the
+//! chart's RBAC: authentication with bound ServiceAccount tokens, RBAC
+//! (a missing grant shows up as a 403 in berthd's log and fails the test),
+//! admission, CRD schema validation and printer columns, real watch caches,
+//! pagination, ownerReference garbage collection and graceful deletion,
+//! and the StatefulSet, ReplicaSet and Deployment controllers acting on
+//! what the tests create. The seed walkthrough, CNI GC across nodes,
+//! concurrent allocation, berthd crashes, `holdAfterScaleDown`, node and
+//! StatefulSet garbage run there. This stand-in stays for what a real
+//! server cannot be made to do on demand: injected latency, 5xx and
+//! conflict faults on chosen writes, forced 410 `Expired` watches, and
+//! exact request counts.
 
 pub mod counters;
 mod meta;
