@@ -318,3 +318,22 @@ async fn read_daemon_set(cp: &ControlPlane) -> Result<DaemonSet> {
         ),
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::is_forbidden;
+
+    #[test]
+    fn berthd_403_lines_are_recognised() {
+        // As berthd logs them (kube-rs errors, through tracing's JSON).
+        let refused = [
+            r#"{"level":"WARN","fields":{"message":"listing BerthPools failed","error":"list berthpools: 403 Forbidden: berthpools.berth.io is forbidden: User \"system:serviceaccount:kube-system:berth\" cannot list resource"}}"#,
+            r#"{"level":"WARN","fields":{"message":"GC could not list nodes","error":"ApiError: nodes is forbidden: User \"x\" (Status { code: 403 })"}}"#,
+        ];
+        for line in refused {
+            assert!(is_forbidden(line), "{line}");
+        }
+        let fine = r#"{"level":"INFO","fields":{"message":"allocated","pod":"default/web-403","ips":"[\"10.6.168.103/16\"]"}}"#;
+        assert!(!is_forbidden(fine), "{fine}");
+    }
+}

@@ -254,3 +254,129 @@ fn readiness(
         c.name
     )
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn context(dir: &Path) -> PodContext {
+        PodContext {
+            node_name: "node-a".into(),
+            pod_name: "berth-x1".into(),
+            namespace: "kube-system".into(),
+            host_ip: "10.250.0.1".into(),
+            host_root: dir.join("host"),
+            volumes_dir: dir.join("volumes"),
+            service_account_dir: dir.join("sa"),
+            api_host: "127.0.0.1".into(),
+            api_port: 6443,
+        }
+    }
+
+    fn image() -> Image {
+        Image {
+            archive: PathBuf::new(),
+            rootfs: PathBuf::new(),
+            entrypoint: vec!["/entry".into()],
+            cmd: vec!["--help".into()],
+            env: vec![("PATH".into(), "/usr/local/bin".into())],
+        }
+    }
+
+    fn spec(pod: serde_json::Value) -> PodSpec {
+        serde_json::from_value(pod).expect("pod spec")
+    }
+
+    #[test]
+    fn command_env_and_volumes_are_resolved_as_a_kubelet_does() -> Result<()> {
+        let dir = tempfile::tempdir()?;
+        let pod = spec(serde_json::json!({
+            "hostNetwork": true,
+            "containers": [{
+                "name": "berthd",
+                "command": ["/usr/local/bin/berthd", "serve"],
+                "env": [
+                    { "name": "BERTH_NODE_NAME", "valueFrom": { "fieldRef": { "fieldPath": "spec.nodeName" } } },
+                    { "name": "POD_NAME", "valueFrom": { "fieldRef": { "fieldPath": "metadata.name" } } },
+                    { "name": "RUST_LOG", "value": "info" },
+                ],
+                "ports": [{ "name": "metrics", "containerPort": 9464 }],
+                "readinessProbe": { "httpGet": { "path": "/healthz", "port": "metrics" } },
+                "securityContext": { "readOnlyRootFilesystem": true },
+                "volumeMounts": [
+                    { "name": "socket-dir", "mountPath": "/run/berth" },
+                    { "name": "scratch", "mountPath": "/scratch", "readOnly": true },
+                ],
+            }],
+            "initContainers": [{ "name": "init", "args": ["install"] }],
+            "volumes": [
+                { "name": "socket-dir", "hostPath": { "path": "/run/berth", "type": "DirectoryOrCreate" } },
+                { "name": "scratch", "emptyDir": {} },
+            ],
+        }));
+        let resolved = resolve(&pod, &image(), &context(dir.path()))?;
+        assert_eq!(resolved.init_containers[0].argv, ["/entry", "install"]);
+        let (berthd, probe) = &resolved.containers[0];
+        assert_eq!(berthd.argv, ["/usr/local/bin/berthd", "serve"]);
+        let env: std::collections::BTreeMap<_, _> = berthd.env.iter().cloned().collect();
+        assert_eq!(env["BERTH_NODE_NAME"], "node-a");
+        assert_eq!(env["POD_NAME"], "berth-x1");
+        assert_eq!(env["HOSTNAME"], "node-a");
+        assert_eq!(env["KUBERNETES_SERVICE_PORT"], "6443");
+        assert_eq!(env["PATH"], "/usr/local/bin");
+        assert!(berthd.read_only_root);
+        let targets: Vec<_> = berthd
+            .mounts
+            .iter()
+            .map(|m| (m.target.as_str(), m.read_only))
+            .collect();
+        assert_eq!(
+            targets,
+            [
+                ("/run/berth", false),
+                ("/scratch", true),
+                (SERVICE_ACCOUNT_DIR, true)
+            ]
+        );
+        assert_eq!(berthd.mounts[0].source, dir.path().join("host/run/berth"));
+        assert!(
+            berthd.mounts[0].source.is_dir(),
+            "DirectoryOrCreate creates it"
+        );
+        match probe {
+            Some(Readiness::HttpGet { host, port, path }) => {
+                assert_eq!(
+                    (host.as_str(), *port, path.as_str()),
+                    ("10.250.0.1", 9464, "/healthz")
+                );
+            }
+            other => panic!("unexpected probe {other:?}"),
+        }
+        Ok(())
+    }
+
+    #[test]
+    fn what_it_cannot_run_is_an_error_not_a_silent_drop() -> Result<()> {
+        let dir = tempfile::tempdir()?;
+        let cases = [
+            serde_json::json!({ "containers": [{ "name": "c", "env": [
+                { "name": "X", "valueFrom": { "secretKeyRef": { "name": "s", "key": "k" } } }] }] }),
+            serde_json::json!({ "containers": [{ "name": "c", "env": [
+                { "name": "X", "valueFrom": { "fieldRef": { "fieldPath": "metadata.uid" } } }] }] }),
+            serde_json::json!({ "containers": [{ "name": "c",
+                "volumeMounts": [{ "name": "v", "mountPath": "/v" }] }],
+                "volumes": [{ "name": "v", "secret": { "secretName": "s" } }] }),
+            serde_json::json!({ "containers": [{ "name": "c",
+                "volumeMounts": [{ "name": "v", "mountPath": "/v", "subPath": "x" }] }],
+                "volumes": [{ "name": "v", "emptyDir": {} }] }),
+        ];
+        for case in cases {
+            let pod = spec(case.clone());
+            assert!(
+                resolve(&pod, &image(), &context(dir.path())).is_err(),
+                "accepted {case}"
+            );
+        }
+        Ok(())
+    }
+}

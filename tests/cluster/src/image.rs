@@ -10,7 +10,7 @@
 use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::sync::{Arc, Mutex};
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
 use anyhow::{bail, Context, Result};
 use serde_json::Value;
@@ -95,6 +95,35 @@ fn build(dir: &Path) -> Result<PathBuf> {
     Ok(archive)
 }
 
+/// Unpacked roots of earlier builds are removed once they are an hour old
+/// (75 MB each, one per product change): younger ones may still serve a
+/// test process or `scripts/cluster up` started before this build.
+const PRUNE_AFTER: Duration = Duration::from_secs(3600);
+
+fn prune(dir: &Path, keep: &Path) {
+    let Ok(entries) = std::fs::read_dir(dir) else {
+        return;
+    };
+    for entry in entries.flatten() {
+        let path = entry.path();
+        let name = entry.file_name().to_string_lossy().into_owned();
+        let old = entry
+            .metadata()
+            .and_then(|m| m.modified())
+            .ok()
+            .and_then(|t| t.elapsed().ok())
+            .is_some_and(|age| age > PRUNE_AFTER);
+        if !(name.starts_with("rootfs-") && name.ends_with(".json") && old) {
+            continue;
+        }
+        let root = path.with_extension("");
+        if root != keep {
+            let _ = std::fs::remove_file(&path);
+            let _ = std::fs::remove_dir_all(&root);
+        }
+    }
+}
+
 /// Unpacks into `rootfs-<digest>` next to the build, once per archive
 /// content: a finished root is marked by its `image-config.json`.
 fn unpack(archive: &Path, dir: &Path) -> Result<Image> {
@@ -117,6 +146,7 @@ fn unpack(archive: &Path, dir: &Path) -> Result<Image> {
             );
         }
         std::fs::write(&config_file, &out.stdout)?;
+        prune(dir, &rootfs);
     }
     let config: Value = serde_json::from_slice(&std::fs::read(&config_file)?)
         .with_context(|| format!("reading {}", config_file.display()))?;

@@ -78,9 +78,11 @@ async fn a_dead_node_and_a_deleted_statefulset_leave_nothing_held() -> Result<()
     })
     .await?;
     let waited = gone_at.elapsed();
-    // The chart values give a 3 s grace: nothing is freed on first sight.
+    // The test values give a 3 s grace: nothing is freed on first sight.
+    // berthd measures the grace in whole unix seconds, so it can end up
+    // to a second early: 2 s is the least it may take.
     ensure!(
-        waited.as_secs_f64() >= 3.0,
+        waited.as_secs_f64() >= 2.0,
         "collected after {waited:?}, inside the grace period"
     );
     let log_a = cluster.node("node-a").berthd_log()?;
