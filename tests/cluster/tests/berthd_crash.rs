@@ -7,6 +7,7 @@
 mod common;
 
 use std::collections::BTreeMap;
+use std::time::{Duration, Instant};
 
 use anyhow::{ensure, Result};
 use berth_cluster::{wait_for, Cluster, ClusterConfig};
@@ -31,12 +32,21 @@ async fn adds_survive_a_berthd_sigkill() -> Result<()> {
 
     let on_b = BTreeMap::from([("kubernetes.io/hostname", "node-b")]);
     cluster.apply(&deployment(APP, POOL, REPLICAS as u32, &on_b))?;
-    // Kill while some ADDs have returned and others are in flight.
-    wait_for("ADDs under way on node-b", TIMEOUT, &mut [], || async {
+    // Kill while some ADDs have returned and others are in flight. An ADD
+    // takes tens of milliseconds, so the kubelet's counters (in memory)
+    // are watched closely rather than at the usual poll interval.
+    let deadline = Instant::now() + TIMEOUT;
+    loop {
         let s = kubelet.stats();
-        Ok((s.adds_ok >= 3 && s.adds_started > s.adds_ok + s.adds_failed).then_some(()))
-    })
-    .await?;
+        if s.adds_ok >= 3 && s.adds_started > s.adds_ok + s.adds_failed {
+            break;
+        }
+        ensure!(
+            Instant::now() < deadline,
+            "never saw an ADD in flight: {s:?}"
+        );
+        tokio::time::sleep(Duration::from_millis(2)).await;
+    }
     let old_pid = node.kill_berthd()?;
     let at_kill = kubelet.history();
     eprintln!(
