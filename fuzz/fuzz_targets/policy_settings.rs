@@ -53,6 +53,9 @@ fuzz_target!(|data: &[u8]| {
         return;
     };
     let pod_name = pod_name.and_then(|p| std::str::from_utf8(p).ok());
+    // Natively the SDK keeps policy log lines in a per-thread buffer; drain
+    // it, or every run after the 10,000th line pays for a full one.
+    let _ = berth_policy_sdk::log::take_captured();
     for policy in policies() {
         let verdict = policy.validate_settings(settings);
         assert_eq!(
