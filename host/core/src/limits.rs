@@ -123,3 +123,26 @@ pub const KUBE_TRACE_BYTES_MAX: usize = 32 << 10;
 /// keeps the state in memory), so the cache mainly serves writes; redb's
 /// default of 1 GiB would let RSS grow with the store file.
 pub const STORE_CACHE_BYTES_MAX: usize = 8 << 20;
+
+// ---------------------------------------------------------------------------
+// Daemon (berthd): request handling, health, config bounds.
+// ---------------------------------------------------------------------------
+
+/// Releases (DEL, GC) that meet a stale view re-read it at most this often.
+pub const RELEASE_ATTEMPTS_MAX: u32 = 3;
+/// How long an answer may take to write once the request's deadline passed.
+pub const ANSWER_GRACE_MS: u64 = 1_000;
+/// How often the metrics/health snapshot is taken.
+pub const SNAPSHOT_INTERVAL_MS: u64 = 1_000;
+/// `/healthz` fails when no snapshot finished for this long (stuck daemon).
+pub const SNAPSHOT_STALE_SECS: u64 = 60;
+/// Bounds of `limits.requestTimeoutMs`: below, a request cannot even reach
+/// a policy; above, the plugin (10 s by default, 600 s at most) gave up.
+pub const REQUEST_TIMEOUT_MS_MIN: u64 = 100;
+pub const REQUEST_TIMEOUT_MS_MAX: u64 = 600_000;
+/// Bound of `limits.requestsInFlightMax`: more slots only queue on the
+/// allocator lock.
+pub const REQUESTS_IN_FLIGHT_MAX: usize = 4096;
+/// Size of the embedded store's health probe write: about a 64-record
+/// batch, so a probe that fits says a real write would.
+pub const STORE_PROBE_BYTES: usize = 64 * 1024;

@@ -2,6 +2,7 @@
 //! limits. Parsed and validated once, at start and at every reload; a bad
 //! file is refused whole and the running config stays in force.
 
+use berth_core::limits::{REQUESTS_IN_FLIGHT_MAX, REQUEST_TIMEOUT_MS_MAX, REQUEST_TIMEOUT_MS_MIN};
 use berth_core::pool::PoolSpec;
 use berth_policy_runtime::PolicyConfig;
 use serde::Deserialize;
@@ -64,13 +65,6 @@ impl Default for DaemonLimits {
         }
     }
 }
-
-/// Below this a request cannot even reach a policy; above it the plugin
-/// (10 s by default, 600 s at most) has long given up.
-const REQUEST_TIMEOUT_MS_MIN: u64 = 100;
-const REQUEST_TIMEOUT_MS_MAX: u64 = 600_000;
-/// More slots than this only queue on the allocator lock.
-const REQUESTS_IN_FLIGHT_MAX: usize = 4096;
 
 fn default_socket_path() -> PathBuf {
     PathBuf::from(berth_proto::DEFAULT_SOCKET_PATH)

@@ -13,7 +13,7 @@
 
 use crate::accept_backoff::AcceptBackoff;
 use crate::service::Service;
-use berth_core::limits::METRICS_CONNECTIONS_MAX;
+use berth_core::limits::{METRICS_CONNECTIONS_MAX, SNAPSHOT_INTERVAL_MS, SNAPSHOT_STALE_SECS};
 use std::net::SocketAddr;
 use std::sync::{Arc, RwLock};
 use std::time::{Duration, Instant};
@@ -23,8 +23,6 @@ use tokio::sync::{watch, Semaphore};
 
 const REQUEST_BYTES_MAX: usize = 8 * 1024;
 const REQUEST_TIMEOUT_MS: u64 = 5_000;
-const SNAPSHOT_INTERVAL_MS: u64 = 1_000;
-const SNAPSHOT_STALE_SECS: u64 = 60;
 
 struct Snapshot {
     metrics: String,

@@ -15,7 +15,7 @@
 
 use crate::accept_backoff::AcceptBackoff;
 use crate::service::Service;
-use berth_core::limits::SOCKET_CONNECTIONS_MAX;
+use berth_core::limits::{ANSWER_GRACE_MS, SOCKET_CONNECTIONS_MAX};
 use berth_proto::{ErrorBody, ErrorKind, Request, Response, MAX_FRAME_BYTES};
 use std::os::unix::fs::FileTypeExt;
 use std::path::{Path, PathBuf};
@@ -216,6 +216,3 @@ async fn write_response(stream: &mut UnixStream, response: &Response, deadline: 
         Err(_elapsed) => tracing::debug!("client did not read the answer in time"),
     }
 }
-
-/// How long an answer may take to write once the request's deadline passed.
-const ANSWER_GRACE_MS: u64 = 1_000;

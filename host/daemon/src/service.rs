@@ -12,6 +12,7 @@ use crate::kube::directory::Directory;
 use crate::metrics::{Metrics, Verb};
 use crate::views;
 use berth_core::allocator::{AddInput, Allocator, NodeScope};
+use berth_core::limits::RELEASE_ATTEMPTS_MAX;
 use berth_core::pool::Pool;
 use berth_core::record::Mutation;
 use berth_core::store::Store;
@@ -46,8 +47,6 @@ pub struct Service {
 /// on fresh records at most this many times, with a jittered pause.
 const ADD_ATTEMPTS_MAX: u32 = 10;
 const ADD_RETRY_PAUSE_MS_MAX: u64 = 20;
-/// Releases (DEL, GC) that meet a stale view re-read it at most this often.
-const RELEASE_ATTEMPTS_MAX: u32 = 3;
 
 type Failure = ErrorBody;
 

@@ -19,6 +19,7 @@ mod open;
 
 pub use open::Opened;
 
+use berth_core::limits::STORE_PROBE_BYTES;
 use berth_core::record::{AddressRecord, Mutation};
 use berth_core::store::{Store, StoreError};
 use redb::{Database, Durability, ReadableDatabase, ReadableTable, TableDefinition};
@@ -29,8 +30,6 @@ use std::sync::{Mutex, MutexGuard};
 pub(crate) const RECORDS: TableDefinition<&str, &[u8]> = TableDefinition::new("records");
 /// Written only by the health probe after a failed write.
 const PROBE: TableDefinition<&str, &[u8]> = TableDefinition::new("berth-health-probe");
-/// About a 64-record batch: a probe that fits says a real write would.
-const PROBE_BYTES: usize = 64 * 1024;
 
 pub struct EmbeddedStore {
     path: PathBuf,
@@ -210,7 +209,7 @@ impl Store for EmbeddedStore {
                     .open_table(PROBE)
                     .map_err(|e| self.backend("probe", e))?;
                 probe
-                    .insert("probe", vec![0u8; PROBE_BYTES].as_slice())
+                    .insert("probe", vec![0u8; STORE_PROBE_BYTES].as_slice())
                     .map_err(|e| self.backend("probe", e))?;
             }
             txn.commit().map_err(|e| self.backend("probe", e))
