@@ -2,11 +2,11 @@
 
 use crate::metrics::escape_label;
 use berth_core::allocator::Allocator;
-use berth_core::chain::{Phase, StepOutcome, TraceStep};
+use berth_core::describe;
 use berth_core::limits::ADMIN_PAGE_BYTES_MAX;
 use berth_core::record::{AddressRecord, RecordState};
 use berth_policy_runtime::MetricsSnapshot;
-use berth_policy_sdk::{Decision, IpFamily, Retention};
+use berth_policy_sdk::IpFamily;
 use berth_proto::admin::{AllocationView, Explanation, PoolView};
 use std::collections::BTreeMap;
 use std::fmt::Write as _;
@@ -49,15 +49,6 @@ pub fn pools(allocator: &Allocator) -> Vec<PoolView> {
         });
     }
     views
-}
-
-pub fn retention(r: Retention) -> String {
-    match r {
-        Retention::ReleaseOnDelete => "release on delete".into(),
-        Retention::KeepForSecs(s) => format!("keep {s}s after delete"),
-        Retention::KeepUntilRetired(0) => "keep until retired".into(),
-        Retention::KeepUntilRetired(s) => format!("keep until retired, then {s}s"),
-    }
 }
 
 fn pod(r: &AddressRecord) -> String {
@@ -114,7 +105,10 @@ fn allocation(r: &AddressRecord) -> AllocationView {
         ifname: r.interface.clone(),
         pod: pod(r),
         identity: r.identity_key().map(str::to_owned),
-        retention: r.identity.as_ref().map(|i| retention(i.retention)),
+        retention: r
+            .identity
+            .as_ref()
+            .map(|i| describe::retention(i.retention)),
         expires_at_unix_secs: expires,
     }
 }
@@ -137,37 +131,12 @@ pub fn explain(allocator: &Allocator, target: &str) -> Vec<Explanation> {
             identity: r.identity_key().map(str::to_owned),
             steps: if r.trace.is_empty() {
                 // Records keep only the steps that did something.
-                vec!["every policy abstained; the allocator chose the address".to_owned()]
+                vec![describe::NO_STEPS.to_owned()]
             } else {
-                r.trace.iter().map(step_line).collect()
+                r.trace.iter().map(describe::trace_step).collect()
             },
         })
         .collect()
-}
-
-fn step_line(step: &TraceStep) -> String {
-    let phase = match step.phase {
-        Phase::Identify => "identify",
-        Phase::Evaluate => "evaluate",
-    };
-    let what = match &step.outcome {
-        StepOutcome::Identified(None) => "no identity (abstained)".to_owned(),
-        StepOutcome::Identified(Some(id)) => {
-            format!("identity {} ({})", id.key, retention(id.retention))
-        }
-        StepOutcome::Decided(Decision::Abstain) => "abstained".to_owned(),
-        StepOutcome::Decided(Decision::RestrictPools(p)) => format!("restricted pools to {p:?}"),
-        StepOutcome::Decided(Decision::Narrow(c)) => {
-            format!("narrowed to {} candidate(s)", c.len())
-        }
-        StepOutcome::Decided(Decision::Reorder(c)) => {
-            format!("moved {} candidate(s) first", c.len())
-        }
-        StepOutcome::Decided(Decision::Pick(c)) => format!("picked {} from {}", c.address, c.pool),
-        StepOutcome::Decided(Decision::Reject(reason)) => format!("rejected: {reason}"),
-        StepOutcome::IgnoredError(e) => format!("error ignored (failurePolicy Ignore): {e}"),
-    };
-    format!("{} [{phase}]: {what}", step.policy)
 }
 
 pub fn pool_metrics(allocator: &Allocator) -> String {

@@ -19,12 +19,13 @@ mod crash_point;
 pub mod crd_address;
 pub mod crd_pool;
 pub mod error;
-mod list;
+pub mod list;
 pub mod names;
 pub mod pool_admission;
 pub mod retry;
 pub mod status;
 pub mod store;
+pub mod workload;
 
 pub use convert::ConvertError;
 pub use crash_point::CRASH_AFTER_ADDRESS_WRITES_ENV;

@@ -9,7 +9,7 @@ use serde::de::DeserializeOwned;
 use std::fmt::Debug;
 
 /// Every object matching `params` (its `limit`/`continue` are set here).
-pub(crate) async fn list_all<K>(api: &Api<K>, params: &ListParams) -> Result<Vec<K>, Failure>
+pub async fn list_all<K>(api: &Api<K>, params: &ListParams) -> Result<Vec<K>, Failure>
 where
     K: Resource + Clone + DeserializeOwned + Debug,
 {

@@ -130,6 +130,19 @@ impl KubeStore {
         }
     }
 
+    /// Takes `objects`, as just read from the API server, as this store's
+    /// view of them: a batch over their records then carries their
+    /// resourceVersion and uid, so a replace or delete fails with
+    /// `Conflict` if one changed since. For tools that act on a few objects
+    /// they read themselves (`kubectl berth release`) rather than on every
+    /// record of the cluster.
+    pub fn adopt(&self, objects: &[BerthAddress]) {
+        let mut seen = self.inner.lock_seen();
+        for obj in objects {
+            seen.insert(obj.name_any(), seen_of(obj));
+        }
+    }
+
     /// Every record in the cluster; the versions they were read at become
     /// this node's view once [`Store::loaded`] says they were applied.
     pub async fn load_async(&self) -> Result<Vec<AddressRecord>, StoreError> {

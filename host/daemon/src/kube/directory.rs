@@ -8,11 +8,11 @@
 
 use super::annotations;
 use berth_core::placement::Labels;
+use berth_kube::workload::{controller_of, ordinal_of, owner};
 use berth_policy_sdk::{KeyValue, Owner, StatefulSet as StsInfo};
 use berth_proto::PodRef;
 use k8s_openapi::api::apps::v1::{ReplicaSet, StatefulSet};
 use k8s_openapi::api::core::v1::{Namespace, Node, Pod};
-use k8s_openapi::apimachinery::pkg::apis::meta::v1::OwnerReference;
 use kube::runtime::reflector::{self, ObjectRef, Store};
 use kube::runtime::{watcher, WatchStreamExt};
 use kube::{Api, Client, Resource};
@@ -265,34 +265,6 @@ impl Directory {
         let found = self.get_namespaced::<Pod>(namespace, name)?;
         Ok(found.is_some_and(|p| uid.is_empty() || p.metadata.uid.as_deref() == Some(uid)))
     }
-}
-
-fn controller_of(refs: Option<&[OwnerReference]>) -> Option<&OwnerReference> {
-    refs?.iter().find(|r| r.controller == Some(true))
-}
-
-fn owner(r: &OwnerReference) -> Owner {
-    Owner {
-        kind: r.kind.clone(),
-        name: r.name.clone(),
-        uid: r.uid.clone(),
-    }
-}
-
-/// The ordinal: the `apps.kubernetes.io/pod-index` label when set
-/// (Kubernetes ≥ 1.28), else the suffix after `<statefulset>-`.
-fn ordinal_of(pod: &Pod, sts: &str) -> Option<u32> {
-    let labels = pod.metadata.labels.as_ref();
-    if let Some(index) = labels.and_then(|l| l.get("apps.kubernetes.io/pod-index")) {
-        return index.parse().ok();
-    }
-    pod.metadata
-        .name
-        .as_deref()?
-        .strip_prefix(sts)?
-        .strip_prefix('-')?
-        .parse()
-        .ok()
 }
 
 fn pairs<'a>(it: impl Iterator<Item = (&'a String, &'a String)>) -> Vec<KeyValue> {
