@@ -112,7 +112,7 @@ fn records(s: &Snapshot<'_>, now: u64, slack: u64, out: &mut Vec<Finding>) {
             find(
                 Fault::PoolGone,
                 format!(
-                    "BerthPool {} does not exist; the address is held by nobody's pool",
+                    "BerthPool {} does not exist; the address stays held until it is released",
                     record.pool
                 ),
             );
