@@ -254,16 +254,27 @@ impl Directory {
         Ok(sts.map(|s| u32::try_from(s.spec.replicas.unwrap_or(1)).unwrap_or(0)))
     }
 
-    /// Whether a pod with this UID exists (read from the API server, not
-    /// the cache: GC must never free an address on stale information).
-    pub fn pod_exists(
+    /// The pod `namespace/name` if it exists with `uid` (any UID when
+    /// `uid` is empty), read from the API server, not the cache: GC must
+    /// never free an address on stale information.
+    pub fn pod_read_directly(
         &self,
         namespace: &str,
         name: &str,
         uid: &str,
-    ) -> Result<bool, DirectoryError> {
+    ) -> Result<Option<Pod>, DirectoryError> {
         let found = self.get_namespaced::<Pod>(namespace, name)?;
-        Ok(found.is_some_and(|p| uid.is_empty() || p.metadata.uid.as_deref() == Some(uid)))
+        Ok(found.filter(|p| uid.is_empty() || p.metadata.uid.as_deref() == Some(uid)))
+    }
+
+    /// The Node `name`, read from the API server (GC's check of a node's
+    /// readiness before it frees the addresses of its pods).
+    pub fn node_read_directly(&self, name: &str) -> Result<Option<Node>, DirectoryError> {
+        let api: Api<Node> = Api::all(self.client.clone());
+        let what = format!("Node/{name}");
+        self.handle
+            .block_on(api.get_opt(name))
+            .map_err(|source| DirectoryError::Api { what, source })
     }
 }
 
