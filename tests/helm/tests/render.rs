@@ -620,6 +620,7 @@ fn rbac_grants_the_least_the_daemon_needs() {
         ] {
             assert_eq!(grant(group, resource), read, "{group}/{resource}");
         }
+        assert_eq!(grant("apps.kruise.io", "statefulsets"), ["get"]);
         assert_eq!(
             grant("berth.io", "berthaddresses"),
             ["get", "list", "watch", "create", "update", "patch", "delete"]
@@ -642,6 +643,7 @@ fn rbac_grants_the_least_the_daemon_needs() {
             json!([
                 {"apiGroups": [""], "resources": ["pods", "namespaces", "nodes"], "verbs": ["get", "list", "watch"]},
                 {"apiGroups": ["apps"], "resources": ["statefulsets", "replicasets"], "verbs": ["get", "list", "watch"]},
+                {"apiGroups": ["apps.kruise.io"], "resources": ["statefulsets"], "verbs": ["get"]},
                 {"apiGroups": ["berth.io"], "resources": ["berthaddresses"], "verbs": ["get", "list", "watch", "create", "update", "patch", "delete"]},
                 {"apiGroups": ["berth.io"], "resources": ["berthpools"], "verbs": ["get", "list", "watch"]},
                 {"apiGroups": ["berth.io"], "resources": ["berthpools/status"], "verbs": ["get", "update", "patch"]}

@@ -8,6 +8,8 @@ pub use berth_kube::annotations;
 pub mod directory;
 pub mod gc;
 pub mod mode;
+pub mod ordinals;
+pub mod owners;
 
 use serde::Deserialize;
 

@@ -4,11 +4,13 @@ use super::directory::Directory;
 use super::gc::{
     adopted_nodes, live_nodes, ClusterView, Collector, GcAction, GcTimes, LivePod, NodeHealth,
 };
+use super::ordinals::OwnerState;
 use super::KubernetesConfig;
 use crate::cluster::ReleaseCause;
 use crate::service::{now_unix_secs, Service};
 use anyhow::Context;
 use berth_core::pool::{PoolError, PoolSpec};
+use berth_core::record::OwnerRef;
 use berth_kube::{pools_from_cluster, KubeStore, PoolStatusWriter};
 use k8s_openapi::api::core::v1::Node;
 use kube::{Api, Client};
@@ -102,8 +104,8 @@ impl ClusterView for Cluster<'_> {
         Ok(NodeHealth::of(node.as_ref()))
     }
 
-    fn stateful_set_replicas(&self, namespace: &str, name: &str) -> anyhow::Result<Option<u32>> {
-        Ok(self.directory.stateful_set_replicas(namespace, name)?)
+    fn owner(&self, namespace: &str, owner: &OwnerRef) -> anyhow::Result<OwnerState> {
+        Ok(self.directory.owner_state(namespace, owner)?)
     }
 }
 

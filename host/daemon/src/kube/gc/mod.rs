@@ -18,11 +18,14 @@
 //! * attached to a *zombie*: its pod is Succeeded or Failed, or has been
 //!   Terminating `terminating_grace_secs` past its grace period on a node
 //!   that is NotReady or gone → released the same way;
-//! * retained until retired, owned by a StatefulSet that is gone or was
-//!   scaled below the ordinal → the identity is retired (its hold, e.g.
-//!   `holdAfterScaleDown`, starts then; expiry frees it afterwards).
+//! * retained until retired, owned by a StatefulSet (of any API group:
+//!   OpenKruise's too) that is gone or no longer runs the ordinal → the
+//!   identity is retired (its hold, e.g. `holdAfterScaleDown`, starts
+//!   then; expiry frees it afterwards).
 //!
-//! A retained binding of a live StatefulSet ordinal is never touched.
+//! A retained binding of a live StatefulSet ordinal is never touched, nor
+//! one whose owner Berth cannot read (a kind discovery does not know, or
+//! RBAC forbids): only an operator's release frees those.
 
 mod rules;
 #[cfg(test)]
@@ -30,7 +33,8 @@ mod tests;
 
 pub use rules::{LivePod, NodeHealth, Zombie};
 
-use berth_core::record::AddressRecord;
+use super::ordinals::OwnerState;
+use berth_core::record::{AddressRecord, OwnerRef};
 use berth_proto::Attachment;
 use k8s_openapi::api::core::v1::Node;
 use std::collections::{BTreeSet, HashMap};
@@ -57,8 +61,9 @@ pub trait ClusterView {
     fn pod(&self, namespace: &str, name: &str, uid: &str) -> anyhow::Result<Option<LivePod>>;
     /// Whether node `name` is Ready, NotReady or gone.
     fn node_health(&self, name: &str) -> anyhow::Result<NodeHealth>;
-    /// Desired replicas, or `None` when the StatefulSet does not exist.
-    fn stateful_set_replicas(&self, namespace: &str, name: &str) -> anyhow::Result<Option<u32>>;
+    /// The StatefulSet-like `owner` of pods in `namespace`, in whatever
+    /// API group its ownerReference named.
+    fn owner(&self, namespace: &str, owner: &OwnerRef) -> anyhow::Result<OwnerState>;
 }
 
 /// How long things must look like garbage before GC acts.

@@ -2,7 +2,8 @@
 //! `ClusterView`), and an API error always means "not garbage".
 
 use super::{ClusterView, GcAction, GcTimes};
-use berth_core::record::{AddressRecord, RecordState};
+use crate::kube::ordinals::OwnerState;
+use berth_core::record::{AddressRecord, OwnerRef, RecordState};
 use berth_policy_sdk::Retention;
 use berth_proto::Attachment;
 use k8s_openapi::api::core::v1::{Node, Pod};
@@ -198,11 +199,25 @@ fn retained(record: &AddressRecord, cluster: &dyn ClusterView) -> Option<GcActio
         return None;
     }
     let sts = record.stateful_set.as_ref()?;
-    match cluster.stateful_set_replicas(&record.pod.namespace, &sts.name) {
-        Ok(Some(replicas)) if sts.ordinal < replicas => None,
-        Ok(_) => Some(GcAction::Retire(identity.key.clone())),
+    // The owner as the pod's ownerReference named it; a record without
+    // one can only have come from an apps/v1 StatefulSet of that name.
+    let owner = match &record.owner {
+        Some(owner) if owner.kind == "StatefulSet" && owner.name == sts.name => owner.clone(),
+        _ => OwnerRef {
+            kind: "StatefulSet".into(),
+            name: sts.name.clone(),
+            ..OwnerRef::default()
+        },
+    };
+    match cluster.owner(&record.pod.namespace, &owner) {
+        Ok(OwnerState::Live(Some(ordinals))) if ordinals.keeps(sts.ordinal) => None,
+        Ok(OwnerState::Live(Some(_)) | OwnerState::Gone) => {
+            Some(GcAction::Retire(identity.key.clone()))
+        }
+        // Running but not understood, or not readable: never retired.
+        Ok(OwnerState::Live(None) | OwnerState::Unreadable) => None,
         Err(error) => {
-            tracing::warn!(%error, sts = %sts.name, "GC could not check a StatefulSet; keeping");
+            tracing::warn!(%error, owner = %owner.name, "GC could not check a StatefulSet; keeping");
             None
         }
     }
