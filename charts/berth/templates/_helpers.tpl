@@ -129,7 +129,7 @@ daemon's default). Otherwise: `pools` and no `kubernetes`. No apiServerUrl: bert
 {{- fail "daemon.pools must be empty when kubernetes.enabled is true: in Kubernetes mode pools are BerthPool objects (create them, or enable defaultPool); set kubernetes.enabled=false to use node-local pools" -}}
 {{- end -}}
 {{- $k := dict -}}
-{{- range $key := list "gcIntervalSecs" "gcGraceSecs" "poolSyncIntervalSecs" -}}
+{{- range $key := list "gcIntervalSecs" "gcGraceSecs" "gcTerminatingGraceSecs" "poolSyncIntervalSecs" -}}
 {{- $v := index $.Values.kubernetes $key -}}
 {{- if not (kindIs "invalid" $v) -}}
 {{- $_ := set $k $key (int64 $v) -}}

@@ -18,5 +18,5 @@ pub mod store;
 pub use allocator::{AddInput, AddPlan, Allocator, Assigned, NodeScope, PoolUsage};
 pub use error::{AllocError, RestoreError};
 pub use pool::{Pool, PoolError, PoolSpec, Route, RouteSpec};
-pub use record::{AddressRecord, Mutation, RecordState};
+pub use record::{AddressRecord, Mutation, OwnerRef, RecordState};
 pub use store::{Store, StoreError};

@@ -116,6 +116,14 @@ pub const KUBE_LIST_PAGE_OBJECTS: u32 = 500;
 /// Bytes of a record's trace as JSON in its BerthAddress object; longer
 /// traces keep their first steps (objects stay small; etcd caps 1.5 MiB).
 pub const KUBE_TRACE_BYTES_MAX: usize = 32 << 10;
+/// Seconds before the daemon asks discovery again about a pod owner kind
+/// (e.g. OpenKruise's StatefulSet) the API server did not serve: a CRD
+/// installed later is picked up without a restart.
+pub const OWNER_DISCOVERY_RETRY_SECS: u64 = 60;
+/// Entries of an owner's `spec.reserveOrdinals` (OpenKruise) the daemon
+/// reads; an owner with more is not interpreted, so none of its ordinals
+/// is retired by scale.
+pub const OWNER_RESERVED_ORDINALS_MAX: usize = 1024;
 
 // ---- Embedded store (berth-store-embedded) ----
 

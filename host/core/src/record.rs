@@ -23,6 +23,50 @@ pub enum RecordState {
     },
 }
 
+/// The pod's controller as its ownerReference names it. `api_version`
+/// ("apps/v1", "apps.kruise.io/v1beta1") says which API the owner is read
+/// from; the policies see the rest ([`OwnerRef::for_policy`]).
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct OwnerRef {
+    /// Empty in records written before it was kept: read as `apps/v1`,
+    /// the only API those records' StatefulSets were read from.
+    #[serde(default, skip_serializing_if = "String::is_empty")]
+    pub api_version: String,
+    pub kind: String,
+    pub name: String,
+    pub uid: String,
+}
+
+impl OwnerRef {
+    /// The API group ("" for the core group, "apps" when unrecorded).
+    pub fn group(&self) -> &str {
+        match self.api_version.rsplit_once('/') {
+            Some((group, _)) => group,
+            None if self.api_version.is_empty() => "apps",
+            None => "",
+        }
+    }
+
+    /// The API version ("v1" when unrecorded).
+    pub fn version(&self) -> &str {
+        match self.api_version.rsplit_once('/') {
+            Some((_, version)) => version,
+            None if self.api_version.is_empty() => "v1",
+            None => &self.api_version,
+        }
+    }
+
+    /// What the policy contract shows of the owner.
+    pub fn for_policy(&self) -> Owner {
+        Owner {
+            kind: self.kind.clone(),
+            name: self.name.clone(),
+            uid: self.uid.clone(),
+        }
+    }
+}
+
 /// One held address.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
@@ -44,7 +88,7 @@ pub struct AddressRecord {
     /// The pod's controller when known; GC retires a StatefulSet identity
     /// once its ordinal is scaled away or the StatefulSet is deleted.
     #[serde(default)]
-    pub owner: Option<Owner>,
+    pub owner: Option<OwnerRef>,
     #[serde(default)]
     pub stateful_set: Option<StatefulSet>,
     pub created_at_unix_secs: u64,

@@ -11,6 +11,16 @@ use berth_core::record::AddressRecord;
 use berth_proto::{AddRequest, Attachment, ErrorBody, ErrorKind};
 use std::sync::atomic::Ordering::Relaxed;
 
+/// Why GC releases an attachment; counted apart in `berth_releases_total`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ReleaseCause {
+    /// No pod with its UID exists (`cause="gc"`).
+    PodGone,
+    /// Its pod exists but finished, or is stuck Terminating on a dead
+    /// node (`cause="zombie"`).
+    Zombie,
+}
+
 impl Service {
     pub fn directory(&self) -> Option<&crate::kube::directory::Directory> {
         self.directory.as_ref()
@@ -122,12 +132,19 @@ impl Service {
         }
     }
 
-    /// GC: the pod of `attachment` is gone; treat it like its DEL.
-    pub fn gc_release(&self, attachment: &Attachment) -> Result<u64, ErrorBody> {
+    /// GC: the pod of `attachment` is gone, or a zombie; treat it like
+    /// its DEL (a sticky identity stays retained per its retention).
+    pub fn gc_release(
+        &self,
+        attachment: &Attachment,
+        cause: ReleaseCause,
+    ) -> Result<u64, ErrorBody> {
         let mutations = self.commit_fresh(None, |a| a.plan_del(attachment, now_unix_secs()))?;
-        self.metrics
-            .released_by_gc
-            .fetch_add(removed(&mutations), Relaxed);
+        let counter = match cause {
+            ReleaseCause::PodGone => &self.metrics.released_by_gc,
+            ReleaseCause::Zombie => &self.metrics.released_zombie,
+        };
+        counter.fetch_add(removed(&mutations), Relaxed);
         Ok(mutations.len() as u64)
     }
 

@@ -214,7 +214,10 @@ async fn run(
             client,
             node,
             k.gc_interval_secs,
-            k.gc_grace_secs,
+            crate::kube::gc::GcTimes {
+                grace_secs: k.gc_grace_secs,
+                terminating_grace_secs: k.gc_terminating_grace_secs,
+            },
             stop_rx.clone(),
         ));
     }

@@ -92,6 +92,9 @@ pub struct Metrics {
     /// Addresses released, by cause.
     pub released_on_delete: AtomicU64,
     pub released_by_gc: AtomicU64,
+    /// Addresses of zombie pods (finished, or stuck Terminating on a dead
+    /// node) released by GC.
+    pub released_zombie: AtomicU64,
     pub released_by_expiry: AtomicU64,
     pub released_by_operator: AtomicU64,
     pub released_by_rebind: AtomicU64,
@@ -145,6 +148,7 @@ impl Metrics {
         for (cause, counter) in [
             ("delete", &self.released_on_delete),
             ("gc", &self.released_by_gc),
+            ("zombie", &self.released_zombie),
             ("expiry", &self.released_by_expiry),
             ("operator", &self.released_by_operator),
             ("rebind", &self.released_by_rebind),

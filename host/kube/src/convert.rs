@@ -18,8 +18,8 @@ use crate::names::{
 use berth_core::chain::TraceStep;
 use berth_core::limits::{IDENTITY_KEY_BYTES_MAX, KUBE_TRACE_BYTES_MAX};
 use berth_core::pool::{PoolSpec, RouteSpec};
-use berth_core::record::{AddressRecord, RecordState};
-use berth_policy_sdk::{Identity, Owner, Retention, StatefulSet};
+use berth_core::record::{AddressRecord, OwnerRef, RecordState};
+use berth_policy_sdk::{Identity, Retention, StatefulSet};
 use berth_proto::{Attachment, PodRef};
 use kube::api::ObjectMeta;
 use kube::ResourceExt;
@@ -149,6 +149,7 @@ pub fn berth_address(record: &AddressRecord, writer: &str) -> BerthAddress {
         created_at_unix_secs: record.created_at_unix_secs,
         node: holder(record, writer).to_owned(),
         owner: record.owner.as_ref().map(|o| OwnerSpec {
+            api_version: o.api_version.clone(),
             kind: o.kind.clone(),
             name: o.name.clone(),
             uid: o.uid.clone(),
@@ -258,7 +259,8 @@ pub fn address_record(obj: &BerthAddress) -> Result<AddressRecord, ConvertError>
         identity,
         state,
         node: s.node.clone(),
-        owner: s.owner.as_ref().map(|o| Owner {
+        owner: s.owner.as_ref().map(|o| OwnerRef {
+            api_version: o.api_version.clone(),
             kind: o.kind.clone(),
             name: o.name.clone(),
             uid: o.uid.clone(),

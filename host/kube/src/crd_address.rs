@@ -95,7 +95,13 @@ pub struct PodRefSpec {
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "camelCase")]
 pub struct OwnerSpec {
+    /// The owner's `apiVersion` from the pod's ownerReference ("apps/v1",
+    /// "apps.kruise.io/v1beta1"): which API GC reads it from. Absent in
+    /// objects written before it was kept: read as "apps/v1".
+    #[serde(default, skip_serializing_if = "String::is_empty")]
+    pub api_version: String,
     pub kind: String,
     pub name: String,
     pub uid: String,

@@ -4,9 +4,10 @@
 
 mod common;
 use berth_core::chain::{Phase, StepOutcome, TraceStep};
+use berth_core::OwnerRef;
 use berth_kube::convert::{address_record, berth_address, berth_pool, pool_spec};
 use berth_kube::names::{self, is_dns_subdomain};
-use berth_policy_sdk::{Decision, Identity, Owner, Retention, StatefulSet};
+use berth_policy_sdk::{Decision, Identity, Retention, StatefulSet};
 use common::*;
 
 #[test]
@@ -29,7 +30,8 @@ fn records_round_trip_through_objects() {
         record("test-ippool", "10.6.168.101", "c1"),
         "default/test-sts/0",
     );
-    full.owner = Some(Owner {
+    full.owner = Some(OwnerRef {
+        api_version: "apps.kruise.io/v1beta1".into(),
         kind: "StatefulSet".into(),
         name: "test-sts".into(),
         uid: "u-1".into(),

@@ -23,6 +23,9 @@ use crate::kubelet::{CniRuntime, Kubelet, KubeletConfig, Network, CNI_VERSION};
 use crate::netns::Netns;
 use crate::process::log_tail;
 
+/// The port of berthd's metrics endpoint (the chart's `metrics.port`).
+pub const METRICS_PORT: u16 = 9464;
+
 /// The uplink a node's secondary (macvlan) network hangs off.
 pub const UPLINK: &str = "uplink0";
 
@@ -173,6 +176,46 @@ impl ClusterNode {
 
     pub fn berthd_log_path(&self) -> &Path {
         self.daemon.log_path()
+    }
+
+    /// berthd's `/metrics` (Prometheus text), fetched inside the node's
+    /// network as the chart's probe reaches it.
+    pub async fn metrics(&self) -> Result<String> {
+        let mut cmd = self
+            .host_ns
+            .command(&crate::helper::helper_binary()?.to_string_lossy());
+        cmd.args([
+            "http-get",
+            &format!("{}:{METRICS_PORT}", self.host_ip),
+            "/metrics",
+        ]);
+        let out = tokio::task::spawn_blocking(move || cmd.output()).await??;
+        if !out.status.success() {
+            bail!(
+                "GET /metrics on {}: {}",
+                self.name,
+                String::from_utf8_lossy(&out.stderr)
+            );
+        }
+        let text = String::from_utf8_lossy(&out.stdout);
+        // The helper prints the status line first.
+        Ok(text
+            .split_once('\n')
+            .map_or("", |(_, body)| body)
+            .to_owned())
+    }
+
+    /// The value of the metrics sample `series` (e.g.
+    /// `berth_releases_total{cause="zombie"}`), 0 when absent.
+    pub async fn metric(&self, series: &str) -> Result<u64> {
+        let text = self.metrics().await?;
+        let value = text
+            .lines()
+            .find_map(|l| l.strip_prefix(series)?.strip_prefix(' '))
+            .map(|v| v.trim().parse::<u64>())
+            .transpose()
+            .with_context(|| format!("{series} on {}", self.name))?;
+        Ok(value.unwrap_or(0))
     }
 
     /// The node's "host" network namespace.

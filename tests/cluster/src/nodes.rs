@@ -1,6 +1,7 @@
 //! Node objects without a kubelet behind them. They are Ready so that
 //! controllers and our test kubelet treat them as usable; with no node
-//! lifecycle controller running, nothing marks them NotReady later.
+//! lifecycle controller running, nothing marks them NotReady later —
+//! a test does, with [`ControlPlane::set_node_ready`].
 
 use std::collections::BTreeMap;
 
@@ -28,6 +29,36 @@ impl ControlPlane {
         ip: &str,
     ) -> Result<Node> {
         self.create_node_inner(name, labels, Some(ip)).await
+    }
+
+    /// Sets node `name`'s Ready condition to True or False (with the
+    /// reason a kubelet that stopped posting would get, NodeStatusUnknown,
+    /// when false), as the node lifecycle controller and kubelet do.
+    pub async fn set_node_ready(&self, name: &str, ready: bool) -> Result<Node> {
+        let now = k8s_openapi::jiff::Timestamp::now()
+            .strftime("%Y-%m-%dT%H:%M:%SZ")
+            .to_string();
+        let (status, reason) = if ready {
+            ("True", "KubeletReady")
+        } else {
+            ("False", "NodeStatusUnknown")
+        };
+        // A strategic merge patch merges conditions by type.
+        let patch = json!({
+            "status": { "conditions": [{
+                "type": "Ready",
+                "status": status,
+                "reason": reason,
+                "message": "set by the berth test",
+                "lastHeartbeatTime": now,
+                "lastTransitionTime": now,
+            }] }
+        });
+        let nodes: Api<Node> = Api::all(self.client().await?);
+        nodes
+            .patch_status(name, &PatchParams::default(), &Patch::Strategic(&patch))
+            .await
+            .with_context(|| format!("setting node {name} Ready={status}"))
     }
 
     async fn create_node_inner(

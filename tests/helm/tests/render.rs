@@ -235,7 +235,7 @@ fn the_default_chain_is_sticky_statefulset() {
         // chart's intervals, and no `pools` (they are BerthPool objects).
         assert_eq!(
             config["kubernetes"],
-            json!({"gcIntervalSecs": 30, "gcGraceSecs": 300, "poolSyncIntervalSecs": 10})
+            json!({"gcIntervalSecs": 30, "gcGraceSecs": 300, "gcTerminatingGraceSecs": 300, "poolSyncIntervalSecs": 10})
         );
         assert!(config.get("pools").is_none(), "{config}");
         assert!(config.get("limits").is_none());
@@ -248,7 +248,7 @@ fn kubernetes_mode_renders_the_values_intervals_as_integers() {
         let config = full(helm).daemon_config();
         assert_eq!(
             config["kubernetes"],
-            json!({"gcIntervalSecs": 15, "gcGraceSecs": 120, "poolSyncIntervalSecs": 5})
+            json!({"gcIntervalSecs": 15, "gcGraceSecs": 120, "gcTerminatingGraceSecs": 45, "poolSyncIntervalSecs": 5})
         );
         assert!(config.get("pools").is_none(), "{config}");
         // --set gives integers, values files floats: both render integers.
@@ -262,7 +262,7 @@ fn kubernetes_mode_renders_the_values_intervals_as_integers() {
             .daemon_config();
         assert_eq!(
             config["kubernetes"],
-            json!({"gcIntervalSecs": 30, "poolSyncIntervalSecs": 10})
+            json!({"gcIntervalSecs": 30, "gcTerminatingGraceSecs": 300, "poolSyncIntervalSecs": 10})
         );
     }
 }
@@ -620,6 +620,7 @@ fn rbac_grants_the_least_the_daemon_needs() {
         ] {
             assert_eq!(grant(group, resource), read, "{group}/{resource}");
         }
+        assert_eq!(grant("apps.kruise.io", "statefulsets"), ["get"]);
         assert_eq!(
             grant("berth.io", "berthaddresses"),
             ["get", "list", "watch", "create", "update", "patch", "delete"]
@@ -642,6 +643,7 @@ fn rbac_grants_the_least_the_daemon_needs() {
             json!([
                 {"apiGroups": [""], "resources": ["pods", "namespaces", "nodes"], "verbs": ["get", "list", "watch"]},
                 {"apiGroups": ["apps"], "resources": ["statefulsets", "replicasets"], "verbs": ["get", "list", "watch"]},
+                {"apiGroups": ["apps.kruise.io"], "resources": ["statefulsets"], "verbs": ["get"]},
                 {"apiGroups": ["berth.io"], "resources": ["berthaddresses"], "verbs": ["get", "list", "watch", "create", "update", "patch", "delete"]},
                 {"apiGroups": ["berth.io"], "resources": ["berthpools"], "verbs": ["get", "list", "watch"]},
                 {"apiGroups": ["berth.io"], "resources": ["berthpools/status"], "verbs": ["get", "update", "patch"]}

@@ -8,7 +8,7 @@ use crate::chain::{PolicyChain, TraceStep};
 use crate::error::AllocError;
 use crate::limits::CHAIN_CANDIDATES_MAX;
 use crate::pool::family_of;
-use crate::record::{recorded_trace, AddressRecord, Mutation, RecordState};
+use crate::record::{recorded_trace, AddressRecord, Mutation, OwnerRef, RecordState};
 use berth_policy_sdk::{Identity, IpFamily, Request};
 use std::net::IpAddr;
 
@@ -131,7 +131,7 @@ impl Allocator {
             node: input.node.clone(),
             interface: input.interface.clone(),
             family,
-            owner: input.owner.clone(),
+            owner: input.owner.as_ref().map(OwnerRef::for_policy),
             stateful_set: input.stateful_set.clone(),
             free_total: views.iter().map(|v| v.free).fold(0, u64::saturating_add),
             pools: views,

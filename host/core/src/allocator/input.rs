@@ -9,8 +9,8 @@ use crate::limits::{
 };
 use crate::placement::Placement;
 use crate::pool::{family_of, Route};
-use crate::record::Mutation;
-use berth_policy_sdk::{KeyValue, Owner, StatefulSet};
+use crate::record::{Mutation, OwnerRef};
+use berth_policy_sdk::{KeyValue, StatefulSet};
 use berth_proto::{Attachment, PodRef};
 use std::net::IpAddr;
 
@@ -28,7 +28,7 @@ pub struct AddInput {
     pub requested: Vec<String>,
     pub labels: Vec<KeyValue>,
     pub annotations: Vec<KeyValue>,
-    pub owner: Option<Owner>,
+    pub owner: Option<OwnerRef>,
     pub stateful_set: Option<StatefulSet>,
     pub node: String,
     /// Namespace and node labels for pool selectors; `None` evaluates no

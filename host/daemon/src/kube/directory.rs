@@ -1,15 +1,22 @@
 //! Workload identity from the cluster: a pod's labels, forwarded
 //! annotations, namespace annotations and owner chain (ReplicaSet →
 //! Deployment, StatefulSet with ordinal and replicas, Job, DaemonSet).
+//! An owner of kind StatefulSet in any API group counts as one (OpenKruise's
+//! `apps.kruise.io` Advanced StatefulSet names its pods the same way); its
+//! replicas come from `apps/v1` through the cache, from other groups
+//! through `owners` (discovery and the dynamic API).
 //!
 //! Served from reflector caches; a pod the cache has not seen yet (the
 //! kubelet often calls CNI ADD before our watch delivers the new pod) is
 //! read directly from the API server, as is a missing owner.
 
 use super::annotations;
+use super::ordinals::OwnerState;
+use super::owners::OwnerReader;
 use berth_core::placement::Labels;
-use berth_kube::workload::{controller_of, ordinal_of, owner};
-use berth_policy_sdk::{KeyValue, Owner, StatefulSet as StsInfo};
+use berth_core::record::OwnerRef;
+use berth_kube::workload::{controller_of, ordinal_of};
+use berth_policy_sdk::{KeyValue, StatefulSet as StsInfo};
 use berth_proto::PodRef;
 use k8s_openapi::api::apps::v1::{ReplicaSet, StatefulSet};
 use k8s_openapi::api::core::v1::{Namespace, Node, Pod};
@@ -31,7 +38,7 @@ pub struct Workload {
     pub namespace_annotations: BTreeMap<String, String>,
     /// What pool `namespaceSelector`s are matched against.
     pub namespace_labels: BTreeMap<String, String>,
-    pub owner: Option<Owner>,
+    pub owner: Option<OwnerRef>,
     pub stateful_set: Option<StsInfo>,
     pub node: Option<String>,
 }
@@ -51,6 +58,8 @@ pub struct Directory {
     nodes: Store<Node>,
     stateful_sets: Store<StatefulSet>,
     replica_sets: Store<ReplicaSet>,
+    /// StatefulSet-like owners, read directly (any API group).
+    owners: OwnerReader,
 }
 
 fn cached<K>(client: &Client, handle: &Handle, config: watcher::Config) -> Store<K>
@@ -93,6 +102,7 @@ impl Directory {
             nodes: cached(&client, &handle, this_node),
             stateful_sets: cached(&client, &handle, watcher::Config::default()),
             replica_sets: cached(&client, &handle, watcher::Config::default()),
+            owners: OwnerReader::new(client.clone(), handle.clone()),
             client,
             handle,
         }
@@ -180,22 +190,31 @@ impl Directory {
             .map_err(|source| DirectoryError::Api { what, source })
     }
 
-    fn owner_of(&self, pod: &Pod) -> Result<(Option<Owner>, Option<StsInfo>), DirectoryError> {
+    fn owner_of(&self, pod: &Pod) -> Result<(Option<OwnerRef>, Option<StsInfo>), DirectoryError> {
         let Some(controller) = controller_of(pod.metadata.owner_references.as_deref()) else {
             return Ok((None, None));
         };
         let namespace = pod.metadata.namespace.clone().unwrap_or_default();
         match controller.kind.as_str() {
             "StatefulSet" => {
-                let sts = self.cached_or_get(&self.stateful_sets, &namespace, &controller.name)?;
-                let replicas = sts.as_ref().map(|s| s.spec.replicas.unwrap_or(1));
+                let owner = owner(controller);
+                let replicas = if owner.group() == "apps" {
+                    let sts =
+                        self.cached_or_get(&self.stateful_sets, &namespace, &controller.name)?;
+                    sts.and_then(|s| u32::try_from(s.spec.replicas.unwrap_or(1)).ok())
+                } else {
+                    match self.owners.state(&namespace, &owner)? {
+                        OwnerState::Live(Some(ordinals)) => Some(ordinals.replicas),
+                        _ => None,
+                    }
+                };
                 let ordinal = ordinal_of(pod, &controller.name);
                 let info = ordinal.map(|ordinal| StsInfo {
                     name: controller.name.clone(),
                     ordinal,
-                    replicas: replicas.and_then(|r| u32::try_from(r).ok()),
+                    replicas,
                 });
-                Ok((Some(owner(controller)), info))
+                Ok((Some(owner), info))
             }
             "ReplicaSet" => {
                 let rs = self.cached_or_get(&self.replica_sets, &namespace, &controller.name)?;
@@ -244,26 +263,48 @@ impl Directory {
             .map_err(|source| DirectoryError::Api { what, source })
     }
 
-    /// The StatefulSet's desired replicas, or `None` when it is gone.
-    pub fn stateful_set_replicas(
+    /// The pod owner as the API server has it now, in any API group (GC's
+    /// read before it retires an identity; never a cache).
+    pub fn owner_state(
         &self,
         namespace: &str,
-        name: &str,
-    ) -> Result<Option<u32>, DirectoryError> {
-        let sts = self.cached_or_get(&self.stateful_sets, namespace, name)?;
-        Ok(sts.map(|s| u32::try_from(s.spec.replicas.unwrap_or(1)).unwrap_or(0)))
+        owner: &OwnerRef,
+    ) -> Result<OwnerState, DirectoryError> {
+        self.owners.state(namespace, owner)
     }
 
-    /// Whether a pod with this UID exists (read from the API server, not
-    /// the cache: GC must never free an address on stale information).
-    pub fn pod_exists(
+    /// The pod `namespace/name` if it exists with `uid` (any UID when
+    /// `uid` is empty), read from the API server, not the cache: GC must
+    /// never free an address on stale information.
+    pub fn pod_read_directly(
         &self,
         namespace: &str,
         name: &str,
         uid: &str,
-    ) -> Result<bool, DirectoryError> {
+    ) -> Result<Option<Pod>, DirectoryError> {
         let found = self.get_namespaced::<Pod>(namespace, name)?;
-        Ok(found.is_some_and(|p| uid.is_empty() || p.metadata.uid.as_deref() == Some(uid)))
+        Ok(found.filter(|p| uid.is_empty() || p.metadata.uid.as_deref() == Some(uid)))
+    }
+
+    /// The Node `name`, read from the API server (GC's check of a node's
+    /// readiness before it frees the addresses of its pods).
+    pub fn node_read_directly(&self, name: &str) -> Result<Option<Node>, DirectoryError> {
+        let api: Api<Node> = Api::all(self.client.clone());
+        let what = format!("Node/{name}");
+        self.handle
+            .block_on(api.get_opt(name))
+            .map_err(|source| DirectoryError::Api { what, source })
+    }
+}
+
+// berth-kube's `workload::owner` is the policy contract's shape; GC
+// needs the apiVersion too, to read owners outside `apps`.
+fn owner(r: &OwnerReference) -> OwnerRef {
+    OwnerRef {
+        api_version: r.api_version.clone(),
+        kind: r.kind.clone(),
+        name: r.name.clone(),
+        uid: r.uid.clone(),
     }
 }
 

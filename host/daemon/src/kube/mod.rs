@@ -8,6 +8,8 @@ pub use berth_kube::annotations;
 pub mod directory;
 pub mod gc;
 pub mod mode;
+pub mod ordinals;
+pub mod owners;
 
 use serde::Deserialize;
 
@@ -25,6 +27,12 @@ pub struct KubernetesConfig {
     /// How long something must look like garbage before GC frees it.
     #[serde(default = "default_gc_grace_secs")]
     pub gc_grace_secs: u64,
+    /// A pod Terminating on a node that is NotReady or gone: how long past
+    /// its grace period (its `deletionTimestamp`) GC waits before it
+    /// releases the pod's addresses. Covers a partitioned node whose pods
+    /// may still run, and a node that comes back to tear them down itself.
+    #[serde(default = "default_gc_terminating_grace_secs")]
+    pub gc_terminating_grace_secs: u64,
     /// How often pools are re-read from `BerthPool` objects and pool
     /// status counts recomputed.
     #[serde(default = "default_pool_sync_secs")]
@@ -37,6 +45,10 @@ fn default_gc_interval_secs() -> u64 {
 
 fn default_gc_grace_secs() -> u64 {
     60
+}
+
+fn default_gc_terminating_grace_secs() -> u64 {
+    300
 }
 
 fn default_pool_sync_secs() -> u64 {

@@ -1,11 +1,16 @@
 //! Starting Kubernetes mode and its background loops (pool sync, GC).
 
 use super::directory::Directory;
-use super::gc::{adopted_nodes, ClusterView, Collector, GcAction};
+use super::gc::{
+    adopted_nodes, live_nodes, ClusterView, Collector, GcAction, GcTimes, LivePod, NodeHealth,
+};
+use super::ordinals::OwnerState;
 use super::KubernetesConfig;
+use crate::cluster::ReleaseCause;
 use crate::service::{now_unix_secs, Service};
 use anyhow::Context;
 use berth_core::pool::{PoolError, PoolSpec};
+use berth_core::record::OwnerRef;
 use berth_kube::{pools_from_cluster, KubeStore, PoolStatusWriter};
 use k8s_openapi::api::core::v1::Node;
 use kube::{Api, Client};
@@ -89,12 +94,18 @@ struct Cluster<'a> {
 }
 
 impl ClusterView for Cluster<'_> {
-    fn pod_exists(&self, namespace: &str, name: &str, uid: &str) -> anyhow::Result<bool> {
-        Ok(self.directory.pod_exists(namespace, name, uid)?)
+    fn pod(&self, namespace: &str, name: &str, uid: &str) -> anyhow::Result<Option<LivePod>> {
+        let pod = self.directory.pod_read_directly(namespace, name, uid)?;
+        Ok(pod.as_ref().map(LivePod::of))
     }
 
-    fn stateful_set_replicas(&self, namespace: &str, name: &str) -> anyhow::Result<Option<u32>> {
-        Ok(self.directory.stateful_set_replicas(namespace, name)?)
+    fn node_health(&self, name: &str) -> anyhow::Result<NodeHealth> {
+        let node = self.directory.node_read_directly(name)?;
+        Ok(NodeHealth::of(node.as_ref()))
+    }
+
+    fn owner(&self, namespace: &str, owner: &OwnerRef) -> anyhow::Result<OwnerState> {
+        Ok(self.directory.owner_state(namespace, owner)?)
     }
 }
 
@@ -104,7 +115,7 @@ pub async fn collect_garbage(
     client: Client,
     node: String,
     interval_secs: u64,
-    grace_secs: u64,
+    times: GcTimes,
     mut stop: watch::Receiver<bool>,
 ) {
     let collector = Arc::new(std::sync::Mutex::new(Collector::default()));
@@ -113,15 +124,16 @@ pub async fn collect_garbage(
         tokio::select! {
             _ = stop.changed() => return,
             _ = tick.tick() => {
+                // NotReady nodes count as dead: their records are adopted.
                 let nodes: BTreeSet<String> = match Api::<Node>::all(client.clone()).list(&Default::default()).await {
-                    Ok(list) => list.items.into_iter().filter_map(|n| n.metadata.name).collect(),
+                    Ok(list) => live_nodes(&list.items),
                     Err(error) => {
                         tracing::warn!(%error, "GC could not list nodes; skipping this pass");
                         continue;
                     }
                 };
                 let (service, collector, node) = (service.clone(), collector.clone(), node.clone());
-                let pass = tokio::task::spawn_blocking(move || gc_pass(&service, &collector, &node, &nodes, grace_secs));
+                let pass = tokio::task::spawn_blocking(move || gc_pass(&service, &collector, &node, &nodes, times));
                 if let Err(error) = pass.await {
                     tracing::error!(%error, "GC task failed");
                 }
@@ -135,7 +147,7 @@ fn gc_pass(
     collector: &std::sync::Mutex<Collector>,
     node: &str,
     nodes: &BTreeSet<String>,
-    grace_secs: u64,
+    times: GcTimes,
 ) {
     // Refresh first: GC must judge the cluster's records, not a stale copy.
     if let Err(error) = service.resync() {
@@ -153,19 +165,37 @@ fn gc_pass(
             node,
             nodes,
             &Cluster { directory },
-            grace_secs,
+            times,
             now_unix_secs(),
         ),
         Err(_) => return,
     };
     for action in actions {
         let result = match &action {
-            GcAction::Release(attachment) => service.gc_release(attachment),
+            GcAction::Release(attachment) => service.gc_release(attachment, ReleaseCause::PodGone),
+            GcAction::ReleaseZombie { attachment, .. } => {
+                service.gc_release(attachment, ReleaseCause::Zombie)
+            }
             GcAction::Retire(identity) => service.gc_retire(identity),
         };
-        match result {
-            Ok(n) => tracing::info!(?action, released = n, "garbage collected"),
-            Err(error) => {
+        match (result, &action) {
+            (
+                Ok(n),
+                GcAction::ReleaseZombie {
+                    attachment,
+                    pod,
+                    why,
+                },
+            ) => tracing::info!(
+                %pod,
+                container = %attachment.container_id,
+                ifname = %attachment.ifname,
+                %why,
+                changed = n,
+                "released the address of a zombie pod, as its DEL would have"
+            ),
+            (Ok(n), _) => tracing::info!(?action, released = n, "garbage collected"),
+            (Err(error), _) => {
                 tracing::warn!(?action, message = %error.message, "GC action failed; will retry")
             }
         }

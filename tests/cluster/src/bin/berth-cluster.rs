@@ -8,7 +8,8 @@
 //! * `berth-cluster netns-proxy LISTEN UNIX_SOCKET`: run inside a node's
 //!   network namespace; forwards TCP connections to a unix socket.
 //! * `berth-cluster http-get HOST:PORT PATH`: one HTTP GET; exit 0 on a
-//!   2xx/3xx answer (a kubelet httpGet probe).
+//!   2xx/3xx answer (a kubelet httpGet probe); prints the status, then
+//!   the body (what a test reads berthd's /metrics with).
 
 use std::io::{Read, Write};
 use std::net::{Shutdown, TcpListener, TcpStream};
@@ -115,6 +116,9 @@ fn http_get(address: &str, path: &str) -> Result<()> {
     println!("{status}");
     if !(200..400).contains(&status) {
         bail!("{address}{path} answered {status}");
+    }
+    if let Some((_, body)) = answer.split_once("\r\n\r\n") {
+        print!("{body}");
     }
     Ok(())
 }
