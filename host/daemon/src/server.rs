@@ -14,6 +14,7 @@
 //! Shutdown waits for every request in flight.
 
 use crate::accept_backoff::AcceptBackoff;
+use crate::phases::{Phase, PhaseClock};
 use crate::service::Service;
 use berth_core::limits::{ANSWER_GRACE_MS, SOCKET_CONNECTIONS_MAX};
 use berth_proto::{ErrorBody, ErrorKind, Request, Response, MAX_FRAME_BYTES};
@@ -87,10 +88,11 @@ impl SocketServer {
                             tracing::debug!("too many open connections; closing a new one");
                             continue;
                         };
+                        let clock = PhaseClock::start(std::time::Instant::now());
                         let deadline = Instant::now() + timeout;
                         let (service, permits) = (service.clone(), permits.clone());
                         tokio::spawn(async move {
-                            serve_connection(stream, service, permits, deadline).await;
+                            serve_connection(stream, service, permits, deadline, clock).await;
                             drop(connection);
                         });
                     }
@@ -122,6 +124,7 @@ async fn serve_connection(
     service: Arc<Service>,
     permits: Arc<Semaphore>,
     deadline: Instant,
+    mut clock: PhaseClock,
 ) {
     if !peer_is_trusted(&stream) {
         tracing::warn!("refused a connection from another user");
@@ -142,6 +145,7 @@ async fn serve_connection(
             return;
         }
     };
+    clock.mark(Phase::Read);
     let Ok(Ok(permit)) = tokio::time::timeout_at(deadline, permits.acquire_owned()).await else {
         let response = Response::Error(ErrorBody {
             kind: ErrorKind::TryAgainLater,
@@ -152,16 +156,32 @@ async fn serve_connection(
         return;
     };
     let std_deadline = deadline.into_std();
-    let handled = tokio::task::spawn_blocking(move || service.handle(request, std_deadline)).await;
+    let is_add = matches!(request, Request::Add(_));
+    let metrics_service = service.clone();
+    let handled = tokio::task::spawn_blocking(move || {
+        clock.mark(Phase::Dispatch);
+        let response = service.handle(request, std_deadline, &mut clock);
+        clock.mark(Phase::Reply);
+        (response, clock)
+    })
+    .await;
     drop(permit);
-    let response = match handled {
-        Ok(response) => response,
-        Err(join_error) => Response::Error(ErrorBody {
-            kind: ErrorKind::Internal,
-            message: format!("request handler failed: {join_error}"),
-        }),
+    let (response, mut clock) = match handled {
+        Ok(done) => done,
+        Err(join_error) => {
+            let response = Response::Error(ErrorBody {
+                kind: ErrorKind::Internal,
+                message: format!("request handler failed: {join_error}"),
+            });
+            (response, PhaseClock::start(std::time::Instant::now()))
+        }
     };
+    clock.mark(Phase::Return);
     write_response(&mut stream, &response, deadline).await;
+    clock.mark(Phase::Write);
+    if is_add {
+        metrics_service.metrics.add_phases.record(&clock);
+    }
 }
 
 fn peer_is_trusted(stream: &UnixStream) -> bool {
