@@ -22,6 +22,8 @@ use std::time::{Duration, Instant};
 
 const ADDS: usize = 1_000;
 const WARMUP: usize = 50;
+/// The target the image's binaries are built for (scripts/build-image).
+const MUSL_TARGET: &str = "x86_64-unknown-linux-musl";
 
 /// One berth daemon under test and what was measured against it.
 struct Target {
@@ -56,7 +58,7 @@ impl Target {
         }
     }
 
-    fn add(&mut self, i: usize, cni_path: &str, bin: &Path, keep: bool) {
+    fn add(&mut self, i: usize, cni_path: &str, plugin: &Path, keep: bool) {
         let args = pod_args("bench", &format!("pod-{i}"), &format!("uid-{i}"));
         let container_id = format!("{}-{i}", self.prefix);
         let call = CniCall {
@@ -69,14 +71,7 @@ impl Target {
         let extra = [(PHASE_LOG_VAR, "1")];
         let spawned = wall_nanos();
         let start = Instant::now();
-        let out = exec_with_env(
-            &bin.join("berth"),
-            None,
-            cni_path,
-            &call,
-            &self.conf,
-            &extra,
-        );
+        let out = exec_with_env(plugin, None, cni_path, &call, &self.conf, &extra);
         let elapsed = start.elapsed();
         let reaped = wall_nanos();
         assert!(out.success, "{}\n{}", out.stdout, out.stderr);
@@ -98,6 +93,7 @@ fn main() {
     let plugin_dir = berth_e2e::CNI_PLUGIN_DIR;
     let bin = berth_e2e::bin_dir();
     let cni_path = format!("{}:{plugin_dir}", bin.display());
+    let plugin = plugin_binary(&bin);
 
     let mut disk = Target::start(
         "berth → berthd (sticky chain, redb)",
@@ -127,8 +123,8 @@ fn main() {
         if i == WARMUP {
             before = (disk.daemon_phases(), tmpfs.daemon_phases());
         }
-        disk.add(i, &cni_path, &bin, keep);
-        tmpfs.add(i, &cni_path, &bin, keep);
+        disk.add(i, &cni_path, &plugin, keep);
+        tmpfs.add(i, &cni_path, &plugin, keep);
         let call = CniCall {
             command: "ADD",
             container_id: &format!("h-{i}"),
@@ -162,9 +158,8 @@ fn main() {
     }
     let after = (disk.daemon_phases(), tmpfs.daemon_phases());
 
-    println!(
-        "CNI ADD latency, {ADDS} rounds (after {WARMUP} warm-up), rows interleaved per round:"
-    );
+    println!("CNI ADD latency, {ADDS} rounds (after {WARMUP} warm-up), rows interleaved per round");
+    println!("plugin: {}", plugin.display());
     let rows = [
         (disk.label, sorted(&disk.samples)),
         (tmpfs.label, sorted(&tmpfs.samples)),
@@ -247,6 +242,25 @@ fn main() {
         floor_mean,
         at(floor, 0.5)
     );
+}
+
+/// The plugin as the image ships it: the static musl build, which a
+/// runtime starts without the dynamic loader (about half a millisecond
+/// less per ADD than the glibc build on this machine). The glibc build
+/// when that one was not made.
+fn plugin_binary(bin: &Path) -> PathBuf {
+    let target_dir = bin.parent().expect("target dir");
+    let profile = bin.file_name().expect("profile dir");
+    let musl = target_dir.join(MUSL_TARGET).join(profile).join("berth");
+    if musl.is_file() {
+        return musl;
+    }
+    println!(
+        "note: no static plugin at {}; measuring the dynamically linked glibc build \
+         (cargo build --release --target {MUSL_TARGET} -p berth-cni makes the static one)",
+        musl.display()
+    );
+    berth_e2e::workspace_bin("berth")
 }
 
 /// A file on the disk store's filesystem, written and flushed once per round.
