@@ -65,7 +65,17 @@ fn describe_connect(error: &io::Error) -> String {
 /// Sends `request` to the daemon at `path` and returns its response, or
 /// fails within about `timeout` (each read and write has `timeout` too).
 pub fn call(path: &Path, timeout: Duration, request: Request) -> Result<Response, ClientError> {
-    let mut stream = connect(path, timeout)?;
+    let stream = connect(path, timeout)?;
+    exchange(stream, path, timeout, request)
+}
+
+/// Sends `request` on a connected `stream` and reads the response.
+pub fn exchange(
+    mut stream: UnixStream,
+    path: &Path,
+    timeout: Duration,
+    request: Request,
+) -> Result<Response, ClientError> {
     let io_error = |source| ClientError::Io {
         path: path.to_path_buf(),
         source,
@@ -80,7 +90,7 @@ pub fn call(path: &Path, timeout: Duration, request: Request) -> Result<Response
 }
 
 /// Connects within `timeout`, retrying while the daemon's backlog is full.
-fn connect(path: &Path, timeout: Duration) -> Result<UnixStream, ClientError> {
+pub fn connect(path: &Path, timeout: Duration) -> Result<UnixStream, ClientError> {
     let unreachable = |source| ClientError::Unreachable {
         path: path.to_path_buf(),
         source,

@@ -26,13 +26,31 @@ pub struct Outcome {
 
 /// Runs one invocation. `lookup` reads an environment variable.
 pub fn run(lookup: &impl Fn(&str) -> Option<OsString>, stdin: impl Read) -> Outcome {
+    run_marked(lookup, stdin, &mut |_| {})
+}
+
+/// [`run`], calling `mark` as each step ends ("parsed", "connected",
+/// "answered"): how the CNI bench tells where an ADD's time goes.
+pub fn run_marked(
+    lookup: &impl Fn(&str) -> Option<OsString>,
+    stdin: impl Read,
+    mark: &mut dyn FnMut(&'static str),
+) -> Outcome {
     let call = match prepare(lookup, stdin) {
         Ok(call) => call,
         Err(outcome) => return outcome,
     };
-    let answer = client::call(&call.socket, call.timeout, call.request)
+    mark("parsed");
+    let answer = client::connect(&call.socket, call.timeout)
+        .and_then(|stream| {
+            mark("connected");
+            client::exchange(stream, &call.socket, call.timeout, call.request)
+        })
         .map_err(Failure::from)
-        .and_then(|response| interpret(call.verb, call.version, response));
+        .and_then(|response| {
+            mark("answered");
+            interpret(call.verb, call.version, response)
+        });
     match answer {
         Ok(stdout) => succeeded(stdout),
         Err(failure) => failed(&failure, Some(call.verb), call.version.as_str()),

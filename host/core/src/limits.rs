@@ -37,6 +37,15 @@ pub const SOCKET_CONNECTIONS_MAX: usize = 4096;
 pub const METRICS_CONNECTIONS_MAX: usize = 64;
 /// Pause of an accept loop after an accept error (out of descriptors).
 pub const ACCEPT_BACKOFF_MS: u64 = 100;
+/// Threads waiting in `accept` on the daemon's socket. Each serves the
+/// request it accepted itself (no hand-off between threads on an ADD's
+/// path) while another still waits in `accept`; the last one waiting
+/// hands connections to the async path instead, so accepting never stalls.
+pub const SOCKET_ACCEPTOR_THREADS: usize = 4;
+/// How long an acceptor thread waits for the request of a connection it
+/// accepted before handing the connection to the async path: the plugin
+/// writes at once, so only a slow or idle client takes longer.
+pub const SOCKET_PROMPT_READ_MS: u64 = 20;
 /// Attachments in one CNI GC's valid list.
 pub const GC_ATTACHMENTS_MAX: usize = 65_536;
 

@@ -25,4 +25,13 @@ impl AcceptBackoff {
         }
         tokio::time::sleep(Duration::from_millis(ACCEPT_BACKOFF_MS)).await;
     }
+
+    /// As [`Self::failed`], for a thread blocked in `accept`.
+    pub fn failed_blocking(&mut self, listener: &str, error: &std::io::Error) {
+        if !self.backing_off {
+            tracing::warn!(%error, listener, "accept failed; backing off");
+            self.backing_off = true;
+        }
+        std::thread::sleep(Duration::from_millis(ACCEPT_BACKOFF_MS));
+    }
 }

@@ -1,6 +1,7 @@
 //! `berthd`: the Berth host daemon and its operator CLI.
 
 mod accept_backoff;
+mod acceptors;
 mod atomic_file;
 mod cli;
 mod cluster;
@@ -8,10 +9,12 @@ mod config;
 mod daemon;
 mod faults;
 mod fetch_policy;
+mod frame_buffer;
 mod http;
 mod install_cni;
 mod kube;
 mod metrics;
+mod phases;
 mod server;
 mod service;
 mod sys;

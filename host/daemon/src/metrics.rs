@@ -87,6 +87,8 @@ impl Verb {
 #[derive(Default)]
 pub struct Metrics {
     pub add_latency: Histogram,
+    /// Where ADDs spent their time, phase by phase.
+    pub add_phases: crate::phases::PhaseTotals,
     requests_ok: [AtomicU64; 6],
     requests_err: [AtomicU64; 6],
     /// Addresses released, by cause.
@@ -125,6 +127,7 @@ impl Metrics {
             "Time to answer a CNI ADD inside the daemon, in microseconds.",
             "",
         );
+        self.add_phases.render(&mut out);
         let _ = writeln!(
             out,
             "# HELP berth_requests_total Requests handled, by verb and result."

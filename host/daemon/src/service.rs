@@ -10,6 +10,7 @@
 use crate::config::DaemonConfig;
 use crate::kube::directory::Directory;
 use crate::metrics::{Metrics, Verb};
+use crate::phases::{Phase, PhaseClock, TimedChain};
 use crate::views;
 use berth_core::allocator::{AddInput, Allocator, NodeScope};
 use berth_core::limits::RELEASE_ATTEMPTS_MAX;
@@ -118,12 +119,16 @@ impl Service {
     /// `deadline` has passed: by then the plugin has told the runtime the
     /// request failed, and a late allocation would hold an address nobody
     /// uses.
-    pub fn handle(&self, request: Request, deadline: Instant) -> Response {
+    /// `clock` is charged with the phases of an ADD (`phases.rs`).
+    pub fn handle(&self, request: Request, deadline: Instant, clock: &mut PhaseClock) -> Response {
         crate::faults::before_request(&request);
         let checked = crate::validate::request(&request).and_then(|()| in_time(Some(deadline)));
         let deadline = Some(deadline);
         let (verb, result) = match request {
-            Request::Add(add) => (Verb::Add, checked.and_then(|()| self.add(&add, deadline))),
+            Request::Add(add) => (
+                Verb::Add,
+                checked.and_then(|()| self.add(&add, deadline, clock)),
+            ),
             Request::Del(del) => (
                 Verb::Del,
                 checked.and_then(|()| self.release_attachment(&del.attachment, deadline)),
@@ -202,7 +207,12 @@ impl Service {
         }
     }
 
-    fn add(&self, add: &AddRequest, deadline: Option<Instant>) -> Result<Response, Failure> {
+    fn add(
+        &self,
+        add: &AddRequest,
+        deadline: Option<Instant>,
+        clock: &mut PhaseClock,
+    ) -> Result<Response, Failure> {
         let started = Instant::now();
         let mut input = AddInput {
             attachment: add.attachment.clone(),
@@ -223,13 +233,19 @@ impl Service {
         let mut attempt = 1;
         let plan = loop {
             let mut allocator = self.lock()?;
+            clock.mark(Phase::Lock);
             // The lock may have been a long wait (a slow API server, a busy
             // node): plan only while the plugin still waits for the answer.
             in_time(deadline)?;
+            let chain = TimedChain::new(&self.chain);
             let plan = allocator
-                .plan_add(&input, &self.chain, now_unix_secs())
+                .plan_add(&input, &chain, now_unix_secs())
                 .map_err(|e| fail(e.kind(), e.to_string()))?;
-            match self.commit(&mut allocator, &plan.mutations) {
+            clock.mark(Phase::Plan);
+            clock.carve(Phase::Plan, Phase::Chain, chain.spent());
+            let committed = self.commit(&mut allocator, &plan.mutations);
+            clock.mark(Phase::Commit);
+            match committed {
                 Ok(()) => break plan,
                 // Another node took the address first: re-read the
                 // records and plan again on what is really free.

@@ -33,3 +33,39 @@ pub fn raise_nofile_to_hard_limit() -> std::io::Result<(u64, u64)> {
     }
     Ok((old, limit.rlim_cur))
 }
+
+/// The uid of the process at the other end of a connected unix socket.
+pub fn peer_uid(socket: &impl std::os::fd::AsRawFd) -> std::io::Result<u32> {
+    let mut cred = libc::ucred {
+        pid: 0,
+        uid: 0,
+        gid: 0,
+    };
+    let mut len = std::mem::size_of::<libc::ucred>() as libc::socklen_t;
+    // SAFETY: getsockopt writes at most `len` bytes into `cred`, a valid,
+    // writable ucred of exactly that size; the fd is borrowed, so open.
+    let rc = unsafe {
+        libc::getsockopt(
+            socket.as_raw_fd(),
+            libc::SOL_SOCKET,
+            libc::SO_PEERCRED,
+            (&mut cred as *mut libc::ucred).cast::<libc::c_void>(),
+            &mut len,
+        )
+    };
+    if rc != 0 {
+        return Err(std::io::Error::last_os_error());
+    }
+    Ok(cred.uid)
+}
+
+/// Stops a listening socket: every thread blocked in `accept` on it wakes
+/// with an error (EINVAL), and so does every later `accept`.
+pub fn shut_listener(listener: &impl std::os::fd::AsRawFd) -> std::io::Result<()> {
+    // SAFETY: shutdown only reads its integer arguments; the fd is
+    // borrowed, so open.
+    if unsafe { libc::shutdown(listener.as_raw_fd(), libc::SHUT_RD) } != 0 {
+        return Err(std::io::Error::last_os_error());
+    }
+    Ok(())
+}

@@ -60,6 +60,18 @@ pub fn exec(
     call: &CniCall,
     config: &Value,
 ) -> CniOutput {
+    exec_with_env(plugin, host_ns, bin_path, call, config, &[])
+}
+
+/// [`exec`] with `extra` variables in the plugin's environment.
+pub fn exec_with_env(
+    plugin: &Path,
+    host_ns: Option<&Netns>,
+    bin_path: &str,
+    call: &CniCall,
+    config: &Value,
+    extra: &[(&str, &str)],
+) -> CniOutput {
     let mut cmd = match host_ns {
         Some(ns) => {
             let mut c = Command::new("ip");
@@ -74,7 +86,8 @@ pub fn exec(
         .env("CNI_CONTAINERID", call.container_id)
         .env("CNI_IFNAME", call.ifname)
         .env("CNI_PATH", bin_path)
-        .env("CNI_ARGS", call.args);
+        .env("CNI_ARGS", call.args)
+        .envs(extra.iter().copied());
     match call.netns {
         Some(ns) => {
             cmd.env("CNI_NETNS", ns.path());

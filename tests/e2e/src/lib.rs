@@ -11,6 +11,7 @@ pub mod cni;
 pub mod daemon;
 pub mod http;
 pub mod netns;
+pub mod phases;
 pub mod raw;
 pub mod scenario;
 

@@ -4,7 +4,7 @@
 use berth_e2e::daemon::{Daemon, Launch};
 use berth_e2e::raw::{add_request, ask, Response};
 use serde_json::json;
-use std::io::{ErrorKind, Read};
+use std::io::{ErrorKind, Read, Write};
 use std::os::unix::net::UnixStream;
 use std::time::Duration;
 
@@ -40,6 +40,65 @@ fn idle_connections_take_no_request_slot() {
         still_open(&mut idle[0]),
         "the ADD waited for idle connections to time out"
     );
+}
+
+#[test]
+fn a_request_written_in_slow_pieces_is_still_answered() {
+    let daemon = Daemon::start(lab("10.64.0.0/24"));
+    let mut frame = Vec::new();
+    berth_proto::write_frame(&mut frame, &add_request("slow", &["lab"])).expect("encode");
+    // Longer than an acceptor thread waits (SOCKET_PROMPT_READ_MS) before
+    // it hands the connection to the async path, twice: once inside the
+    // length prefix, once inside the body.
+    let pause = Duration::from_millis(300);
+    let mut stream = UnixStream::connect(&daemon.socket).expect("connect");
+    stream
+        .set_read_timeout(Some(Duration::from_secs(10)))
+        .expect("timeout");
+    for piece in [&frame[..2], &frame[2..10], &frame[10..]] {
+        stream.write_all(piece).expect("write a piece");
+        std::thread::sleep(pause);
+    }
+    let answer: Response = berth_proto::read_frame(&mut stream).expect("an answer");
+    assert!(matches!(answer, Response::Added(_)), "{answer:?}");
+}
+
+#[test]
+fn requests_beyond_the_acceptor_threads_are_all_served() {
+    let mut cfg = lab("10.65.0.0/24");
+    cfg["limits"] = json!({ "requestsInFlightMax": 2, "requestTimeoutMs": 10000 });
+    let daemon = Daemon::start(cfg);
+    // More half-sent requests than there are acceptor threads: each
+    // thread that picks one up waits, then hands it over; none may stop
+    // the daemon from accepting and answering the rest.
+    let mut held: Vec<UnixStream> = (0..16)
+        .map(|_| {
+            let mut s = UnixStream::connect(&daemon.socket).expect("connect");
+            s.write_all(&[0, 0]).expect("half a length prefix");
+            s
+        })
+        .collect();
+    let answers: Vec<_> = std::thread::scope(|scope| {
+        let asks: Vec<_> = (0..12)
+            .map(|i| {
+                let socket = &daemon.socket;
+                scope.spawn(move || {
+                    ask(
+                        socket,
+                        &add_request(&format!("many-{i}"), &["lab"]),
+                        Duration::from_secs(10),
+                    )
+                })
+            })
+            .collect();
+        asks.into_iter()
+            .map(|a| a.join().expect("thread"))
+            .collect()
+    });
+    for answer in &answers {
+        assert!(matches!(answer, Ok(Response::Added(_))), "{answer:?}");
+    }
+    assert!(still_open(&mut held[0]), "a held connection was dropped");
 }
 
 #[test]
