@@ -55,12 +55,13 @@ fuzz_target!(|data: &[u8]| {
         }
     }
 
-    let result = pools_for(&pod, &ns, interface, &cni);
+    let selection = pools_for(&pod, &ns, interface, &cni);
     assert_eq!(
-        result,
+        selection,
         pools_for(&pod, &ns, interface, &cni),
         "not deterministic"
     );
+    let result = selection.map(|s| s.pools);
     let named = POD_KEYS.iter().any(|k| pod.contains_key(*k))
         || NS_KEYS.iter().any(|k| ns.contains_key(*k));
     match &result {

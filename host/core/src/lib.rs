@@ -8,6 +8,7 @@ pub mod error;
 pub mod free_index;
 pub mod limits;
 pub mod placement;
+pub mod pod_network;
 pub mod pool;
 pub mod ranges;
 pub mod record;

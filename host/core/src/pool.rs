@@ -34,6 +34,10 @@ pub struct PoolSpec {
     /// Labels the node must carry to hand out the pool's addresses.
     #[serde(default)]
     pub node_selector: BTreeMap<String, String>,
+    /// No default route via `gateway` in results (Spiderpool's
+    /// cleanGateway); the CNI config and pod annotations override it.
+    #[serde(default)]
+    pub clean_gateway: bool,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -71,6 +75,7 @@ pub struct Pool {
     pub default: bool,
     pub namespace_selector: BTreeMap<String, String>,
     pub node_selector: BTreeMap<String, String>,
+    pub clean_gateway: bool,
     /// Assignable offsets from the network address: `ips` minus
     /// `excludeIps`, gateway, network and broadcast.
     ranges: RangeSet,
@@ -160,6 +165,7 @@ impl Pool {
             default: spec.default,
             namespace_selector: spec.namespace_selector.clone(),
             node_selector: spec.node_selector.clone(),
+            clean_gateway: spec.clean_gateway,
             total: ranges.count_saturating(),
             ranges,
         })

@@ -1,6 +1,7 @@
 //! `berthd`: the Berth host daemon and its operator CLI.
 
 mod accept_backoff;
+mod answer;
 mod atomic_file;
 mod cli;
 mod cluster;

@@ -8,12 +8,16 @@
 //!
 //! | where | key | value |
 //! |---|---|---|
-//! | pod | `berth.io/ippools` | `[{"interface":"net1","pools":["a","b"]}]` |
+//! | pod | `berth.io/ippools` | `[{"interface":"net1","pools":["a","b"],"cleanGateway":true}]` |
 //! | pod | `berth.io/ippool` | `a` or `a,b` (the primary interface) |
-//! | pod | `ipam.spidernet.io/ippools` | `[{"interface":"eth0","ipv4":["a"],"ipv6":["b"]}]` |
+//! | pod | `ipam.spidernet.io/ippools` | `[{"interface":"eth0","ipv4":["a"],"ipv6":["b"],"cleangateway":true}]` |
 //! | pod | `ipam.spidernet.io/ippool` | `{"ipv4":["a"],"ipv6":["b"]}` (primary interface) |
 //! | namespace | `berth.io/default-ippool` | `a` or `a,b` |
 //! | namespace | `ipam.spidernet.io/default-ipv4-ippool` / `-ipv6-` | `["a"]` |
+//!
+//! The entry of an `ippools` annotation that names the interface's pools
+//! may also say `cleanGateway` (Berth) / `cleangateway` (Spiderpool);
+//! `network_annotations.rs` reads the pod-wide settings.
 //!
 //! A malformed annotation is an error naming it, never silently ignored:
 //! ignoring it would put the pod in a pool its owner did not choose.
@@ -48,6 +52,8 @@ pub struct AnnotationError {
 struct BerthEntry {
     interface: String,
     pools: Vec<String>,
+    #[serde(default, rename = "cleanGateway")]
+    clean_gateway: Option<bool>,
 }
 
 #[derive(Deserialize)]
@@ -59,26 +65,50 @@ struct SpiderEntry {
     ipv4: Vec<String>,
     #[serde(default)]
     ipv6: Vec<String>,
+    #[serde(default)]
+    cleangateway: Option<bool>,
+}
+
+/// What the annotations choose for one interface.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Selection {
+    /// Pools, highest priority first; empty when nothing names any.
+    pub pools: Vec<String>,
+    /// The `cleanGateway` of the `ippools` entry that named the pools.
+    pub clean_gateway: Option<bool>,
+}
+
+impl Selection {
+    fn of(pools: Vec<String>) -> Self {
+        Self {
+            pools,
+            clean_gateway: None,
+        }
+    }
 }
 
 type Annotations = BTreeMap<String, String>;
 
-/// Pools for `interface`, or empty when nothing names any.
+/// What the annotations choose for `interface`: its pools (empty when
+/// nothing names any) and the choosing entry's `cleanGateway`.
 pub fn pools_for(
     pod: &Annotations,
     namespace: &Annotations,
     interface: &str,
     from_cni_config: &[String],
-) -> Result<Vec<String>, AnnotationError> {
+) -> Result<Selection, AnnotationError> {
     let primary = interface == PRIMARY_INTERFACE;
     if let Some(value) = pod.get(BERTH_POOLS) {
         let entries: Vec<BerthEntry> = parse_json(BERTH_POOLS, value)?;
         if let Some(e) = entries.into_iter().find(|e| e.interface == interface) {
-            return checked(BERTH_POOLS, e.pools);
+            return Ok(Selection {
+                pools: checked(BERTH_POOLS, e.pools)?,
+                clean_gateway: e.clean_gateway,
+            });
         }
     }
     if let (true, Some(value)) = (primary, pod.get(BERTH_POOL)) {
-        return checked(BERTH_POOL, split_list(value));
+        return checked(BERTH_POOL, split_list(value)).map(Selection::of);
     }
     if let Some(value) = pod.get(SPIDER_POOLS) {
         let entries: Vec<SpiderEntry> = parse_json(SPIDER_POOLS, value)?;
@@ -87,15 +117,18 @@ pub fn pools_for(
         if let Some(e) =
             entries.find(|e| e.interface.as_deref().unwrap_or(PRIMARY_INTERFACE) == interface)
         {
-            return checked(SPIDER_POOLS, [e.ipv4, e.ipv6].concat());
+            return Ok(Selection {
+                pools: checked(SPIDER_POOLS, [e.ipv4, e.ipv6].concat())?,
+                clean_gateway: e.cleangateway,
+            });
         }
     }
     if let (true, Some(value)) = (primary, pod.get(SPIDER_POOL)) {
         let e: SpiderEntry = parse_json(SPIDER_POOL, value)?;
-        return checked(SPIDER_POOL, [e.ipv4, e.ipv6].concat());
+        return checked(SPIDER_POOL, [e.ipv4, e.ipv6].concat()).map(Selection::of);
     }
     if let Some(value) = namespace.get(NS_BERTH_DEFAULT) {
-        return checked(NS_BERTH_DEFAULT, split_list(value));
+        return checked(NS_BERTH_DEFAULT, split_list(value)).map(Selection::of);
     }
     let mut spider_ns = Vec::new();
     for key in [NS_SPIDER_V4, NS_SPIDER_V6] {
@@ -104,12 +137,15 @@ pub fn pools_for(
         }
     }
     if !spider_ns.is_empty() {
-        return checked(NS_SPIDER_V4, spider_ns);
+        return checked(NS_SPIDER_V4, spider_ns).map(Selection::of);
     }
-    Ok(from_cni_config.to_vec())
+    Ok(Selection::of(from_cni_config.to_vec()))
 }
 
-fn parse_json<T: for<'de> Deserialize<'de>>(key: &str, value: &str) -> Result<T, AnnotationError> {
+pub(crate) fn parse_json<T: for<'de> Deserialize<'de>>(
+    key: &str,
+    value: &str,
+) -> Result<T, AnnotationError> {
     serde_json::from_str(value).map_err(|e| AnnotationError {
         key: key.to_owned(),
         problem: format!("not valid: {e}"),
@@ -197,11 +233,52 @@ mod tests {
         ];
         for (pod, ns, ifname, want) in cases {
             assert_eq!(
-                pools_for(&pod, ns, ifname, &cni).expect("valid"),
+                pools_for(&pod, ns, ifname, &cni).expect("valid").pools,
                 want,
                 "{pod:?} {ns:?} {ifname}"
             );
         }
+    }
+
+    #[test]
+    fn the_entry_that_names_the_pools_may_clean_the_gateway() {
+        let none = Annotations::new();
+        let berth = ann(&[(
+            BERTH_POOLS,
+            r#"[{"interface":"eth0","pools":["a"],"cleanGateway":true},{"interface":"net1","pools":["b"]}]"#,
+        )]);
+        let eth0 = pools_for(&berth, &none, "eth0", &[]).expect("valid");
+        assert_eq!(eth0.clean_gateway, Some(true));
+        assert_eq!(
+            pools_for(&berth, &none, "net1", &[])
+                .expect("valid")
+                .clean_gateway,
+            None
+        );
+        let spider = ann(&[(
+            SPIDER_POOLS,
+            r#"[{"interface":"eth0","ipv4":["a"],"cleangateway":false},{"interface":"net1","ipv4":["b"],"cleangateway":true}]"#,
+        )]);
+        assert_eq!(
+            pools_for(&spider, &none, "eth0", &[])
+                .expect("valid")
+                .clean_gateway,
+            Some(false)
+        );
+        assert_eq!(
+            pools_for(&spider, &none, "net1", &[])
+                .expect("valid")
+                .clean_gateway,
+            Some(true)
+        );
+        // Other sources carry none.
+        let single = ann(&[(SPIDER_POOL, r#"{"ipv4":["a"]}"#)]);
+        assert_eq!(
+            pools_for(&single, &none, "eth0", &[])
+                .expect("valid")
+                .clean_gateway,
+            None
+        );
     }
 
     #[test]
@@ -213,6 +290,10 @@ mod tests {
             (BERTH_POOL, " , "),
             (SPIDER_POOL, r#"{"ipv4": "a"}"#),
             (BERTH_POOL, "a/b"),
+            (
+                BERTH_POOLS,
+                r#"[{"interface":"eth0","pools":["a"],"cleanGateway":"yes"}]"#,
+            ),
         ] {
             let err = pools_for(&ann(&[(key, value)]), &none, "eth0", &[]).expect_err(value);
             assert_eq!(err.key, key);

@@ -60,6 +60,7 @@ pub fn pool_spec(pool: &BerthPool) -> Result<PoolSpec, ConvertError> {
         default: s.default,
         namespace_selector: s.namespace_selector.clone(),
         node_selector: s.node_selector.clone(),
+        clean_gateway: s.clean_gateway,
     })
 }
 
@@ -84,6 +85,7 @@ pub fn berth_pool(spec: &PoolSpec) -> BerthPool {
             default: spec.default,
             namespace_selector: spec.namespace_selector.clone(),
             node_selector: spec.node_selector.clone(),
+            clean_gateway: spec.clean_gateway,
         },
     )
 }

@@ -68,6 +68,12 @@ pub struct BerthPoolSpec {
     /// Labels a node must have to hand out the pool's addresses.
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
     pub node_selector: BTreeMap<String, String>,
+    /// No default route via `gateway` in what pods get. Without it a pool
+    /// with a gateway gives 0.0.0.0/0 (or ::/0) via the gateway, unless
+    /// `routes` lists one. The CNI config's `ipam.cleanGateway` and the
+    /// pod's annotations override this.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub clean_gateway: bool,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]

@@ -21,6 +21,7 @@ pub mod crd_pool;
 pub mod error;
 mod list;
 pub mod names;
+pub mod network_annotations;
 pub mod pool_admission;
 pub mod retry;
 pub mod status;

@@ -13,6 +13,7 @@ use common::*;
 fn pool_spec_round_trips() {
     let mut spec = pool_spec_fixture();
     spec.namespace_selector.insert("team".into(), "db".into());
+    spec.clean_gateway = true;
     let back = pool_spec(&berth_pool(&spec)).unwrap();
     assert_eq!(back, spec);
 }

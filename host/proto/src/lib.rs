@@ -47,6 +47,10 @@ pub struct AddRequest {
     /// Specific addresses asked for through `args.cni.ips` or
     /// `runtimeConfig.ips` (plain addresses, without prefix length).
     pub requested_ips: Vec<String>,
+    /// The CNI config's `ipam.cleanGateway`: no default route via the
+    /// pools' gateways (`None`: the pool decides; pod annotations win).
+    #[serde(default)]
+    pub clean_gateway: Option<bool>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
