@@ -28,6 +28,7 @@ fn allocating_daemon() -> FakeDaemon {
                 dst: "0.0.0.0/0".into(),
                 gw: Some("10.6.0.1".into()),
             }],
+            dns: Default::default(),
         })
     })
 }

@@ -46,6 +46,10 @@ pub enum AllocError {
     /// A bug: a choice the allocator made failed its own re-validation.
     #[error("internal allocator error: {message}")]
     Internal { message: String },
+    #[error(
+        "route to {dst} via {gw}: no pool's subnet holds {gw}, so no interface of the pod can reach it"
+    )]
+    UnreachableRouteGateway { dst: String, gw: IpAddr },
 }
 
 impl AllocError {
@@ -56,7 +60,8 @@ impl AllocError {
             | AllocError::NotAdmitted { .. }
             | AllocError::TooManyPools { .. }
             | AllocError::Orphaned { .. }
-            | AllocError::Pool(_) => ErrorKind::InvalidConfig,
+            | AllocError::Pool(_)
+            | AllocError::UnreachableRouteGateway { .. } => ErrorKind::InvalidConfig,
             AllocError::InvalidRequest { .. } | AllocError::NotFound { .. } => {
                 ErrorKind::InvalidRequest
             }

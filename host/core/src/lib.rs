@@ -4,6 +4,7 @@
 pub mod admission;
 pub mod allocator;
 pub mod chain;
+pub mod dns;
 pub mod error;
 pub mod free_index;
 pub mod limits;

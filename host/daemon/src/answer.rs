@@ -1,9 +1,9 @@
 //! The answer to an ADD: the addresses the plan assigned, with the routes
-//! `berth_core::pod_network` composed for the interface.
+//! and DNS `berth_core::pod_network` composed for the interface.
 
 use berth_core::pod_network::PodNetwork;
 use berth_core::Assigned;
-use berth_proto::{AddResult, IpConfig, Route};
+use berth_proto::{AddResult, Dns, IpConfig, Route};
 
 pub fn add_result(assigned: &[Assigned], network: &PodNetwork) -> AddResult {
     AddResult {
@@ -23,5 +23,16 @@ pub fn add_result(assigned: &[Assigned], network: &PodNetwork) -> AddResult {
                 gw: r.gw.map(|g| g.to_string()),
             })
             .collect(),
+        dns: Dns {
+            nameservers: network
+                .dns
+                .nameservers
+                .iter()
+                .map(ToString::to_string)
+                .collect(),
+            domain: network.dns.domain.clone(),
+            search: network.dns.search.clone(),
+            options: network.dns.options.clone(),
+        },
     }
 }

@@ -32,6 +32,7 @@ impl Service {
     ) -> Result<NetworkRequest, ErrorBody> {
         let mut network = NetworkRequest {
             clean_gateway: add.clean_gateway,
+            routes: Vec::new(),
         };
         let Some(directory) = &self.directory else {
             return Ok(network);
@@ -69,6 +70,7 @@ impl Service {
         let pod_wide =
             network_annotations::clean_gateway(&workload.pod_annotations).map_err(invalid)?;
         network.clean_gateway = selection.clean_gateway.or(pod_wide).or(add.clean_gateway);
+        network.routes = network_annotations::routes(&workload.pod_annotations).map_err(invalid)?;
         input.pools = selection.pools;
         input.labels = workload.labels;
         input.annotations = workload.annotations;

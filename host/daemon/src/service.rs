@@ -228,7 +228,10 @@ impl Service {
             let plan = allocator
                 .plan_add(&input, &self.chain, now_unix_secs())
                 .map_err(|e| fail(e.kind(), e.to_string()))?;
-            let pod_network = compose(allocator.pools(), &plan.result, &network);
+            // Before the commit: a request whose routes cannot work
+            // writes nothing.
+            let pod_network = compose(allocator.pools(), &plan.result, &network)
+                .map_err(|e| fail(e.kind(), e.to_string()))?;
             match self.commit(&mut allocator, &plan.mutations) {
                 Ok(()) => break (plan, pod_network),
                 // Another node took the address first: re-read the

@@ -5,17 +5,40 @@
 //! |---|---|
 //! | `berth.io/cleangateway` | `"true"` or `"false"`: no default route via the pools' gateways (every interface) |
 //! | `ipam.spidernet.io/cleangateway` | the same; Spiderpool itself spells it as the `cleangateway` field of an `ipam.spidernet.io/ippools` entry, which Berth reads too (`annotations.rs`) |
+//! | `berth.io/routes` | `[{"dst":"10.0.0.0/16","gw":"10.6.0.1"}]`: routes for the interface whose subnet holds `gw` |
+//! | `ipam.spidernet.io/routes` | the same (Spiderpool's format); both keys may be set, Berth's routes come first |
+//!
+//! Each route's `dst` is a CIDR without host bits and its `gw` a unicast
+//! address of the same family (`berth_core::pod_network::parse_pod_route`);
+//! two routes to one destination through different next hops cannot both
+//! be installed, so they are refused here rather than by the main plugin
+//! after the address was taken. Which interface a route belongs to, and
+//! whether any pool can reach its `gw`, is decided with the pools
+//! (`berth_core::pod_network::compose`).
 //!
 //! Precedence of `cleanGateway`, most specific first: the `ippools` entry
 //! naming the interface's pools, these pod annotations, the CNI config's
 //! `ipam.cleanGateway`, the pool's `cleanGateway` (as Spiderpool: pod
 //! over CNI config; the pool setting is Berth's).
 
-use crate::annotations::AnnotationError;
+use crate::annotations::{parse_json, AnnotationError};
+use berth_core::limits::POD_ROUTES_MAX;
+use berth_core::pod_network::parse_pod_route;
+use berth_core::Route;
+use serde::Deserialize;
 use std::collections::BTreeMap;
 
 pub const BERTH_CLEAN_GATEWAY: &str = "berth.io/cleangateway";
 pub const SPIDER_CLEAN_GATEWAY: &str = "ipam.spidernet.io/cleangateway";
+pub const BERTH_ROUTES: &str = "berth.io/routes";
+pub const SPIDER_ROUTES: &str = "ipam.spidernet.io/routes";
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RouteEntry {
+    dst: String,
+    gw: String,
+}
 
 type Annotations = BTreeMap<String, String>;
 
@@ -43,6 +66,40 @@ pub fn clean_gateway(pod: &Annotations) -> Result<Option<bool>, AnnotationError>
         }),
         (a, b) => Ok(a.or(b)),
     }
+}
+
+/// The pod's own routes, in order, without repeats.
+pub fn routes(pod: &Annotations) -> Result<Vec<Route>, AnnotationError> {
+    let mut out: Vec<Route> = Vec::new();
+    for key in [BERTH_ROUTES, SPIDER_ROUTES] {
+        let Some(value) = pod.get(key) else {
+            continue;
+        };
+        let problem = |problem: String| AnnotationError {
+            key: key.to_owned(),
+            problem,
+        };
+        let entries: Vec<RouteEntry> = parse_json(key, value)?;
+        for entry in entries {
+            let route = parse_pod_route(&entry.dst, &entry.gw).map_err(problem)?;
+            match out.iter().find(|r| r.dst == route.dst) {
+                Some(same) if same == &route => continue,
+                Some(other) => {
+                    return Err(problem(format!(
+                        "two routes to {} (via {} and via {})",
+                        route.dst,
+                        other.gw.map(|g| g.to_string()).unwrap_or_default(),
+                        entry.gw.trim()
+                    )))
+                }
+                None => out.push(route),
+            }
+            if out.len() > POD_ROUTES_MAX {
+                return Err(problem(format!("more than {POD_ROUTES_MAX} routes")));
+            }
+        }
+    }
+    Ok(out)
 }
 
 #[cfg(test)]
@@ -74,6 +131,73 @@ mod tests {
             ])),
             Ok(Some(true))
         );
+    }
+
+    #[test]
+    fn routes_come_from_both_keys_in_order() {
+        let pod = ann(&[
+            (
+                SPIDER_ROUTES,
+                r#"[{"dst":"172.16.0.0/12","gw":"10.6.0.9"},{"dst":"10.0.0.0/16","gw":"10.6.0.1"}]"#,
+            ),
+            (
+                BERTH_ROUTES,
+                r#"[{"dst":"10.0.0.0/16","gw":"10.6.0.1"},{"dst":"fd01::/64","gw":"fd00::1"}]"#,
+            ),
+        ]);
+        let got: Vec<String> = routes(&pod)
+            .expect("valid")
+            .iter()
+            .map(|r| {
+                format!(
+                    "{} via {}",
+                    r.dst,
+                    r.gw.map(|g| g.to_string()).unwrap_or_default()
+                )
+            })
+            .collect();
+        assert_eq!(
+            got,
+            vec![
+                "10.0.0.0/16 via 10.6.0.1",
+                "fd01::/64 via fd00::1",
+                "172.16.0.0/12 via 10.6.0.9"
+            ]
+        );
+        assert!(routes(&Annotations::new()).expect("none").is_empty());
+    }
+
+    #[test]
+    fn bad_routes_are_errors_naming_the_key() {
+        for (key, value) in [
+            (BERTH_ROUTES, "not json"),
+            (BERTH_ROUTES, r#"{"dst":"10.0.0.0/16","gw":"10.6.0.1"}"#),
+            (SPIDER_ROUTES, r#"[{"dst":"10.0.0.0/16"}]"#),
+            (
+                SPIDER_ROUTES,
+                r#"[{"dst":"10.0.0.0/16","gw":"10.6.0.1","interface":"eth0"}]"#,
+            ),
+            (SPIDER_ROUTES, r#"[{"dst":"10.0.0.1/16","gw":"10.6.0.1"}]"#),
+            (BERTH_ROUTES, r#"[{"dst":"10.0.0.0/16","gw":"fd00::1"}]"#),
+            (
+                BERTH_ROUTES,
+                r#"[{"dst":"10.0.0.0/16","gw":"10.6.0.1"},{"dst":"10.0.0.0/16","gw":"10.6.0.2"}]"#,
+            ),
+        ] {
+            let err = routes(&ann(&[(key, value)])).expect_err(value);
+            assert_eq!(err.key, key, "{value}: {err}");
+        }
+        let many: Vec<String> = (0..=POD_ROUTES_MAX)
+            .map(|i| {
+                format!(
+                    r#"{{"dst":"10.{}.{}.0/24","gw":"10.6.0.1"}}"#,
+                    i / 256,
+                    i % 256
+                )
+            })
+            .collect();
+        let too_many = format!("[{}]", many.join(","));
+        assert!(routes(&ann(&[(BERTH_ROUTES, too_many.as_str())])).is_err());
     }
 
     #[test]

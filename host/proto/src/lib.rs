@@ -107,6 +107,22 @@ pub struct Route {
 pub struct AddResult {
     pub ips: Vec<IpConfig>,
     pub routes: Vec<Route>,
+    /// The pools' DNS settings (all empty: none).
+    #[serde(default)]
+    pub dns: Dns,
+}
+
+/// The CNI result's `dns` object.
+#[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
+pub struct Dns {
+    #[serde(default)]
+    pub nameservers: Vec<String>,
+    #[serde(default)]
+    pub domain: Option<String>,
+    #[serde(default)]
+    pub search: Vec<String>,
+    #[serde(default)]
+    pub options: Vec<String>,
 }
 
 /// Why a request failed. The CNI plugin maps each kind to a CNI error code

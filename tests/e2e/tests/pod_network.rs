@@ -97,3 +97,48 @@ fn a_default_route_the_pool_lists_is_not_doubled() {
     );
     assert_eq!(default_gateway(&pod).as_deref(), Some("10.61.0.254"));
 }
+
+/// The pool's DNS settings are in `berth`'s result, and a main plugin that
+/// passes its IPAM's DNS on (Debian's ptp does when its own config sets no
+/// `dns`; Debian's bridge 1.1.1 and macvlan replace it with theirs) hands
+/// them to the runtime.
+#[test]
+fn a_pools_dns_settings_reach_the_result() {
+    let mut pools = gateway_pools();
+    pools[0]["dns"] = json!({
+        "nameservers": ["10.61.0.53"],
+        "domain": "example.internal",
+        "search": ["svc.example.internal", "example.internal"],
+        "options": ["ndots:2"]
+    });
+    let node = Node::start(seed_config(pools));
+    let want = json!({
+        "nameservers": ["10.61.0.53"],
+        "domain": "example.internal",
+        "search": ["svc.example.internal", "example.internal"],
+        "options": ["ndots:2"]
+    });
+    let ipam_only = node.bridge_config(&["gw-pool"]);
+    let direct = node.ipam("ADD", "dns-direct", "", &ipam_only).ok();
+    assert_eq!(direct["dns"], want, "{direct}");
+    assert!(node.ipam("DEL", "dns-direct", "", &ipam_only).success);
+
+    let ptp = json!({
+        "cniVersion": "1.0.0",
+        "name": "berth-ptp",
+        "type": "ptp",
+        "ipMasq": false,
+        "ipam": { "type": "berth", "socket": node.daemon.socket, "pools": ["gw-pool"] }
+    });
+    let pod = Pod::new("dns-ptp");
+    let result = node.add_result("ptp", &pod, &ptp);
+    assert_eq!(result["dns"], want, "{result}");
+    assert_eq!(default_gateway(&pod).as_deref(), Some("10.61.0.1"));
+    node.del("ptp", &pod, &ptp);
+
+    // A pool without DNS settings: the empty object, as host-local prints.
+    let bare = node
+        .ipam("ADD", "dns-none", "", &node.bridge_config(&["clean-pool"]))
+        .ok();
+    assert_eq!(bare["dns"], json!({}), "{bare}");
+}
