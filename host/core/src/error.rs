@@ -50,6 +50,20 @@ pub enum AllocError {
         "route to {dst} via {gw}: no pool's subnet holds {gw}, so no interface of the pod can reach it"
     )]
     UnreachableRouteGateway { dst: String, gw: IpAddr },
+    #[error("pool pattern {pattern:?} {problem}")]
+    BadPoolPattern { pattern: String, problem: String },
+    #[error(
+        "pool {name:?} is an {} pool but is listed among the {} pools",
+        ip_version(*actual),
+        ip_version(*wanted)
+    )]
+    PoolFamily {
+        name: String,
+        wanted: IpFamily,
+        actual: IpFamily,
+    },
+    #[error("no pool matches {patterns:?}")]
+    NoPoolMatches { patterns: Vec<String> },
 }
 
 impl AllocError {
@@ -61,7 +75,10 @@ impl AllocError {
             | AllocError::TooManyPools { .. }
             | AllocError::Orphaned { .. }
             | AllocError::Pool(_)
-            | AllocError::UnreachableRouteGateway { .. } => ErrorKind::InvalidConfig,
+            | AllocError::UnreachableRouteGateway { .. }
+            | AllocError::BadPoolPattern { .. }
+            | AllocError::PoolFamily { .. }
+            | AllocError::NoPoolMatches { .. } => ErrorKind::InvalidConfig,
             AllocError::InvalidRequest { .. } | AllocError::NotFound { .. } => {
                 ErrorKind::InvalidRequest
             }
@@ -71,6 +88,13 @@ impl AllocError {
             AllocError::Chain(ChainError::Failed { .. }) => ErrorKind::PolicyFailed,
             AllocError::Internal { .. } => ErrorKind::Internal,
         }
+    }
+}
+
+fn ip_version(family: IpFamily) -> &'static str {
+    match family {
+        IpFamily::V4 => "IPv4",
+        IpFamily::V6 => "IPv6",
     }
 }
 

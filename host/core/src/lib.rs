@@ -11,6 +11,7 @@ pub mod limits;
 pub mod placement;
 pub mod pod_network;
 pub mod pool;
+pub mod pool_names;
 pub mod ranges;
 pub mod record;
 mod special;

@@ -13,6 +13,7 @@ mod http;
 mod install_cni;
 mod kube;
 mod metrics;
+mod pod_request;
 mod server;
 mod service;
 mod sys;

@@ -15,6 +15,7 @@ use berth_core::allocator::{AddInput, Allocator, NodeScope};
 use berth_core::limits::RELEASE_ATTEMPTS_MAX;
 use berth_core::pod_network::compose;
 use berth_core::pool::Pool;
+use berth_core::pool_names::resolve;
 use berth_core::record::Mutation;
 use berth_core::store::Store;
 use berth_policy_runtime::{ChainHandle, Runtime};
@@ -208,7 +209,7 @@ impl Service {
             network: add.network.clone(),
             pod: add.pod.clone(),
             interface: add.attachment.ifname.clone(),
-            pools: add.pools.clone(),
+            pools: Vec::new(), // resolved from `request.pools` under the lock
             requested: add.requested_ips.clone(),
             labels: Vec::new(),
             annotations: Vec::new(),
@@ -218,19 +219,22 @@ impl Service {
             placement: None,
             seed: seed_of(&add.attachment.container_id, &add.attachment.ifname),
         };
-        let network = self.describe_workload(add, &mut input)?;
+        let request = self.describe_workload(add, &mut input)?;
         let mut attempt = 1;
         let (plan, pod_network) = loop {
             let mut allocator = self.lock()?;
             // The lock may have been a long wait (a slow API server, a busy
             // node): plan only while the plugin still waits for the answer.
             in_time(deadline)?;
+            // Patterns match the pools in force now.
+            input.pools = resolve(allocator.pools(), &request.pools)
+                .map_err(|e| fail(e.kind(), e.to_string()))?;
             let plan = allocator
                 .plan_add(&input, &self.chain, now_unix_secs())
                 .map_err(|e| fail(e.kind(), e.to_string()))?;
             // Before the commit: a request whose routes cannot work
             // writes nothing.
-            let pod_network = compose(allocator.pools(), &plan.result, &network)
+            let pod_network = compose(allocator.pools(), &plan.result, &request.network)
                 .map_err(|e| fail(e.kind(), e.to_string()))?;
             match self.commit(&mut allocator, &plan.mutations) {
                 Ok(()) => break (plan, pod_network),

@@ -24,6 +24,7 @@ pub mod names;
 pub mod network_annotations;
 pub mod pool_admission;
 pub mod retry;
+pub mod spiderpool;
 pub mod status;
 pub mod store;
 
