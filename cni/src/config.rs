@@ -80,6 +80,8 @@ pub struct IpamConfig {
     pub socket: PathBuf,
     pub pools: Vec<String>,
     pub timeout: Duration,
+    /// `cleanGateway`: no default route via the pools' gateways.
+    pub clean_gateway: Option<bool>,
 }
 
 /// Everything the plugin needs from stdin for one verb. Per-verb inputs
@@ -109,6 +111,8 @@ struct RawIpam {
     pools: Option<Vec<String>>,
     #[serde(rename = "timeoutMs")]
     timeout_ms: Option<u64>,
+    #[serde(rename = "cleanGateway")]
+    clean_gateway: Option<bool>,
 }
 
 impl Document {
@@ -260,6 +264,7 @@ fn validate_ipam(raw: RawIpam, socket_fallback: Option<&str>) -> Result<IpamConf
         socket: PathBuf::from(socket),
         pools,
         timeout: Duration::from_millis(timeout_ms),
+        clean_gateway: raw.clean_gateway,
     })
 }
 

@@ -32,6 +32,7 @@ fn defaults_apply_and_other_plugins_fields_are_allowed() {
             socket: PathBuf::from(berth_proto::DEFAULT_SOCKET_PATH),
             pools: vec![],
             timeout: Duration::from_millis(DEFAULT_TIMEOUT_MS),
+            clean_gateway: None,
         }
     );
 }
@@ -42,7 +43,8 @@ fn ipam_fields_are_read() {
         "type": "berth",
         "socket": "/tmp/b.sock",
         "pools": ["test-ippool", "v6"],
-        "timeoutMs": 250
+        "timeoutMs": 250,
+        "cleanGateway": true
     }));
     let conf = doc(value)
         .into_netconf(Verb::Add, Some("/ignored.sock"))
@@ -50,6 +52,7 @@ fn ipam_fields_are_read() {
     assert_eq!(conf.ipam.socket, PathBuf::from("/tmp/b.sock"));
     assert_eq!(conf.ipam.pools, vec!["test-ippool", "v6"]);
     assert_eq!(conf.ipam.timeout, Duration::from_millis(250));
+    assert_eq!(conf.ipam.clean_gateway, Some(true));
 }
 
 #[test]

@@ -164,6 +164,7 @@ fn build_request(env: &CniEnv, conf: &NetConf) -> Result<Request, Failure> {
                     .iter()
                     .map(ToString::to_string)
                     .collect(),
+                clean_gateway: conf.ipam.clean_gateway,
             })
         }
         Verb::Del => Request::Del(DelRequest {

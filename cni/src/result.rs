@@ -33,7 +33,7 @@ struct CniResult<'a> {
     ips: Vec<CniIp<'a>>,
     #[serde(skip_serializing_if = "Vec::is_empty")]
     routes: Vec<CniRoute<'a>>,
-    dns: Dns,
+    dns: CniDns<'a>,
 }
 
 #[derive(Serialize)]
@@ -52,10 +52,19 @@ struct CniRoute<'a> {
     gw: Option<&'a str>,
 }
 
-/// Berth hands out no DNS settings; the empty object is what the spec's
+/// The pools' DNS settings; with none, the empty object the spec's
 /// examples and host-local print.
 #[derive(Serialize)]
-struct Dns {}
+struct CniDns<'a> {
+    #[serde(skip_serializing_if = "<[_]>::is_empty")]
+    nameservers: &'a [String],
+    #[serde(skip_serializing_if = "Option::is_none")]
+    domain: Option<&'a str>,
+    #[serde(skip_serializing_if = "<[_]>::is_empty")]
+    search: &'a [String],
+    #[serde(skip_serializing_if = "<[_]>::is_empty")]
+    options: &'a [String],
+}
 
 /// Renders the result JSON for `version`.
 pub fn render_add(version: CniVersion, result: &AddResult) -> Result<String, ResultError> {
@@ -66,8 +75,20 @@ pub fn render_add(version: CniVersion, result: &AddResult) -> Result<String, Res
         cni_version: version.as_str(),
         ips: Vec::with_capacity(result.ips.len()),
         routes: Vec::with_capacity(result.routes.len()),
-        dns: Dns {},
+        dns: CniDns {
+            nameservers: &result.dns.nameservers,
+            domain: result.dns.domain.as_deref(),
+            search: &result.dns.search,
+            options: &result.dns.options,
+        },
     };
+    for server in &result.dns.nameservers {
+        server.parse::<IpAddr>().map_err(|_| ResultError::Invalid {
+            field: "DNS nameserver",
+            value: server.clone(),
+            reason: "not an IP address".into(),
+        })?;
+    }
     for ip in &result.ips {
         let (addr, _) = ips::parse_cidr(&ip.address).map_err(|reason| ResultError::Invalid {
             field: "address",
@@ -141,6 +162,7 @@ mod tests {
                 dst: "0.0.0.0/0".into(),
                 gw: Some("10.6.0.1".into()),
             }],
+            dns: berth_proto::Dns::default(),
         }
     }
 
@@ -192,6 +214,34 @@ mod tests {
     }
 
     #[test]
+    fn the_pools_dns_settings_fill_the_dns_object() {
+        let mut result = dual_stack();
+        result.dns = berth_proto::Dns {
+            nameservers: vec!["10.6.0.53".into(), "fd00::53".into()],
+            domain: Some("example.internal".into()),
+            search: vec!["svc.example.internal".into()],
+            options: vec!["ndots:2".into()],
+        };
+        for version in [CniVersion::V0_3_1, CniVersion::V1_0_0] {
+            assert_eq!(
+                render(version, &result)["dns"],
+                json!({
+                    "nameservers": ["10.6.0.53", "fd00::53"],
+                    "domain": "example.internal",
+                    "search": ["svc.example.internal"],
+                    "options": ["ndots:2"]
+                })
+            );
+        }
+        result.dns.domain = None;
+        result.dns.options.clear();
+        assert_eq!(
+            render(CniVersion::V1_0_0, &result)["dns"],
+            json!({ "nameservers": ["10.6.0.53", "fd00::53"], "search": ["svc.example.internal"] })
+        );
+    }
+
+    #[test]
     fn malformed_daemon_answers_are_refused() {
         assert_eq!(
             render_add(CniVersion::V1_0_0, &AddResult::default()),
@@ -205,6 +255,9 @@ mod tests {
         assert!(render_add(CniVersion::V1_0_0, &bad).is_err());
         let mut bad = dual_stack();
         bad.routes[0].dst = "default".into();
+        assert!(render_add(CniVersion::V1_0_0, &bad).is_err());
+        let mut bad = dual_stack();
+        bad.dns.nameservers = vec!["dns.example".into()];
         assert!(render_add(CniVersion::V1_0_0, &bad).is_err());
     }
 }

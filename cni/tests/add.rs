@@ -28,6 +28,7 @@ fn allocating_daemon() -> FakeDaemon {
                 dst: "0.0.0.0/0".into(),
                 gw: Some("10.6.0.1".into()),
             }],
+            dns: Default::default(),
         })
     })
 }
@@ -93,6 +94,7 @@ fn add_sends_attachment_pod_network_and_pools() {
             },
             pools: vec!["test-ippool".into()],
             requested_ips: vec![],
+            clean_gateway: None,
         }
     );
 }

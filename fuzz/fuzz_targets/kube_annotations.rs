@@ -8,13 +8,16 @@
 //! (the CNI config's `ipam.pools`). Other lines are ignored.
 //!
 //! Properties:
+//! * a Spiderpool annotation Berth does not support (SpiderSubnet's) is
+//!   always refused, naming it;
 //! * with none of the pool annotations present the answer is the CNI
 //!   config's list, unchanged;
 //! * pools that come from an annotation are a non-empty list of names of
 //!   1..=253 bytes without `/`;
 //! * an error names an annotation that is present;
 //! * the pod's `berth.io/ippool` on the primary interface, with no
-//!   `berth.io/ippools` present, gives exactly its comma-separated names;
+//!   `berth.io/ippools` or refused key present, gives exactly its
+//!   comma-separated names;
 //! * the answer is deterministic;
 //! * only `berth.io/` and `ipam.spidernet.io/` annotations are forwarded,
 //!   all of them.
@@ -25,6 +28,7 @@ use berth_kube::annotations::{
     forwarded, pools_for, BERTH_POOL, BERTH_POOLS, FORWARDED_PREFIXES, NS_BERTH_DEFAULT,
     NS_SPIDER_V4, NS_SPIDER_V6, PRIMARY_INTERFACE, SPIDER_POOL, SPIDER_POOLS,
 };
+use berth_kube::spiderpool::REFUSED;
 use libfuzzer_sys::fuzz_target;
 use std::collections::BTreeMap;
 
@@ -55,12 +59,21 @@ fuzz_target!(|data: &[u8]| {
         }
     }
 
-    let result = pools_for(&pod, &ns, interface, &cni);
+    let selection = pools_for(&pod, &ns, interface, &cni);
     assert_eq!(
-        result,
+        selection,
         pools_for(&pod, &ns, interface, &cni),
         "not deterministic"
     );
+    let result: Result<Vec<String>, _> =
+        selection.map(|s| s.pools.into_iter().map(|p| p.name).collect());
+    if let Some(key) = REFUSED.iter().find(|k| pod.contains_key(**k)) {
+        match &result {
+            Err(e) => assert!(REFUSED.contains(&e.key.as_str()), "{e} (has {key})"),
+            Ok(pools) => panic!("{key} accepted: {pools:?}"),
+        }
+        return;
+    }
     let named = POD_KEYS.iter().any(|k| pod.contains_key(*k))
         || NS_KEYS.iter().any(|k| ns.contains_key(*k));
     match &result {
@@ -80,10 +93,7 @@ fuzz_target!(|data: &[u8]| {
                 POD_KEYS.contains(&e.key.as_str()) || NS_KEYS.contains(&e.key.as_str()),
                 "error names an unknown key: {e}"
             );
-            // The two Spiderpool namespace keys report as one.
-            let present = pod.contains_key(&e.key)
-                || ns.contains_key(&e.key)
-                || (e.key == NS_SPIDER_V4 && ns.contains_key(NS_SPIDER_V6));
+            let present = pod.contains_key(&e.key) || ns.contains_key(&e.key);
             assert!(present, "error names an absent annotation: {e}");
         }
     }

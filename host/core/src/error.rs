@@ -46,6 +46,24 @@ pub enum AllocError {
     /// A bug: a choice the allocator made failed its own re-validation.
     #[error("internal allocator error: {message}")]
     Internal { message: String },
+    #[error(
+        "route to {dst} via {gw}: no pool's subnet holds {gw}, so no interface of the pod can reach it"
+    )]
+    UnreachableRouteGateway { dst: String, gw: IpAddr },
+    #[error("pool pattern {pattern:?} {problem}")]
+    BadPoolPattern { pattern: String, problem: String },
+    #[error(
+        "pool {name:?} is an {} pool but is listed among the {} pools",
+        ip_version(*actual),
+        ip_version(*wanted)
+    )]
+    PoolFamily {
+        name: String,
+        wanted: IpFamily,
+        actual: IpFamily,
+    },
+    #[error("no pool matches {patterns:?}")]
+    NoPoolMatches { patterns: Vec<String> },
 }
 
 impl AllocError {
@@ -56,7 +74,11 @@ impl AllocError {
             | AllocError::NotAdmitted { .. }
             | AllocError::TooManyPools { .. }
             | AllocError::Orphaned { .. }
-            | AllocError::Pool(_) => ErrorKind::InvalidConfig,
+            | AllocError::Pool(_)
+            | AllocError::UnreachableRouteGateway { .. }
+            | AllocError::BadPoolPattern { .. }
+            | AllocError::PoolFamily { .. }
+            | AllocError::NoPoolMatches { .. } => ErrorKind::InvalidConfig,
             AllocError::InvalidRequest { .. } | AllocError::NotFound { .. } => {
                 ErrorKind::InvalidRequest
             }
@@ -66,6 +88,13 @@ impl AllocError {
             AllocError::Chain(ChainError::Failed { .. }) => ErrorKind::PolicyFailed,
             AllocError::Internal { .. } => ErrorKind::Internal,
         }
+    }
+}
+
+fn ip_version(family: IpFamily) -> &'static str {
+    match family {
+        IpFamily::V4 => "IPv4",
+        IpFamily::V6 => "IPv6",
     }
 }
 

@@ -106,6 +106,25 @@ pub const RECORD_TRACE_STEPS_MAX: usize = 2 * CHAIN_POLICIES_MAX;
 /// Addresses one ADD may request (one per family).
 pub const REQUESTED_ADDRESSES_MAX: usize = 2;
 
+// ---- What the pod gets besides its address (routes, DNS) ----
+
+/// Nameservers of one pool: the resolver (glibc's MAXNS, musl alike) uses
+/// the first three of resolv.conf and ignores the rest.
+pub const POOL_DNS_NAMESERVERS_MAX: usize = 3;
+/// Search domains of one pool: Kubernetes' own bound on a pod's DNS search
+/// list (`MaxDNSSearchPaths`).
+pub const POOL_DNS_SEARCH_MAX: usize = 32;
+/// Resolver options of one pool (`ndots:5`, `edns0`, ...); resolv.conf
+/// knows about a dozen.
+pub const POOL_DNS_OPTIONS_MAX: usize = 16;
+/// Bytes of one resolver option.
+pub const POOL_DNS_OPTION_BYTES_MAX: usize = 64;
+/// Bytes of a DNS name (RFC 1035, in text form).
+pub const DNS_NAME_BYTES_MAX: usize = 253;
+/// Routes one pod annotation (`berth.io/routes`, `ipam.spidernet.io/routes`)
+/// may add, as many as a pool may carry.
+pub const POD_ROUTES_MAX: usize = POOL_ROUTES_MAX;
+
 // ---- Kubernetes store (berth-kube) ----
 
 /// Attempts of one API request on transient errors (5xx, 429, timeouts,

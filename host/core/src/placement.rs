@@ -98,6 +98,7 @@ mod tests {
             default: false,
             namespace_selector: labels(namespace),
             node_selector: labels(node),
+            ..PoolSpec::default()
         })
         .expect("valid pool")
     }

@@ -2,6 +2,7 @@
 //! allocator uses it ([`Pool`]): validated once, ranges kept as offsets
 //! from the subnet's network address so no pool is ever enumerated.
 
+use crate::dns::{Dns, DnsSpec};
 use crate::limits::{POOL_ENTRIES_MAX, POOL_NAME_BYTES_MAX, POOL_ROUTES_MAX};
 use crate::ranges::RangeSet;
 use berth_policy_sdk::IpFamily;
@@ -34,6 +35,13 @@ pub struct PoolSpec {
     /// Labels the node must carry to hand out the pool's addresses.
     #[serde(default)]
     pub node_selector: BTreeMap<String, String>,
+    /// No default route via `gateway` in results (Spiderpool's
+    /// cleanGateway); the CNI config and pod annotations override it.
+    #[serde(default)]
+    pub clean_gateway: bool,
+    /// DNS settings handed to pods with the address (see `dns.rs`).
+    #[serde(default)]
+    pub dns: DnsSpec,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -71,6 +79,8 @@ pub struct Pool {
     pub default: bool,
     pub namespace_selector: BTreeMap<String, String>,
     pub node_selector: BTreeMap<String, String>,
+    pub clean_gateway: bool,
+    pub dns: Dns,
     /// Assignable offsets from the network address: `ips` minus
     /// `excludeIps`, gateway, network and broadcast.
     ranges: RangeSet,
@@ -151,6 +161,7 @@ impl Pool {
             .map(parse_route)
             .collect::<Result<Vec<_>, _>>()
             .map_err(|p| err("routes", p))?;
+        let dns = Dns::from_spec(&spec.dns).map_err(|p| err(p.field, p.problem))?;
         Ok(Pool {
             name: spec.name.clone(),
             family: family_of(&subnet.addr()),
@@ -160,6 +171,8 @@ impl Pool {
             default: spec.default,
             namespace_selector: spec.namespace_selector.clone(),
             node_selector: spec.node_selector.clone(),
+            clean_gateway: spec.clean_gateway,
+            dns,
             total: ranges.count_saturating(),
             ranges,
         })

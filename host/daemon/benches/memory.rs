@@ -124,6 +124,7 @@ impl Daemon {
             },
             pools: vec![],
             requested_ips: vec![],
+            clean_gateway: None,
         });
         let mut stream = UnixStream::connect(&self.socket).expect("connect");
         berth_proto::write_frame(&mut stream, &request).expect("send");

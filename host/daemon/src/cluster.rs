@@ -3,11 +3,13 @@
 
 use crate::kube::annotations;
 use crate::kube::directory::DirectoryError;
+use crate::pod_request::PodRequest;
 use crate::service::{fail, now_unix_secs, removed, Service};
 use berth_core::allocator::{AddInput, Allocator};
 use berth_core::placement::Placement;
 use berth_core::pool::{Pool, PoolSpec};
 use berth_core::record::AddressRecord;
+use berth_kube::network_annotations;
 use berth_proto::{AddRequest, Attachment, ErrorBody, ErrorKind};
 use std::sync::atomic::Ordering::Relaxed;
 
@@ -29,15 +31,18 @@ impl Service {
     /// Fills what the cluster knows of the pod into `input`: labels,
     /// forwarded annotations, owner, StatefulSet ordinal and replicas, the
     /// pools its annotations (or its namespace's) name, and the namespace
-    /// and node labels pool selectors are matched against. Blocking; runs
-    /// before the allocator lock is taken.
+    /// and node labels pool selectors are matched against. Returns the
+    /// pools asked for and what the pod asks of its interface's routes
+    /// (its annotations over the CNI config; single host: the CNI
+    /// config). Blocking; runs before the allocator lock is taken.
     pub(crate) fn describe_workload(
         &self,
         add: &AddRequest,
         input: &mut AddInput,
-    ) -> Result<(), ErrorBody> {
+    ) -> Result<PodRequest, ErrorBody> {
+        let mut request = PodRequest::from_cni_config(add);
         let Some(directory) = &self.directory else {
-            return Ok(());
+            return Ok(request);
         };
         let unavailable = |e: DirectoryError| fail(ErrorKind::TryAgainLater, e.to_string());
         let workload = directory.workload(&add.pod).map_err(unavailable)?;
@@ -58,15 +63,23 @@ impl Service {
             // No such pod (yet): a plain runtime or a race with the API
             // server; allocate as a stateless workload from the CNI config.
             tracing::info!(pod = %add.pod.name, "pod not found in the cluster; treating it as stateless");
-            return Ok(());
+            return Ok(request);
         };
-        input.pools = annotations::pools_for(
+        let invalid =
+            |e: annotations::AnnotationError| fail(ErrorKind::InvalidConfig, e.to_string());
+        let selection = annotations::pools_for(
             &workload.pod_annotations,
             &workload.namespace_annotations,
             &add.attachment.ifname,
             &add.pools,
         )
-        .map_err(|e| fail(ErrorKind::InvalidConfig, e.to_string()))?;
+        .map_err(invalid)?;
+        let pod_wide =
+            network_annotations::clean_gateway(&workload.pod_annotations).map_err(invalid)?;
+        let network = &mut request.network;
+        network.clean_gateway = selection.clean_gateway.or(pod_wide).or(add.clean_gateway);
+        network.routes = network_annotations::routes(&workload.pod_annotations).map_err(invalid)?;
+        request.pools = selection.pools;
         input.labels = workload.labels;
         input.annotations = workload.annotations;
         input.owner = workload.owner;
@@ -74,7 +87,7 @@ impl Service {
         if input.pod.uid.is_empty() {
             input.pod.uid = workload.uid;
         }
-        Ok(())
+        Ok(request)
     }
 
     /// Rebuilds the allocator from the store's records (other nodes write

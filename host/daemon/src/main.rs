@@ -2,6 +2,7 @@
 
 mod accept_backoff;
 mod acceptors;
+mod answer;
 mod atomic_file;
 mod cli;
 mod cluster;
@@ -15,6 +16,7 @@ mod install_cni;
 mod kube;
 mod metrics;
 mod phases;
+mod pod_request;
 mod server;
 mod service;
 mod sys;

@@ -14,14 +14,14 @@ use crate::phases::{Phase, PhaseClock, TimedChain};
 use crate::views;
 use berth_core::allocator::{AddInput, Allocator, NodeScope};
 use berth_core::limits::RELEASE_ATTEMPTS_MAX;
+use berth_core::pod_network::compose;
 use berth_core::pool::Pool;
+use berth_core::pool_names::resolve;
 use berth_core::record::Mutation;
 use berth_core::store::Store;
 use berth_policy_runtime::{ChainHandle, Runtime};
 use berth_proto::admin::{AdminRequest, AdminResponse};
-use berth_proto::{
-    AddRequest, AddResult, CheckRequest, ErrorBody, ErrorKind, IpConfig, Request, Response, Route,
-};
+use berth_proto::{AddRequest, CheckRequest, ErrorBody, ErrorKind, Request, Response};
 use std::collections::BTreeSet;
 use std::net::IpAddr;
 use std::path::PathBuf;
@@ -219,7 +219,7 @@ impl Service {
             network: add.network.clone(),
             pod: add.pod.clone(),
             interface: add.attachment.ifname.clone(),
-            pools: add.pools.clone(),
+            pools: Vec::new(), // resolved from `request.pools` under the lock
             requested: add.requested_ips.clone(),
             labels: Vec::new(),
             annotations: Vec::new(),
@@ -229,24 +229,31 @@ impl Service {
             placement: None,
             seed: seed_of(&add.attachment.container_id, &add.attachment.ifname),
         };
-        self.describe_workload(add, &mut input)?;
+        let request = self.describe_workload(add, &mut input)?;
         let mut attempt = 1;
-        let plan = loop {
+        let (plan, pod_network) = loop {
             let mut allocator = self.lock()?;
             clock.mark(Phase::Lock);
             // The lock may have been a long wait (a slow API server, a busy
             // node): plan only while the plugin still waits for the answer.
             in_time(deadline)?;
+            // Patterns match the pools in force now.
+            input.pools = resolve(allocator.pools(), &request.pools)
+                .map_err(|e| fail(e.kind(), e.to_string()))?;
             let chain = TimedChain::new(&self.chain);
             let plan = allocator
                 .plan_add(&input, &chain, now_unix_secs())
+                .map_err(|e| fail(e.kind(), e.to_string()))?;
+            // Before the commit: a request whose routes cannot work
+            // writes nothing.
+            let pod_network = compose(allocator.pools(), &plan.result, &request.network)
                 .map_err(|e| fail(e.kind(), e.to_string()))?;
             clock.mark(Phase::Plan);
             clock.carve(Phase::Plan, Phase::Chain, chain.spent());
             let committed = self.commit(&mut allocator, &plan.mutations);
             clock.mark(Phase::Commit);
             match committed {
-                Ok(()) => break plan,
+                Ok(()) => break (plan, pod_network),
                 // Another node took the address first: re-read the
                 // records and plan again on what is really free.
                 Err(error)
@@ -269,20 +276,7 @@ impl Service {
         self.metrics
             .add_latency
             .observe_us(u64::try_from(started.elapsed().as_micros()).unwrap_or(u64::MAX));
-        let mut result = AddResult::default();
-        for assigned in &plan.result {
-            result.ips.push(IpConfig {
-                address: format!("{}/{}", assigned.address, assigned.prefix_len),
-                gateway: assigned.gateway.map(|g| g.to_string()),
-                pool: assigned.pool.clone(),
-            });
-            for route in &assigned.routes {
-                result.routes.push(Route {
-                    dst: route.dst.to_string(),
-                    gw: route.gw.map(|g| g.to_string()),
-                });
-            }
-        }
+        let result = crate::answer::add_result(&plan.result, &pod_network);
         tracing::info!(
             container = %add.attachment.container_id,
             pod = %format!("{}/{}", add.pod.namespace, add.pod.name),

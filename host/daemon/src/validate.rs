@@ -121,6 +121,7 @@ mod tests {
             pod: PodRef::default(),
             pools: vec![],
             requested_ips: vec![],
+            clean_gateway: None,
         })
     }
 

@@ -4,20 +4,32 @@
 //! namespace's annotations, the CNI network config's `ipam.pools`; when none
 //! names any, the allocator falls back to pools marked default.
 //!
-//! Berth's own annotations, and Spiderpool's so workloads migrate unchanged:
+//! Berth's own annotations, and Spiderpool's (`spiderpool.rs` says what of
+//! Spiderpool is honoured and what is refused):
 //!
 //! | where | key | value |
 //! |---|---|---|
-//! | pod | `berth.io/ippools` | `[{"interface":"net1","pools":["a","b"]}]` |
-//! | pod | `berth.io/ippool` | `a` or `a,b` (the primary interface) |
-//! | pod | `ipam.spidernet.io/ippools` | `[{"interface":"eth0","ipv4":["a"],"ipv6":["b"]}]` |
-//! | pod | `ipam.spidernet.io/ippool` | `{"ipv4":["a"],"ipv6":["b"]}` (primary interface) |
+//! | pod | `berth.io/ippools` | `[{"interface":"net1","pools":["a","b"],"cleanGateway":true}]`; an interface without an entry falls through |
+//! | pod | `berth.io/ippool` | `a` or `a,b` (the primary interface, eth0) |
+//! | pod | `ipam.spidernet.io/ippools` | `[{"interface":"eth0","ipv4":["a"],"ipv6":["b"],"cleangateway":true}]`, or entries without `interface` matched by order (eth0, net1, net2, …) |
+//! | pod | `ipam.spidernet.io/ippool` | `{"ipv4":["a"],"ipv6":["b"]}` (the interface being configured) |
 //! | namespace | `berth.io/default-ippool` | `a` or `a,b` |
 //! | namespace | `ipam.spidernet.io/default-ipv4-ippool` / `-ipv6-` | `["a"]` |
+//!
+//! Pool names may be patterns (`*`, `?`, `[…]`), resolved against the pools
+//! in force by `berth_core::pool_names`; names listed under `ipv4`/`ipv6`
+//! must be pools of that family.
+//!
+//! The entry of an `ippools` annotation that names the interface's pools
+//! may also say `cleanGateway` (Berth) / `cleangateway` (Spiderpool);
+//! `network_annotations.rs` reads the pod-wide settings.
 //!
 //! A malformed annotation is an error naming it, never silently ignored:
 //! ignoring it would put the pod in a pool its owner did not choose.
 
+use crate::spiderpool;
+use berth_core::pool_names::PoolRef;
+use berth_policy_sdk::IpFamily;
 use serde::Deserialize;
 use std::collections::BTreeMap;
 
@@ -33,7 +45,7 @@ pub const NS_SPIDER_V6: &str = "ipam.spidernet.io/default-ipv6-ippool";
 /// of the request: annotations can be large and are nobody's business).
 pub const FORWARDED_PREFIXES: [&str; 2] = ["berth.io/", "ipam.spidernet.io/"];
 
-/// The interface a single-pool annotation applies to.
+/// The interface Berth's single-pool annotation applies to.
 pub const PRIMARY_INTERFACE: &str = "eth0";
 
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -48,68 +60,75 @@ pub struct AnnotationError {
 struct BerthEntry {
     interface: String,
     pools: Vec<String>,
+    #[serde(default, rename = "cleanGateway")]
+    clean_gateway: Option<bool>,
 }
 
-#[derive(Deserialize)]
-#[serde(rename_all = "lowercase")]
-struct SpiderEntry {
-    #[serde(default)]
-    interface: Option<String>,
-    #[serde(default)]
-    ipv4: Vec<String>,
-    #[serde(default)]
-    ipv6: Vec<String>,
+/// What the annotations choose for one interface.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Selection {
+    /// Pools (names or patterns), highest priority first; empty when
+    /// nothing names any.
+    pub pools: Vec<PoolRef>,
+    /// The `cleanGateway` of the `ippools` entry that named the pools.
+    pub clean_gateway: Option<bool>,
 }
 
-type Annotations = BTreeMap<String, String>;
+impl Selection {
+    pub(crate) fn of(pools: Vec<PoolRef>) -> Self {
+        Self {
+            pools,
+            clean_gateway: None,
+        }
+    }
+}
 
-/// Pools for `interface`, or empty when nothing names any.
+pub(crate) type Annotations = BTreeMap<String, String>;
+
+/// What the annotations choose for `interface`: its pools (empty when
+/// nothing names any) and the choosing entry's `cleanGateway`.
 pub fn pools_for(
     pod: &Annotations,
     namespace: &Annotations,
     interface: &str,
     from_cni_config: &[String],
-) -> Result<Vec<String>, AnnotationError> {
-    let primary = interface == PRIMARY_INTERFACE;
+) -> Result<Selection, AnnotationError> {
+    spiderpool::refuse_unsupported(pod)?;
     if let Some(value) = pod.get(BERTH_POOLS) {
         let entries: Vec<BerthEntry> = parse_json(BERTH_POOLS, value)?;
         if let Some(e) = entries.into_iter().find(|e| e.interface == interface) {
-            return checked(BERTH_POOLS, e.pools);
+            return Ok(Selection {
+                pools: checked(BERTH_POOLS, any_family(e.pools))?,
+                clean_gateway: e.clean_gateway,
+            });
         }
     }
-    if let (true, Some(value)) = (primary, pod.get(BERTH_POOL)) {
-        return checked(BERTH_POOL, split_list(value));
+    if let (true, Some(value)) = (interface == PRIMARY_INTERFACE, pod.get(BERTH_POOL)) {
+        return checked(BERTH_POOL, any_family(split_list(value))).map(Selection::of);
     }
-    if let Some(value) = pod.get(SPIDER_POOLS) {
-        let entries: Vec<SpiderEntry> = parse_json(SPIDER_POOLS, value)?;
-        let mut entries = entries.into_iter();
-        // Spiderpool lets the first entry omit its interface.
-        if let Some(e) =
-            entries.find(|e| e.interface.as_deref().unwrap_or(PRIMARY_INTERFACE) == interface)
-        {
-            return checked(SPIDER_POOLS, [e.ipv4, e.ipv6].concat());
-        }
-    }
-    if let (true, Some(value)) = (primary, pod.get(SPIDER_POOL)) {
-        let e: SpiderEntry = parse_json(SPIDER_POOL, value)?;
-        return checked(SPIDER_POOL, [e.ipv4, e.ipv6].concat());
+    if let Some(selection) = spiderpool::pod_pools(pod, interface)? {
+        return Ok(selection);
     }
     if let Some(value) = namespace.get(NS_BERTH_DEFAULT) {
-        return checked(NS_BERTH_DEFAULT, split_list(value));
+        return checked(NS_BERTH_DEFAULT, any_family(split_list(value))).map(Selection::of);
     }
     let mut spider_ns = Vec::new();
-    for key in [NS_SPIDER_V4, NS_SPIDER_V6] {
+    for (key, family) in [(NS_SPIDER_V4, IpFamily::V4), (NS_SPIDER_V6, IpFamily::V6)] {
         if let Some(value) = namespace.get(key) {
-            spider_ns.extend(parse_json::<Vec<String>>(key, value)?);
+            let names: Vec<String> = parse_json(key, value)?;
+            spider_ns.extend(checked(key, of_family(family, names))?);
         }
     }
     if !spider_ns.is_empty() {
-        return checked(NS_SPIDER_V4, spider_ns);
+        return Ok(Selection::of(spider_ns));
     }
-    Ok(from_cni_config.to_vec())
+    Ok(Selection::of(any_family(from_cni_config.to_vec())))
 }
 
-fn parse_json<T: for<'de> Deserialize<'de>>(key: &str, value: &str) -> Result<T, AnnotationError> {
+pub(crate) fn parse_json<T: for<'de> Deserialize<'de>>(
+    key: &str,
+    value: &str,
+) -> Result<T, AnnotationError> {
     serde_json::from_str(value).map_err(|e| AnnotationError {
         key: key.to_owned(),
         problem: format!("not valid: {e}"),
@@ -125,7 +144,20 @@ fn split_list(value: &str) -> Vec<String> {
         .collect()
 }
 
-fn checked(key: &str, pools: Vec<String>) -> Result<Vec<String>, AnnotationError> {
+fn any_family(names: Vec<String>) -> Vec<PoolRef> {
+    names.into_iter().map(PoolRef::any).collect()
+}
+
+pub(crate) fn of_family(family: IpFamily, names: Vec<String>) -> Vec<PoolRef> {
+    names
+        .into_iter()
+        .map(|name| PoolRef::of(family, name))
+        .collect()
+}
+
+/// Refuses an empty list and anything that cannot be a pool name or a
+/// pattern of one.
+pub(crate) fn checked(key: &str, pools: Vec<PoolRef>) -> Result<Vec<PoolRef>, AnnotationError> {
     if pools.is_empty() {
         return Err(AnnotationError {
             key: key.to_owned(),
@@ -134,6 +166,7 @@ fn checked(key: &str, pools: Vec<String>) -> Result<Vec<String>, AnnotationError
     }
     if let Some(bad) = pools
         .iter()
+        .map(|p| &p.name)
         .find(|p| p.is_empty() || p.len() > 253 || p.contains('/'))
     {
         return Err(AnnotationError {
@@ -151,71 +184,5 @@ pub fn forwarded(all: &Annotations) -> impl Iterator<Item = (&String, &String)> 
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-
-    fn ann(pairs: &[(&str, &str)]) -> Annotations {
-        pairs
-            .iter()
-            .map(|(k, v)| (k.to_string(), v.to_string()))
-            .collect()
-    }
-
-    #[test]
-    fn precedence_pod_then_namespace_then_cni_config() {
-        let cni = vec!["from-cni".to_owned()];
-        let ns = ann(&[(NS_BERTH_DEFAULT, "ns-a,ns-b")]);
-        let none = Annotations::new();
-        let spider_ns = ann(&[(NS_SPIDER_V4, r#"["v4"]"#), (NS_SPIDER_V6, r#"["v6"]"#)]);
-        let cases: Vec<(Annotations, &Annotations, &str, Vec<&str>)> = vec![
-            (ann(&[(BERTH_POOL, "p")]), &ns, "eth0", vec!["p"]),
-            (ann(&[(BERTH_POOL, "p")]), &ns, "net1", vec!["ns-a", "ns-b"]),
-            (
-                ann(&[(BERTH_POOLS, r#"[{"interface":"net1","pools":["n1"]}]"#)]),
-                &ns,
-                "net1",
-                vec!["n1"],
-            ),
-            (
-                ann(&[(SPIDER_POOL, r#"{"ipv4":["test-ippool"]}"#)]),
-                &none,
-                "eth0",
-                vec!["test-ippool"],
-            ),
-            (
-                ann(&[(
-                    SPIDER_POOLS,
-                    r#"[{"interface":"eth0","ipv4":["a"],"ipv6":["b"]}]"#,
-                )]),
-                &none,
-                "eth0",
-                vec!["a", "b"],
-            ),
-            (Annotations::new(), &ns, "eth0", vec!["ns-a", "ns-b"]),
-            (Annotations::new(), &spider_ns, "eth0", vec!["v4", "v6"]),
-            (Annotations::new(), &none, "eth0", vec!["from-cni"]),
-        ];
-        for (pod, ns, ifname, want) in cases {
-            assert_eq!(
-                pools_for(&pod, ns, ifname, &cni).expect("valid"),
-                want,
-                "{pod:?} {ns:?} {ifname}"
-            );
-        }
-    }
-
-    #[test]
-    fn malformed_annotations_are_errors_naming_the_key() {
-        let none = Annotations::new();
-        for (key, value) in [
-            (BERTH_POOLS, "not json"),
-            (BERTH_POOLS, r#"[{"interface":"eth0","pools":[]}]"#),
-            (BERTH_POOL, " , "),
-            (SPIDER_POOL, r#"{"ipv4": "a"}"#),
-            (BERTH_POOL, "a/b"),
-        ] {
-            let err = pools_for(&ann(&[(key, value)]), &none, "eth0", &[]).expect_err(value);
-            assert_eq!(err.key, key);
-        }
-    }
-}
+#[path = "annotations_tests.rs"]
+mod tests;

@@ -10,12 +10,13 @@ use crate::crd_address::{
     AddressState, AttachmentRef, BerthAddress, BerthAddressSpec, IdentitySpec, OwnerSpec,
     PodRefSpec, RetentionKind, StatefulSetSpec,
 };
-use crate::crd_pool::{BerthPool, BerthPoolSpec, BerthRoute};
+use crate::crd_pool::{BerthPool, BerthPoolDns, BerthPoolSpec, BerthRoute};
 use crate::names::{
     address_object_name, identity_hash, label_value, LABEL_IDENTITY_HASH, LABEL_NODE,
     LABEL_POD_UID, LABEL_POOL,
 };
 use berth_core::chain::TraceStep;
+use berth_core::dns::DnsSpec;
 use berth_core::limits::{IDENTITY_KEY_BYTES_MAX, KUBE_TRACE_BYTES_MAX};
 use berth_core::pool::{PoolSpec, RouteSpec};
 use berth_core::record::{AddressRecord, OwnerRef, RecordState};
@@ -60,6 +61,17 @@ pub fn pool_spec(pool: &BerthPool) -> Result<PoolSpec, ConvertError> {
         default: s.default,
         namespace_selector: s.namespace_selector.clone(),
         node_selector: s.node_selector.clone(),
+        clean_gateway: s.clean_gateway,
+        dns: s
+            .dns
+            .as_ref()
+            .map(|d| DnsSpec {
+                nameservers: d.nameservers.clone(),
+                domain: d.domain.clone(),
+                search: d.search.clone(),
+                options: d.options.clone(),
+            })
+            .unwrap_or_default(),
     })
 }
 
@@ -84,6 +96,13 @@ pub fn berth_pool(spec: &PoolSpec) -> BerthPool {
             default: spec.default,
             namespace_selector: spec.namespace_selector.clone(),
             node_selector: spec.node_selector.clone(),
+            clean_gateway: spec.clean_gateway,
+            dns: (spec.dns != DnsSpec::default()).then(|| BerthPoolDns {
+                nameservers: spec.dns.nameservers.clone(),
+                domain: spec.dns.domain.clone(),
+                search: spec.dns.search.clone(),
+                options: spec.dns.options.clone(),
+            }),
         },
     )
 }

@@ -68,6 +68,35 @@ pub struct BerthPoolSpec {
     /// Labels a node must have to hand out the pool's addresses.
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
     pub node_selector: BTreeMap<String, String>,
+    /// No default route via `gateway` in what pods get. Without it a pool
+    /// with a gateway gives 0.0.0.0/0 (or ::/0) via the gateway, unless
+    /// `routes` lists one. The CNI config's `ipam.cleanGateway` and the
+    /// pod's annotations override this.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub clean_gateway: bool,
+    /// DNS settings pods get with an address of this pool (the CNI
+    /// result's `dns`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub dns: Option<BerthPoolDns>,
+}
+
+/// The CNI result's `dns` object. Whether it reaches the pod's resolv.conf
+/// is the runtime's choice: the kubelet writes a pod's resolv.conf from the
+/// pod's dnsPolicy and does not read it.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+pub struct BerthPoolDns {
+    /// Resolver addresses, either family (resolvers use the first three).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub nameservers: Vec<String>,
+    /// Local domain name.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub domain: Option<String>,
+    /// Search domains, in order.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub search: Vec<String>,
+    /// resolv.conf options, e.g. "ndots:5".
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub options: Vec<String>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]

@@ -14,6 +14,9 @@ use common::*;
 fn pool_spec_round_trips() {
     let mut spec = pool_spec_fixture();
     spec.namespace_selector.insert("team".into(), "db".into());
+    spec.clean_gateway = true;
+    spec.dns.nameservers = vec!["10.6.0.53".into()];
+    spec.dns.search = vec!["svc.example".into()];
     let back = pool_spec(&berth_pool(&spec)).unwrap();
     assert_eq!(back, spec);
 }

@@ -47,6 +47,10 @@ pub struct AddRequest {
     /// Specific addresses asked for through `args.cni.ips` or
     /// `runtimeConfig.ips` (plain addresses, without prefix length).
     pub requested_ips: Vec<String>,
+    /// The CNI config's `ipam.cleanGateway`: no default route via the
+    /// pools' gateways (`None`: the pool decides; pod annotations win).
+    #[serde(default)]
+    pub clean_gateway: Option<bool>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -103,6 +107,22 @@ pub struct Route {
 pub struct AddResult {
     pub ips: Vec<IpConfig>,
     pub routes: Vec<Route>,
+    /// The pools' DNS settings (all empty: none).
+    #[serde(default)]
+    pub dns: Dns,
+}
+
+/// The CNI result's `dns` object.
+#[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
+pub struct Dns {
+    #[serde(default)]
+    pub nameservers: Vec<String>,
+    #[serde(default)]
+    pub domain: Option<String>,
+    #[serde(default)]
+    pub search: Vec<String>,
+    #[serde(default)]
+    pub options: Vec<String>,
 }
 
 /// Why a request failed. The CNI plugin maps each kind to a CNI error code

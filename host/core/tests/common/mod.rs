@@ -140,6 +140,7 @@ pub fn spec(name: &str, subnet: &str, ips: &[&str]) -> PoolSpec {
         default: false,
         namespace_selector: Default::default(),
         node_selector: Default::default(),
+        ..PoolSpec::default()
     }
 }
 

@@ -372,6 +372,7 @@ impl Berthd {
             pod: pod.clone(),
             pools: vec![],
             requested_ips: vec![],
+            clean_gateway: None,
         });
         match self.try_ask(&request)? {
             Response::Added(result) => Ok(result.ips[0]
@@ -461,4 +462,43 @@ pub fn eventually(what: &str, secs: u64, mut check: impl FnMut() -> bool) {
 
 pub fn sticky(hold: &str) -> Value {
     json!([{ "name": "sticky", "builtin": "sticky-statefulset", "settings": { "holdAfterScaleDown": hold } }])
+}
+
+impl Cluster {
+    /// A pool with any `spec` (gateway, routes, DNS ...).
+    pub fn pool_with(&self, name: &str, spec: Value) {
+        self.create_cluster::<berth_kube::BerthPool>(json!({
+            "apiVersion": "berth.io/v1alpha1", "kind": "BerthPool",
+            "metadata": { "name": name }, "spec": spec
+        }));
+    }
+}
+
+impl Berthd {
+    /// CNI ADD for `pod`'s interface `ifname`, with the CNI config's
+    /// `cleanGateway`; the whole answer.
+    pub fn add_on(
+        &self,
+        pod: &PodRef,
+        container: &str,
+        ifname: &str,
+        clean_gateway: Option<bool>,
+    ) -> Result<berth_proto::AddResult, String> {
+        let request = Request::Add(AddRequest {
+            attachment: Attachment {
+                container_id: container.into(),
+                ifname: ifname.into(),
+            },
+            network: "k8s-pod-network".into(),
+            pod: pod.clone(),
+            pools: vec![],
+            requested_ips: vec![],
+            clean_gateway,
+        });
+        match self.try_ask(&request)? {
+            Response::Added(result) => Ok(result),
+            Response::Error(e) => Err(format!("{:?}: {}", e.kind, e.message)),
+            other => Err(format!("unexpected {other:?}")),
+        }
+    }
 }

@@ -76,6 +76,7 @@ pub fn pool_spec(name: &str, subnet: &str, ips: &[&str]) -> PoolSpec {
         default: true,
         namespace_selector: Default::default(),
         node_selector: Default::default(),
+        ..PoolSpec::default()
     }
 }
 
