@@ -254,14 +254,23 @@ impl Directory {
         Ok(sts.map(|s| u32::try_from(s.spec.replicas.unwrap_or(1)).unwrap_or(0)))
     }
 
-    /// Whether a pod with this UID exists (read from the API server, not
-    /// the cache: GC must never free an address on stale information).
+    /// Whether a pod with this UID exists. A pod the cache holds is alive:
+    /// a stale entry can only delay GC, never free an address. Absence is
+    /// always read from the API server (GC must never free an address on
+    /// stale information), so a GC pass costs one read per suspect, not
+    /// one per pod of the node.
     pub fn pod_exists(
         &self,
         namespace: &str,
         name: &str,
         uid: &str,
     ) -> Result<bool, DirectoryError> {
+        let key = ObjectRef::new(name).within(namespace);
+        if let Some(cached) = self.pods.get(&key) {
+            if !uid.is_empty() && cached.metadata.uid.as_deref() == Some(uid) {
+                return Ok(true);
+            }
+        }
         let found = self.get_namespaced::<Pod>(namespace, name)?;
         Ok(found.is_some_and(|p| uid.is_empty() || p.metadata.uid.as_deref() == Some(uid)))
     }

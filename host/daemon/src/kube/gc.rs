@@ -31,7 +31,9 @@ pub enum GcAction {
     Retire(String),
 }
 
-/// What GC asks of the cluster, always from the API server directly.
+/// What GC asks of the cluster. Whatever could free an address (a pod
+/// gone, a StatefulSet gone or scaled down) comes from the API server
+/// directly; a pod the watch cache holds counts as alive.
 pub trait ClusterView {
     fn pod_exists(&self, namespace: &str, name: &str, uid: &str) -> anyhow::Result<bool>;
     /// Desired replicas, or `None` when the StatefulSet does not exist.
