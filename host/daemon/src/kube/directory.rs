@@ -273,6 +273,17 @@ impl Directory {
         self.owners.state(namespace, owner)
     }
 
+    /// The pod `namespace/name` with `uid` as the watch cache holds it,
+    /// if it does (never for an empty `uid`: only an exact match counts).
+    pub fn pod_cached(&self, namespace: &str, name: &str, uid: &str) -> Option<Pod> {
+        if uid.is_empty() {
+            return None;
+        }
+        let key = ObjectRef::new(name).within(namespace);
+        let cached = self.pods.get(&key)?;
+        (cached.metadata.uid.as_deref() == Some(uid)).then(|| (*cached).clone())
+    }
+
     /// The pod `namespace/name` if it exists with `uid` (any UID when
     /// `uid` is empty), read from the API server, not the cache: GC must
     /// never free an address on stale information.

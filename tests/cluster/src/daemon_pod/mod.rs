@@ -13,7 +13,12 @@ use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::{Duration, Instant};
 
 use anyhow::{anyhow, bail, Context, Result};
+use futures::StreamExt;
 use k8s_openapi::api::apps::v1::DaemonSet;
+use k8s_openapi::api::core::v1::ConfigMap;
+use kube::runtime::watcher::{self, Event};
+use kube::runtime::WatchStreamExt;
+use kube::Api;
 use tokio::task::JoinHandle;
 
 mod setup;
@@ -30,9 +35,6 @@ use crate::netns::Netns;
 use crate::process::{log_tail, Process};
 
 const READY_TIMEOUT: Duration = Duration::from_secs(60);
-/// How often ConfigMap volumes are refreshed (a real kubelet takes up to
-/// a minute; the tests want `helm upgrade` to land quickly).
-const VOLUME_SYNC: Duration = Duration::from_millis(500);
 
 pub struct DaemonPod {
     /// The Pod object's name.
@@ -86,12 +88,29 @@ impl DaemonPod {
         let volumes_dir = at.dir.join("volumes");
         let client = cp.client().await?;
         sync_volumes(&client, &namespace, spec, &volumes_dir).await?;
+        // ConfigMap volumes are refreshed on every change of a ConfigMap
+        // in the pod's namespace (a watch, as the kubelet's watch-based
+        // ConfigMap manager): `helm upgrade` lands within moments, and
+        // nothing is read while nothing changes.
         let volume_sync = {
             let (spec, dir) = (spec.clone(), volumes_dir.clone());
+            let api: Api<ConfigMap> = Api::namespaced(client.clone(), &namespace);
             let namespace = namespace.clone();
             tokio::spawn(async move {
-                loop {
-                    tokio::time::sleep(VOLUME_SYNC).await;
+                let events = watcher::watcher(api, watcher::Config::default()).default_backoff();
+                let mut events = std::pin::pin!(events);
+                while let Some(event) = events.next().await {
+                    let changed = match event {
+                        Ok(Event::Apply(_) | Event::Delete(_) | Event::InitDone) => true,
+                        Ok(_) => false,
+                        Err(e) => {
+                            eprintln!("berth-cluster: ConfigMap watch for {}: {e}", dir.display());
+                            false
+                        }
+                    };
+                    if !changed {
+                        continue;
+                    }
                     if let Err(e) = sync_volumes(&client, &namespace, &spec, &dir).await {
                         eprintln!("berth-cluster: volume sync of {}: {e:#}", dir.display());
                     }
@@ -181,6 +200,24 @@ impl DaemonPod {
             .await??
             .status
             .success())
+    }
+
+    /// berthd's `/metrics`, fetched inside the node from the address and
+    /// port its httpGet readiness probe uses (the chart's metrics port).
+    pub async fn metrics(&self, ns: &Netns) -> Result<String> {
+        let Some(Readiness::HttpGet { host, port, .. }) = &self.readiness else {
+            bail!("berthd has no httpGet probe: the chart's metrics are off");
+        };
+        let mut cmd = ns.command(&helper_binary()?.to_string_lossy());
+        cmd.args(["http-body", &format!("{host}:{port}"), "/metrics"]);
+        let out = tokio::task::spawn_blocking(move || cmd.output()).await??;
+        if !out.status.success() {
+            bail!(
+                "GET /metrics from berthd: {}",
+                String::from_utf8_lossy(&out.stderr)
+            );
+        }
+        Ok(String::from_utf8_lossy(&out.stdout).into_owned())
     }
 
     /// `berthd <args> --socket <socket>` in the berthd container, as

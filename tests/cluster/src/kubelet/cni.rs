@@ -107,7 +107,10 @@ impl CniRuntime {
     }
 
     fn exec_plugin(&self, plugin: &Path, call: &Call, config: &Value) -> Result<Value> {
-        let mut cmd = Command::new("ip");
+        // By absolute path: with a program to look up in a changed PATH,
+        // std falls back from posix_spawn to fork, which copies this
+        // (large, many-threaded) process's page tables for every call.
+        let mut cmd = Command::new(ip_binary()?);
         cmd.args(["netns", "exec", &self.host_ns])
             .arg(plugin)
             .env_clear()
@@ -150,6 +153,19 @@ impl CniRuntime {
         }
         serde_json::from_str(&stdout).with_context(|| format!("plugin output {stdout:?}"))
     }
+}
+
+/// The `ip` binary, found once.
+fn ip_binary() -> Result<&'static Path> {
+    static IP: std::sync::OnceLock<Option<PathBuf>> = std::sync::OnceLock::new();
+    IP.get_or_init(|| {
+        ["/usr/sbin/ip", "/usr/bin/ip", "/sbin/ip", "/bin/ip"]
+            .iter()
+            .map(PathBuf::from)
+            .find(|p| p.is_file())
+    })
+    .as_deref()
+    .context("iproute2's ip is not installed")
 }
 
 /// `CNI_ARGS` as the kubelet (dockershim/CRI) passes them.

@@ -1,6 +1,6 @@
-//! A test kubelet for one node. It watches (polls) the pods bound to its
-//! node and, for each, does what a kubelet and container runtime do for a
-//! pod's network: a network namespace, the real CNI chain (ADD, and DEL
+//! A test kubelet for one node. It watches the pods bound to its node (a
+//! reflector, as the real kubelet's informer: no list per pass) and, for
+//! each, does what a kubelet and container runtime do for a pod's network: a network namespace, the real CNI chain (ADD, and DEL
 //! when the pod goes), then the pod's status so the controllers move on.
 //! A failed ADD is torn down with DEL and retried with a new container
 //! id, and a failed DEL is retried until it succeeds, as the real kubelet
@@ -27,12 +27,24 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use anyhow::Result;
+use futures::StreamExt;
+use k8s_openapi::api::core::v1::Pod;
+use kube::runtime::{reflector, watcher, WatchStreamExt};
+use kube::Api;
+use tokio::sync::Notify;
 use tokio::task::JoinHandle;
 
 use state::Shared;
 
-/// How often the kubelet lists its node's pods.
+/// A reconcile pass runs on every change of the node's pods, and at
+/// least this often (for retry timers); passes read the watch's cache.
 const POLL: Duration = Duration::from_millis(200);
+/// Sandboxes a node starts at once. Every plugin of a CNI chain is a
+/// process; all the test nodes share one machine's cores, so a burst of
+/// a hundred pods per node started all at once would only make a
+/// thousand processes fight for them (and their memory). A real node's
+/// runtime is bounded by its own CPUs in the same way.
+const SANDBOX_STARTS: usize = 4;
 
 /// What a node's kubelet needs to know.
 #[derive(Debug, Clone)]
@@ -52,21 +64,45 @@ pub struct KubeletConfig {
 pub struct Kubelet {
     shared: Arc<Shared>,
     task: JoinHandle<()>,
+    watch: JoinHandle<()>,
 }
 
 impl Kubelet {
     pub fn start(client: kube::Client, config: KubeletConfig) -> Result<Self> {
+        let node_pods =
+            watcher::Config::default().fields(&format!("spec.nodeName={}", config.node));
+        let api: Api<Pod> = Api::all(client.clone());
         let shared = Arc::new(Shared::new(client, config)?);
-        let looping = shared.clone();
-        let task = tokio::spawn(async move {
-            loop {
-                if let Err(e) = looping.clone().sync_once().await {
-                    looping.log(&format!("sync failed: {e:#}"));
+        let (pods, writer) = reflector::store();
+        let changed = Arc::new(Notify::new());
+        let (notify, watching) = (changed.clone(), shared.clone());
+        let watch = tokio::spawn(async move {
+            let events = reflector(writer, watcher(api, node_pods)).default_backoff();
+            let mut events = std::pin::pin!(events);
+            while let Some(event) = events.next().await {
+                match event {
+                    Ok(_) => notify.notify_one(),
+                    Err(e) => watching.log(&format!("pod watch: {e}")),
                 }
-                tokio::time::sleep(POLL).await;
             }
         });
-        Ok(Kubelet { shared, task })
+        let looping = shared.clone();
+        let task = tokio::spawn(async move {
+            if pods.wait_until_ready().await.is_err() {
+                return;
+            }
+            loop {
+                looping.clone().sync_once(pods.state());
+                // A change wakes the next pass at once (a change during
+                // this pass left a permit); else the timer does.
+                let _ = tokio::time::timeout(POLL, changed.notified()).await;
+            }
+        });
+        Ok(Kubelet {
+            shared,
+            task,
+            watch,
+        })
     }
 
     pub fn node(&self) -> &str {
@@ -115,6 +151,7 @@ impl Kubelet {
 impl Drop for Kubelet {
     fn drop(&mut self) {
         self.task.abort();
+        self.watch.abort();
         // Sandboxes still held go with the state (their namespaces are
         // deleted); no DEL: berthd is stopped with the cluster.
         self.shared.clear();

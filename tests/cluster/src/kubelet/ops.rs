@@ -2,7 +2,7 @@
 //! sandbox, run a CNI GC with the attachments it really has, lose a DEL.
 
 use std::sync::Arc;
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
 use anyhow::{anyhow, bail, Context, Result};
 
@@ -38,11 +38,12 @@ impl Shared {
         let runtime = self.config.runtime.clone();
         self.state().stats.adds_started += 1;
         let (outcome, old) = tokio::task::spawn_blocking(move || {
-            let result = (|| -> Result<Sandbox> {
+            let result = (|| -> Result<(Sandbox, Duration)> {
                 old.del(&runtime).context("DEL of the old sandbox")?;
                 let mut new = Sandbox::new(old.pod.clone(), networks)?;
+                let started = Instant::now();
                 match new.add(&runtime) {
-                    Ok(()) => Ok(new),
+                    Ok(()) => Ok((new, started.elapsed())),
                     Err(e) => {
                         // Undo the half-made sandbox before reporting.
                         let _ = new.del(&runtime);
@@ -54,7 +55,7 @@ impl Shared {
         })
         .await?;
         match outcome {
-            Ok(new) => {
+            Ok((new, took)) => {
                 let ips = new.ips();
                 let pod_ips = new.pod_ips();
                 self.log(&format!(
@@ -69,6 +70,7 @@ impl Shared {
                         pod: new.pod.clone(),
                         container_id: new.container_id.clone(),
                         ips: ips.clone(),
+                        took,
                     });
                     state.pods.insert(uid, Slot::Running(new));
                 }

@@ -7,12 +7,10 @@
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use anyhow::Result;
 use k8s_openapi::api::core::v1::Pod;
-use kube::api::{DeleteParams, ListParams, Preconditions};
-use kube::Api;
+use kube::api::{DeleteParams, Preconditions};
 
-use super::sandbox::{PodKey, Sandbox};
+use super::sandbox::{new_container_id, PodKey, Sandbox};
 use super::state::{key_of, AddRecord, Shared, Slot};
 use super::{status, Network};
 
@@ -28,15 +26,14 @@ fn retry_at(attempts: u32) -> Instant {
 const NETWORKS_ANNOTATION: &str = "k8s.v1.cni.cncf.io/networks";
 
 impl Shared {
-    /// One reconcile pass.
-    pub async fn sync_once(self: Arc<Self>) -> Result<()> {
-        let api: Api<Pod> = Api::all(self.client.clone());
-        let list = api
-            .list(&ListParams::default().fields(&format!("spec.nodeName={}", self.config.node)))
-            .await?;
+    /// One reconcile pass over `pods`, the pods bound to this node as the
+    /// watch last saw them.
+    pub fn sync_once(self: Arc<Self>, pods: Vec<Arc<Pod>>) {
         let mut seen = std::collections::HashSet::new();
         let mut state = self.state();
-        for pod in list.items {
+        // Pods are cloned out of the cache only for the work they start:
+        // a pass over a hundred unchanged pods must cost next to nothing.
+        for pod in pods {
             let Some(key) = key_of(&pod) else { continue };
             seen.insert(key.uid.clone());
             let deleting = pod.metadata.deletion_timestamp.is_some();
@@ -46,17 +43,17 @@ impl Shared {
                 (None, false) if host_network => {
                     tokio::spawn(
                         self.clone()
-                            .write_status(pod, vec![self.config.host_ip.clone()]),
+                            .write_status(Pod::clone(&pod), vec![self.config.host_ip.clone()]),
                     );
                     Slot::HostNetwork
                 }
                 (None, false) => {
                     state.stats.adds_started += 1;
-                    self.clone().spawn_start(pod, key.clone(), 0)
+                    self.clone().spawn_start(Pod::clone(&pod), key.clone(), 0)
                 }
                 (Some(Slot::Backoff(at)), false) if Instant::now() >= at => {
                     state.stats.adds_started += 1;
-                    self.clone().spawn_start(pod, key.clone(), 0)
+                    self.clone().spawn_start(Pod::clone(&pod), key.clone(), 0)
                 }
                 (None | Some(Slot::Forgotten | Slot::HostNetwork | Slot::Backoff(_)), true) => {
                     tokio::spawn(self.clone().finalize(key.clone()));
@@ -75,7 +72,7 @@ impl Shared {
                 ) if Instant::now() >= retry_at => {
                     // DEL first; then the pod's deletion is finished, or
                     // a new sandbox is started.
-                    let restart = (!deleting).then_some(pod);
+                    let restart = (!deleting).then(|| Pod::clone(&pod));
                     self.clone()
                         .spawn_teardown(sandbox, restart, attempts, deleting)
                 }
@@ -111,7 +108,6 @@ impl Shared {
                 _ => {}
             }
         }
-        Ok(())
     }
 
     pub(super) fn networks_for(&self, pod: &Pod) -> Vec<(Network, String)> {
@@ -130,33 +126,53 @@ impl Shared {
         networks
     }
 
-    /// Makes the sandbox now (creating its namespace is quick) and runs
-    /// its ADDs in a task; returns the slot marking it.
+    /// Marks the pod as starting under a new container id and makes its
+    /// sandbox (namespace, then ADDs) in a task: a reconcile pass over
+    /// many new pods must not run their `ip netns add`s one by one.
     /// Never locks the state: the reconcile pass calls it holding the lock.
     fn spawn_start(self: Arc<Self>, pod: Pod, key: PodKey, attempts: u32) -> Slot {
         let networks = self.networks_for(&pod);
         let ifnames = networks.iter().map(|(_, i)| i.clone()).collect();
-        let sandbox = match Sandbox::new(key.clone(), networks) {
-            Ok(s) => s,
-            Err(e) => {
-                self.log(&format!("{key}: cannot create a sandbox: {e:#}"));
-                return Slot::Backoff(Instant::now() + RETRY_MAX);
-            }
-        };
-        let container_id = sandbox.container_id.clone();
-        tokio::spawn(self.clone().run_start(pod, sandbox, attempts));
+        let container_id = new_container_id();
+        tokio::spawn(
+            self.clone()
+                .run_start(pod, key, container_id.clone(), networks, attempts),
+        );
         Slot::Starting(container_id, ifnames)
     }
 
-    async fn run_start(self: Arc<Self>, pod: Pod, mut sandbox: Sandbox, attempts: u32) {
+    async fn run_start(
+        self: Arc<Self>,
+        pod: Pod,
+        key: PodKey,
+        container_id: String,
+        networks: Vec<(Network, String)>,
+        attempts: u32,
+    ) {
+        // Waits for a start slot of this node (see `SANDBOX_STARTS`); the
+        // pod stays `Starting` meanwhile, as a pod in a real kubelet's queue.
+        let Ok(permit) = self.starts.acquire().await else {
+            return;
+        };
         let runtime = self.config.runtime.clone();
-        let (sandbox, added) = match tokio::task::spawn_blocking(move || {
+        let made = tokio::task::spawn_blocking(move || {
+            let mut sandbox = Sandbox::with_id(key, container_id, networks)?;
+            let started = Instant::now();
             let result = sandbox.add(&runtime);
-            (sandbox, result)
+            anyhow::Ok((sandbox, result, started.elapsed()))
         })
-        .await
-        {
-            Ok(done) => done,
+        .await;
+        drop(permit);
+        let (sandbox, added, took) = match made {
+            Ok(Ok(done)) => done,
+            Ok(Err(e)) => {
+                let Some(key) = key_of(&pod) else { return };
+                self.log(&format!("{key}: cannot create a sandbox: {e:#}"));
+                self.state()
+                    .pods
+                    .insert(key.uid, Slot::Backoff(Instant::now() + RETRY_MAX));
+                return;
+            }
             Err(e) => {
                 self.log(&format!("ADD task failed: {e}"));
                 return;
@@ -178,6 +194,7 @@ impl Shared {
                         pod: sandbox.pod.clone(),
                         container_id: sandbox.container_id.clone(),
                         ips: ips.clone(),
+                        took,
                     });
                     state.pods.insert(uid, Slot::Running(sandbox));
                 }

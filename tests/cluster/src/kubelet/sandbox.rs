@@ -12,6 +12,13 @@ use crate::netns::Netns;
 
 static NEXT_ID: AtomicU64 = AtomicU64::new(1);
 
+/// A fresh container id: 64 hex digits, like a runtime's, unique per
+/// process run (the pid and a counter, padded).
+pub fn new_container_id() -> String {
+    let n = NEXT_ID.fetch_add(1, Ordering::Relaxed);
+    format!("{:032x}{:032x}", std::process::id(), n)
+}
+
 /// Which pod a sandbox belongs to.
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub struct PodKey {
@@ -52,10 +59,16 @@ pub struct Sandbox {
 impl Sandbox {
     /// A namespace for `pod` and the attachments to make, not yet made.
     pub fn new(pod: PodKey, networks: Vec<(Network, String)>) -> Result<Self> {
-        let n = NEXT_ID.fetch_add(1, Ordering::Relaxed);
-        // 64 hex digits, like a runtime's container ids, unique per process
-        // run: the pid and a counter, padded.
-        let container_id = format!("{:032x}{:032x}", std::process::id(), n);
+        Self::with_id(pod, new_container_id(), networks)
+    }
+
+    /// [`Self::new`] under a container id chosen before (the kubelet
+    /// marks the pod with it before the namespace exists).
+    pub fn with_id(
+        pod: PodKey,
+        container_id: String,
+        networks: Vec<(Network, String)>,
+    ) -> Result<Self> {
         let netns = Netns::create("pod")?;
         Ok(Sandbox {
             pod,

@@ -6,7 +6,7 @@
 use std::collections::HashMap;
 use std::io::Write;
 use std::sync::Mutex;
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
 use anyhow::{Context, Result};
 use k8s_openapi::api::core::v1::Pod;
@@ -21,6 +21,8 @@ pub struct AddRecord {
     pub pod: PodKey,
     pub container_id: String,
     pub ips: Vec<String>,
+    /// The CNI ADDs of every network of the sandbox, exec to result.
+    pub took: Duration,
 }
 
 /// A running sandbox as tests see it.
@@ -83,6 +85,8 @@ pub struct Shared {
     pub(super) client: kube::Client,
     state: Mutex<State>,
     log: Mutex<std::fs::File>,
+    /// Sandbox starts (namespace and ADDs) running at once on this node.
+    pub(super) starts: tokio::sync::Semaphore,
 }
 
 pub(super) fn key_of(pod: &Pod) -> Option<PodKey> {
@@ -105,6 +109,7 @@ impl Shared {
             client,
             state: Mutex::new(State::default()),
             log: Mutex::new(log),
+            starts: tokio::sync::Semaphore::new(super::SANDBOX_STARTS),
         })
     }
 

@@ -54,7 +54,10 @@ pub enum GcAction {
     Retire(String),
 }
 
-/// What GC asks of the cluster, always from the API server directly.
+/// What GC asks of the cluster. Whatever could free an address (a pod
+/// gone, finished or terminating, an owner gone or scaled down) comes from
+/// the API server directly; a pod the watch cache holds as running counts
+/// as alive.
 pub trait ClusterView {
     /// The pod `namespace/name` if it exists with `uid` (any UID when
     /// `uid` is empty); `None` when it is gone.

@@ -44,7 +44,7 @@ impl LivePod {
     }
 
     /// Succeeded or Failed: terminal phases, its containers never run again.
-    fn finished(&self) -> bool {
+    pub fn finished(&self) -> bool {
         matches!(self.phase.as_str(), "Succeeded" | "Failed")
     }
 }
