@@ -9,6 +9,7 @@ pub mod free_index;
 pub mod limits;
 pub mod placement;
 pub mod pool;
+mod pool_text;
 pub mod ranges;
 pub mod record;
 mod special;

@@ -14,6 +14,7 @@
 
 pub mod annotations;
 pub mod apply;
+mod cel_ip;
 pub mod convert;
 mod crash_point;
 pub mod crd_address;
@@ -22,6 +23,7 @@ pub mod error;
 mod list;
 pub mod names;
 pub mod pool_admission;
+mod pool_rules;
 pub mod retry;
 pub mod status;
 pub mod store;
