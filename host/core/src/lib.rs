@@ -12,6 +12,7 @@ pub mod limits;
 pub mod placement;
 pub mod pod_network;
 pub mod pool;
+mod pool_text;
 pub mod pool_names;
 pub mod ranges;
 pub mod record;

@@ -99,6 +99,14 @@ pub const POOL_NAME_BYTES_MAX: usize = 253;
 pub const POOL_ENTRIES_MAX: usize = 4096;
 /// Routes of one pool.
 pub const POOL_ROUTES_MAX: usize = 64;
+/// Bytes of an IP address as text: the longest IPv6 form, eight groups
+/// ending in a dotted quad (`ffff:...:ffff:255.255.255.255`). The BerthPool
+/// CRD declares these lengths too: the API server prices CEL rules by them.
+pub const ADDRESS_TEXT_BYTES_MAX: usize = 45;
+/// Bytes of a CIDR as text (an address and `/128`).
+pub const CIDR_TEXT_BYTES_MAX: usize = ADDRESS_TEXT_BYTES_MAX + 4;
+/// Bytes of one `ips` / `excludeIps` entry: a range `start-end` is longest.
+pub const POOL_ENTRY_BYTES_MAX: usize = 2 * ADDRESS_TEXT_BYTES_MAX + 1;
 /// Pools the allocator holds.
 pub const POOLS_MAX: usize = 4096;
 /// Trace lines kept on one record (identify + evaluate per policy).

@@ -3,7 +3,8 @@
 //! from the subnet's network address so no pool is ever enumerated.
 
 use crate::dns::{Dns, DnsSpec};
-use crate::limits::{POOL_ENTRIES_MAX, POOL_NAME_BYTES_MAX, POOL_ROUTES_MAX};
+use crate::limits::{POOL_ENTRIES_MAX, POOL_ROUTES_MAX};
+use crate::pool_text::{check_name, parse_entries, parse_gateway, parse_route, parse_subnet};
 use crate::ranges::RangeSet;
 use berth_policy_sdk::IpFamily;
 use ipnet::IpNet;
@@ -95,37 +96,29 @@ impl Pool {
             problem,
         };
         check_name(&spec.name).map_err(|p| err("name", p))?;
-        let subnet: IpNet = spec
-            .subnet
-            .trim()
-            .parse()
-            .map_err(|_| err("subnet", format!("{:?} is not a CIDR", spec.subnet)))?;
-        if subnet.network() != subnet.addr() {
-            return Err(err(
-                "subnet",
-                format!(
-                    "{subnet} has host bits set; did you mean {}?",
-                    subnet.trunc()
-                ),
-            ));
-        }
-        if spec.ips.len() > POOL_ENTRIES_MAX || spec.exclude_ips.len() > POOL_ENTRIES_MAX {
-            return Err(err("ips", format!("more than {POOL_ENTRIES_MAX} entries")));
+        let subnet = parse_subnet(&spec.subnet).map_err(|p| err("subnet", p))?;
+        for (field, list) in [("ips", &spec.ips), ("excludeIps", &spec.exclude_ips)] {
+            if list.len() > POOL_ENTRIES_MAX {
+                return Err(err(field, format!("more than {POOL_ENTRIES_MAX} entries")));
+            }
         }
         if spec.routes.len() > POOL_ROUTES_MAX {
             return Err(err("routes", format!("more than {POOL_ROUTES_MAX} routes")));
         }
         let max = host_mask(&subnet);
+        let (listed, entries) = parse_entries(&subnet, &spec.ips).map_err(|p| err("ips", p))?;
         let included = if spec.ips.is_empty() {
             RangeSet::from_ranges(vec![(0, max)])
         } else {
-            parse_entries(&subnet, &spec.ips).map_err(|p| err("ips", p))?
+            listed
         };
-        let excluded =
+        let (excluded, _) =
             parse_entries(&subnet, &spec.exclude_ips).map_err(|p| err("excludeIps", p))?;
         let gateway = match &spec.gateway {
             None => None,
-            Some(text) => Some(parse_in_subnet(&subnet, text).map_err(|p| err("gateway", p))?),
+            Some(text) => Some(
+                parse_gateway(&subnet, text, &spec.ips, &entries).map_err(|p| err("gateway", p))?,
+            ),
         };
         let mut never = Vec::new();
         // Network and broadcast are unusable except on point-to-point
@@ -158,7 +151,7 @@ impl Pool {
         let routes = spec
             .routes
             .iter()
-            .map(parse_route)
+            .map(|r| parse_route(&subnet, r))
             .collect::<Result<Vec<_>, _>>()
             .map_err(|p| err("routes", p))?;
         let dns = Dns::from_spec(&spec.dns).map_err(|p| err(p.field, p.problem))?;
@@ -243,86 +236,8 @@ fn host_mask(subnet: &IpNet) -> u128 {
     addr_bits(subnet.hostmask())
 }
 
-fn offset_in(subnet: &IpNet, addr: IpAddr) -> Option<u128> {
+pub(crate) fn offset_in(subnet: &IpNet, addr: IpAddr) -> Option<u128> {
     subnet
         .contains(&addr)
         .then(|| addr_bits(addr) - addr_bits(subnet.network()))
-}
-
-fn check_name(name: &str) -> Result<(), String> {
-    // The store keys records by "pool/address" and Kubernetes names pools:
-    // a DNS-1123 subdomain satisfies both.
-    let ok_chars = name
-        .bytes()
-        .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-' || b == b'.');
-    let ok_ends = name.starts_with(|c: char| c.is_ascii_alphanumeric())
-        && name.ends_with(|c: char| c.is_ascii_alphanumeric());
-    if name.is_empty() || name.len() > POOL_NAME_BYTES_MAX || !ok_chars || !ok_ends {
-        return Err(format!(
-            "{name:?} must be 1..={POOL_NAME_BYTES_MAX} lowercase letters, digits, '-' or '.', \
-             starting and ending with a letter or digit"
-        ));
-    }
-    Ok(())
-}
-
-fn parse_in_subnet(subnet: &IpNet, text: &str) -> Result<IpAddr, String> {
-    let addr: IpAddr = text
-        .trim()
-        .parse()
-        .map_err(|_| format!("{text:?} is not an IP address"))?;
-    if !subnet.contains(&addr) {
-        return Err(format!("{addr} is outside the subnet {subnet}"));
-    }
-    Ok(addr)
-}
-
-/// Parses "a-b", "a" or "a/n" entries into offsets of `subnet`.
-fn parse_entries(subnet: &IpNet, entries: &[String]) -> Result<RangeSet, String> {
-    let mut out = Vec::with_capacity(entries.len());
-    for entry in entries {
-        let (start, end) = if let Some((a, b)) = entry.split_once('-') {
-            (parse_in_subnet(subnet, a)?, parse_in_subnet(subnet, b)?)
-        } else if entry.contains('/') {
-            let net: IpNet = entry
-                .trim()
-                .parse()
-                .map_err(|_| format!("{entry:?} is not a CIDR"))?;
-            if !subnet.contains(&net) {
-                return Err(format!("{net} is outside the subnet {subnet}"));
-            }
-            (net.network(), net.broadcast())
-        } else {
-            let addr = parse_in_subnet(subnet, entry)?;
-            (addr, addr)
-        };
-        let (s, e) = (offset_in(subnet, start), offset_in(subnet, end));
-        match (s, e) {
-            (Some(s), Some(e)) if s <= e => out.push((s, e)),
-            _ => return Err(format!("{entry:?}: the range ends before it starts")),
-        }
-    }
-    Ok(RangeSet::from_ranges(out))
-}
-
-fn parse_route(spec: &RouteSpec) -> Result<Route, String> {
-    let dst: IpNet = spec
-        .dst
-        .trim()
-        .parse()
-        .map_err(|_| format!("dst {:?} is not a CIDR", spec.dst))?;
-    let gw = match &spec.gw {
-        None => None,
-        Some(text) => {
-            let gw: IpAddr = text
-                .trim()
-                .parse()
-                .map_err(|_| format!("gw {text:?} is not an IP address"))?;
-            if gw.is_ipv4() != dst.addr().is_ipv4() {
-                return Err(format!("gw {gw} is not of the family of dst {dst}"));
-            }
-            Some(gw)
-        }
-    };
-    Ok(Route { dst, gw })
 }

@@ -46,6 +46,53 @@ fn invalid_specs_name_pool_and_field() {
     assert_eq!(field_of(&s), "routes");
 }
 
+/// The rules the BerthPool CRD states in CEL hold for every config: a
+/// canonical subnet, a gateway outside the listed ranges, routes of the
+/// pool's family, entries no longer than the CRD allows.
+#[test]
+fn shape_rules_the_crd_also_states() {
+    for subnet in [
+        "fd00:6:0::/64",
+        "FD00:6::/64",
+        " 10.6.0.0/16",
+        "10.6.0.0/016",
+    ] {
+        let err = Pool::from_spec(&spec("a", subnet, &[])).expect_err(subnet);
+        assert_eq!(err.field, "subnet", "{err}");
+    }
+    let err = Pool::from_spec(&spec("a", "fd00:6:0::/64", &[])).expect_err("long form");
+    assert!(err.problem.contains("write fd00:6::/64"), "{err}");
+
+    let mut s = spec("a", "10.0.0.0/24", &["10.0.0.1-10.0.0.9", "10.0.0.20"]);
+    for inside in ["10.0.0.1", "10.0.0.5", "10.0.0.9", "10.0.0.20"] {
+        s.gateway = Some(inside.into());
+        let err = Pool::from_spec(&s).expect_err(inside);
+        assert_eq!(err.field, "gateway", "{err}");
+        assert!(err.problem.contains("inside the ips entry"), "{err}");
+    }
+    s.gateway = Some("10.0.0.10".into());
+    assert_eq!(Pool::from_spec(&s).expect("gateway beside").total(), 10);
+    // Without `ips` the pool is the whole subnet and the gateway is simply
+    // left out of it.
+    let mut whole = spec("a", "10.0.0.0/29", &[]);
+    whole.gateway = Some("10.0.0.1".into());
+    assert_eq!(Pool::from_spec(&whole).expect("whole subnet").total(), 5);
+
+    for (dst, gw) in [("fd00::/8", None), ("10.1.0.0/16", Some("fd00::1"))] {
+        let mut s = spec("a", "10.0.0.0/24", &[]);
+        s.routes = vec![berth_core::RouteSpec {
+            dst: dst.into(),
+            gw: gw.map(Into::into),
+        }];
+        assert_eq!(field_of(&s), "routes");
+    }
+    let long = format!("10.0.0.1-10.0.0.2{}", " ".repeat(80));
+    assert_eq!(field_of(&spec("a", "10.0.0.0/24", &[&long])), "ips");
+    let mut s = spec("a", "10.0.0.0/24", &[]);
+    s.exclude_ips = vec!["10.0.0.1".into(); berth_core::limits::POOL_ENTRIES_MAX + 1];
+    assert_eq!(field_of(&s), "excludeIps");
+}
+
 #[test]
 fn spec_parses_camel_case_and_refuses_unknown_fields() {
     let s: PoolSpec = serde_json::from_str(

@@ -44,6 +44,7 @@ use std::collections::BTreeMap;
     )
 )]
 #[serde(rename_all = "camelCase")]
+#[schemars(transform = crate::pool_rules::add_pool_rules)]
 pub struct BerthPoolSpec {
     /// CIDR, e.g. "10.6.0.0/16".
     pub subnet: String,

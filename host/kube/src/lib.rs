@@ -14,6 +14,7 @@
 
 pub mod annotations;
 pub mod apply;
+mod cel_ip;
 pub mod convert;
 mod crash_point;
 pub mod crd_address;
@@ -23,6 +24,7 @@ pub mod list;
 pub mod names;
 pub mod network_annotations;
 pub mod pool_admission;
+mod pool_rules;
 pub mod retry;
 pub mod spiderpool;
 pub mod status;

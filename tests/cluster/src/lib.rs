@@ -42,6 +42,7 @@ mod components;
 mod config;
 mod container;
 mod control_plane;
+mod crds;
 mod daemon_pod;
 mod daemonset;
 mod helm;

@@ -51,6 +51,12 @@ async fn the_server_enforces_the_schema_and_the_chart_rbac_suffices() -> Result<
             json!({ "subnet": "10.13.0.0/16", "default": "yes" }),
             "spec.default: Invalid value: \"string\"",
         ),
+        // The CRD's CEL rules (pool_validation.rs has one case per rule).
+        (
+            "bad-cidr",
+            json!({ "subnet": "10.13.0.0/33" }),
+            "spec.subnet: Invalid value: \"10.13.0.0/33\": subnet must be a CIDR",
+        ),
     ];
     for (name, spec, expected) in malformed {
         let pool = json!({
@@ -69,15 +75,12 @@ async fn the_server_enforces_the_schema_and_the_chart_rbac_suffices() -> Result<
         let get = cluster.kubectl(&["get", "berthpool", name]);
         ensure!(get.is_err(), "{name} was stored: {get:?}");
     }
-    // Well-formed but meaningless: the server stores it (the schema cannot
-    // know), berthd reports it unusable in the VALID column.
-    cluster.apply(&common::pool(
-        "bad-cidr",
-        "10.13.0.0/33",
-        "10.13.0.10-10.13.0.20",
-    ))?;
-    wait_for("bad-cidr marked invalid", TIMEOUT, &mut [], || async {
-        let row = cluster.pool_row("bad-cidr")?;
+    // Well-formed but unusable: its only address is the network address.
+    // The server stores it (the schema judges fields, not arithmetic),
+    // berthd reports it unusable in the VALID column.
+    cluster.apply(&common::pool("no-hosts", "10.13.0.0/30", "10.13.0.0"))?;
+    wait_for("no-hosts marked invalid", TIMEOUT, &mut [], || async {
+        let row = cluster.pool_row("no-hosts")?;
         Ok((row.get("VALID").map(String::as_str) == Some("False")).then_some(row))
     })
     .await?;
