@@ -22,8 +22,22 @@ use bindings::exports::berth::policy::policy as export;
 /// The generated `Guest` trait, implemented for any [`Policy`].
 pub struct Exported<P>(std::marker::PhantomData<fn() -> P>);
 
+/// Routes a panic's message to the host log before the guest traps: on
+/// wasm32 a panic aborts with nothing but `unreachable`, so without this
+/// the operator would never learn what went wrong. Installed on the first
+/// call into an instance (each evaluation gets a fresh one).
+fn report_panics() {
+    static INSTALL: std::sync::Once = std::sync::Once::new();
+    INSTALL.call_once(|| {
+        std::panic::set_hook(Box::new(|info| {
+            log(LogLevel::Error, &format!("policy panicked: {info}"));
+        }));
+    });
+}
+
 impl<P: Policy> export::Guest for Exported<P> {
     fn metadata() -> export::PolicyMetadata {
+        report_panics();
         let m = metadata::<P>();
         export::PolicyMetadata {
             name: m.name,
@@ -33,14 +47,17 @@ impl<P: Policy> export::Guest for Exported<P> {
     }
 
     fn validate_settings(settings: String) -> Result<(), String> {
+        report_panics();
         validate_settings::<P>(&settings)
     }
 
     fn identify(settings: String, request: wit::Request) -> Option<wit::Identity> {
+        report_panics();
         identify_or_none::<P>(&settings, &request.into()).map(Into::into)
     }
 
     fn evaluate(settings: String, request: wit::Request) -> wit::Decision {
+        report_panics();
         evaluate_or_reject::<P>(&settings, &request.into()).into()
     }
 }

@@ -65,8 +65,22 @@ pub const POLICY_CALL_CPU_MS_MAX: u64 = 50;
 /// Wall-clock cap on one guest call, behind the CPU budget: bounds how long
 /// a call can hold the allocator when the node starves the daemon of CPU.
 pub const POLICY_CALL_WALL_MS_MAX: u64 = 2_000;
-/// Bytes a policy's linear memory may grow to.
-pub const POLICY_MEMORY_BYTES_MAX: usize = 16 << 20;
+/// Bytes of linear memory a policy may use beyond what its component
+/// declares at start (a Rust guest declares ~1 MiB, componentize-js ~9 MiB,
+/// componentize-py ~12 MiB): the room an evaluation gets to allocate.
+pub const POLICY_MEMORY_GROWTH_BYTES: usize = 16 << 20;
+/// Bytes of linear memory no policy may exceed, declared plus growth (the
+/// pooling allocator's slot size): a component declaring more is refused.
+pub const POLICY_MEMORY_BYTES_MAX: usize = 128 << 20;
+/// Core module instances one policy component may create. A Rust policy
+/// makes 3; componentize-py 38 (its interpreter is 14 modules linked
+/// through adapters); componentize-js 4.
+pub const POLICY_CORE_INSTANCES_MAX: u32 = 64;
+/// Linear memories one policy component may define (every toolchain above
+/// defines one and shares it).
+pub const POLICY_MEMORIES_MAX: u32 = 2;
+/// Tables one policy component may define (one per core module at most).
+pub const POLICY_TABLES_MAX: u32 = 16;
 /// Bytes of a policy's memory (and table) kept resident between the
 /// instances reusing a pool slot. A Rust guest touches well under 1 MiB per
 /// evaluation; with slots reused per policy, this costs at most this much
@@ -77,6 +91,11 @@ pub const POLICY_TABLE_ELEMENTS_MAX: usize = 20_000;
 /// Component instances alive at once across all evaluations (each run
 /// holds one per policy of its chain until it ends).
 pub const POLICY_POOL_INSTANCES_MAX: u32 = 128;
+/// WARN lines about errors of one `failurePolicy: Ignore` policy per
+/// window; the rest are counted and the count is logged with the next line.
+pub const POLICY_IGNORED_WARNINGS_PER_WINDOW: u32 = 5;
+/// The window of `POLICY_IGNORED_WARNINGS_PER_WINDOW`.
+pub const POLICY_IGNORED_WARNING_WINDOW_SECS: u64 = 60;
 /// Log messages a policy may emit per call; the rest are dropped and counted.
 pub const POLICY_LOG_MESSAGES_PER_CALL_MAX: u32 = 32;
 /// Bytes of one log message kept; longer ones are truncated.

@@ -21,6 +21,8 @@ pub struct LoadedPolicy {
     /// The settings as the JSON string every call receives.
     pub(crate) settings: String,
     pub(crate) pre: PolicyWorldPre<PolicyState>,
+    /// Store limits sized from the component (`needs.rs`).
+    pub(crate) needs: crate::needs::PolicyNeeds,
     pub(crate) metadata: Metadata,
     pub(crate) sha256: String,
     pub(crate) counters: Arc<PolicyCounters>,
@@ -101,6 +103,14 @@ impl LoadedChain {
             for &(kind, ignored) in &errors[..counted] {
                 counters.add_error(kind, ignored);
             }
+            let limits = &self.runtime.inner.limits;
+            counters.warnings.warn(
+                step.name(),
+                trace,
+                step.repeats,
+                limits.ignored_warnings_per_window,
+                limits.ignored_warning_window,
+            );
         }
     }
 }

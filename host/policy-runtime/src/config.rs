@@ -9,7 +9,8 @@
 //! ```
 //!
 //! Exactly one of `builtin` and `file` names the module. `sha256` pins it
-//! (lowercase or uppercase hex; checked before compiling). `settings`
+//! (lowercase or uppercase hex; checked before compiling); a `file` must
+//! have one (a built-in is pinned by the binary that embeds it). `settings`
 //! defaults to `{}`, `failurePolicy` to `Fail`. Unknown keys are refused,
 //! so a typo never silently drops a setting.
 
@@ -99,6 +100,14 @@ impl TryFrom<RawPolicyConfig> for PolicyConfig {
     fn try_from(raw: RawPolicyConfig) -> Result<Self, String> {
         let source = match (raw.builtin, raw.file) {
             (Some(builtin), None) => PolicySource::Builtin(builtin),
+            (None, Some(file)) if raw.sha256.is_none() => {
+                return Err(format!(
+                    "policy {:?}: `file` needs `sha256`, the module's digest (sha256sum {}); \
+                     only built-in policies are pinned by the berthd binary",
+                    raw.name,
+                    file.display()
+                ))
+            }
             (None, Some(file)) => PolicySource::File(file),
             (Some(_), Some(_)) => {
                 return Err(format!(
@@ -152,12 +161,27 @@ mod tests {
     }
 
     #[test]
+    fn a_file_without_a_pin_is_refused_saying_how_to_pin_it() {
+        let error = serde_json::from_value::<PolicyConfig>(json!({
+            "name": "quota", "file": "/etc/berth/policies/quota.wasm"
+        }))
+        .expect_err("a file needs sha256");
+        let message = error.to_string();
+        assert!(message.contains("`file` needs `sha256`"), "{message}");
+        assert!(
+            message.contains("sha256sum /etc/berth/policies/quota.wasm"),
+            "{message}"
+        );
+    }
+
+    #[test]
     fn ambiguous_missing_or_unknown_keys_are_refused() {
         for bad in [
             json!({"name": "x"}),
             json!({"name": "x", "builtin": "a", "file": "/b"}),
             json!({"name": "x", "builtin": "a", "failurePolicy": "Sometimes"}),
             json!({"name": "x", "builtin": "a", "setings": {}}),
+            json!({"name": "x", "file": "/etc/berth/policies/x.wasm"}),
         ] {
             assert!(
                 serde_json::from_value::<PolicyConfig>(bad.clone()).is_err(),

@@ -19,15 +19,6 @@ use std::time::Duration;
 use wasmtime::component::{Component, Linker};
 use wasmtime::{Config, Enabled, Engine, InstanceAllocationStrategy, PoolingAllocationConfig};
 
-/// Core instances one policy component may create. A Rust component has
-/// three (the module plus the shim and fixup modules of its imports);
-/// the slack admits other toolchains.
-const CORE_INSTANCES_PER_COMPONENT: u32 = 16;
-/// Linear memories per component (Rust guests have one).
-const MEMORIES_PER_COMPONENT: u32 = 2;
-/// Tables per component (one per core module at most).
-const TABLES_PER_COMPONENT: u32 = 16;
-
 /// Runs policies. Clone it freely: clones share the engine and metrics.
 #[derive(Clone)]
 pub struct Runtime {
@@ -96,20 +87,26 @@ impl std::fmt::Debug for Runtime {
 
 fn engine_config(limits: &RuntimeLimits) -> Config {
     let n = limits.pool_instances;
+    // Per-component caps of the pool: a policy needing more is refused
+    // when it compiles. Each store is then limited to its own policy's
+    // needs (`needs.rs`).
+    let core_instances = limits.core_instances_per_policy_max;
+    let memories = limits.memories_per_policy_max;
+    let tables = limits.tables_per_policy_max;
     let mut pool = PoolingAllocationConfig::new();
     // Pooling makes instantiation ~2x cheaper (slots are reused, memory is
     // reset copy-on-write); the bounds double as a cap on total guest memory.
     pool.total_component_instances(n)
-        .total_core_instances(n.saturating_mul(CORE_INSTANCES_PER_COMPONENT))
-        .max_core_instances_per_component(CORE_INSTANCES_PER_COMPONENT)
-        .total_memories(n.saturating_mul(MEMORIES_PER_COMPONENT))
-        .max_memories_per_component(MEMORIES_PER_COMPONENT)
-        .total_tables(n.saturating_mul(TABLES_PER_COMPONENT))
-        .max_tables_per_component(TABLES_PER_COMPONENT)
+        .total_core_instances(n.saturating_mul(core_instances))
+        .max_core_instances_per_component(core_instances)
+        .total_memories(n.saturating_mul(memories))
+        .max_memories_per_component(memories)
+        .total_tables(n.saturating_mul(tables))
+        .max_tables_per_component(tables)
         .table_elements(limits.table_elements)
         // The store limiter enforces the cap (and records refusals); the
         // slot size only has to admit it.
-        .max_memory_size(limits.memory_bytes)
+        .max_memory_size(limits.memory_bytes_max)
         // Resetting a slot by madvise costs the next instance a page fault
         // per touched page, and the madvise itself sits in the drop; keeping
         // the low pages resident and re-zeroing only the dirty ones (found

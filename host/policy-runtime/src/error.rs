@@ -45,6 +45,8 @@ pub enum LoadError {
         size: u64,
         max: usize,
     },
+    #[error("policy {policy}: module file {} has no sha256 pin; add \"sha256\": \"<digest>\" (sha256sum of the file) to its entry", path.display())]
+    MissingDigest { policy: String, path: PathBuf },
     #[error("policy {policy}: sha256 {digest:?} is not 64 hex digits")]
     BadDigest { policy: String, digest: String },
     #[error("policy {policy}: sha256 mismatch: expected {expected}, module has {actual}")]
@@ -55,8 +57,16 @@ pub enum LoadError {
     },
     #[error("policy {policy}: not a valid WebAssembly component: {message}")]
     Compile { policy: String, message: String },
-    #[error("policy {policy}: imports {import:?}, which policies may not use (allowed: berth:policy/host, wasi:io, wasi:cli stdio/environment/exit/terminal, wasi:clocks, wasi:random)")]
+    #[error("policy {policy}: imports {import:?}, which policies may not use (allowed, all 0.2.x and backed by nothing: wasi:io, wasi:clocks (frozen), wasi:random (seeded), wasi:cli stdio/environment/exit/terminal, wasi:filesystem types/preopens (no directories), wasi:sockets (every socket refused), wasi:http types/outgoing-handler (calls trap); and berth:policy/host@0.1.x)")]
     ForbiddenImport { policy: String, import: String },
+    #[error("policy {policy}: needs {need} {what}, more than the cap of {cap} (raise {setting} in berthd.json)")]
+    BeyondLimits {
+        policy: String,
+        what: &'static str,
+        need: u64,
+        cap: u64,
+        setting: &'static str,
+    },
     #[error("policy {policy}: cannot link the component: {message}")]
     Link { policy: String, message: String },
     #[error("policy {policy}: {call} failed at load: {error}")]
@@ -91,10 +101,12 @@ impl LoadError {
             | Self::UnknownBuiltin { policy, .. }
             | Self::Read { policy, .. }
             | Self::ModuleTooLarge { policy, .. }
+            | Self::MissingDigest { policy, .. }
             | Self::BadDigest { policy, .. }
             | Self::DigestMismatch { policy, .. }
             | Self::Compile { policy, .. }
             | Self::ForbiddenImport { policy, .. }
+            | Self::BeyondLimits { policy, .. }
             | Self::Link { policy, .. }
             | Self::Call { policy, .. }
             | Self::IncompatibleContract { policy, .. }

@@ -13,8 +13,9 @@ use crate::convert;
 use crate::engine::Inner;
 use crate::error::{classify, internal, CallFailure};
 use crate::log::LogBudget;
+use crate::needs::PolicyNeeds;
 use crate::sandbox::{Limiter, PolicyState};
-use berth_core::chain::PolicyError;
+use berth_core::chain::{PolicyError, PolicyErrorKind};
 use berth_policy_sdk::{Decision, Identity, Metadata, Request};
 use std::sync::Arc;
 use wasmtime::Store;
@@ -35,13 +36,14 @@ impl PolicyInstance {
     pub fn new(
         runtime: &Inner,
         pre: &PolicyWorldPre<PolicyState>,
+        needs: PolicyNeeds,
         policy: &Arc<str>,
         seed: u64,
         now_unix_secs: u64,
     ) -> Result<Self, PolicyError> {
         let limits = &runtime.limits;
         let state = PolicyState::new(
-            Limiter::new(limits.memory_bytes, limits.table_elements),
+            Limiter::new(needs, limits.table_elements),
             LogBudget::new(
                 policy.clone(),
                 limits.log_messages_per_call,
@@ -145,13 +147,20 @@ impl PolicyInstance {
         let result = f(&self.world, &mut self.store);
         let dropped = self.store.data_mut().log.finish(what);
         self.log_dropped = self.log_dropped.saturating_add(u64::from(dropped));
+        let last_error = self.store.data_mut().log.take_last_error();
         result.map_err(|error| {
-            let failure = classify(CallFailure {
+            let mut failure = classify(CallFailure {
                 error,
                 memory_refused: self.store.data().limiter.memory_refused,
                 exhausted: self.store.data().budget.exhausted,
                 what,
             });
+            // A trap says only where the guest stopped; what it logged at
+            // error level just before (the SDK's panic hook logs the
+            // panic message) says why.
+            if let (PolicyErrorKind::Trap, Some(logged)) = (failure.kind, last_error) {
+                failure.message = format!("{}; the policy logged: {logged}", failure.message);
+            }
             self.broken = Some(failure.clone());
             failure
         })

@@ -14,6 +14,7 @@
 //! # Ok(()) }
 //! ```
 
+mod admit;
 mod bindings;
 mod budget;
 mod chain;
@@ -22,17 +23,22 @@ mod convert;
 mod engine;
 mod error;
 mod handle;
+mod ignored;
 mod imports;
 mod instance;
 mod limits;
+mod link;
 mod load;
 mod log;
 mod metrics;
+mod needs;
 mod no_wait;
 mod sandbox;
+mod scan;
 mod source;
 mod step;
 
+pub use admit::ModuleReport;
 pub use chain::{LoadedChain, LoadedPolicy};
 pub use config::{PolicyConfig, PolicySource};
 pub use engine::Runtime;

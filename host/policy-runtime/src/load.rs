@@ -8,8 +8,8 @@ use crate::chain::{LoadedChain, LoadedPolicy};
 use crate::config::PolicyConfig;
 use crate::engine::Runtime;
 use crate::error::LoadError;
-use crate::imports::forbidden_import;
 use crate::instance::PolicyInstance;
+use crate::needs::PolicyNeeds;
 use crate::source::{check_digest, module_bytes};
 use berth_core::limits::{
     CHAIN_POLICIES_MAX, POLICY_NAME_BYTES_MAX, POLICY_SETTINGS_BYTES_MAX, REASON_BYTES_MAX,
@@ -56,20 +56,20 @@ impl Runtime {
         if let Some(expected) = &config.sha256 {
             check_digest(&policy, expected, &digest)?;
         }
-        let engine = &self.inner.engine;
+        // Refused from its bytes before the (slow) compile.
+        let (backing, needs) = crate::admit::admit(&policy, &bytes, &self.inner.limits)?;
         let component = self.compile(&policy, &digest, &bytes)?;
-        if let Some(import) = forbidden_import(&component, engine) {
-            return Err(LoadError::ForbiddenImport { policy, import });
-        }
         let link = |e: wasmtime::Error| LoadError::Link {
             policy: policy.clone(),
             message: format!("{e:#}"),
         };
-        let pre = self
-            .inner
-            .linker
-            .instantiate_pre(&component)
-            .map_err(link)?;
+        let pre = crate::link::instantiate_pre(
+            &self.inner.linker,
+            &self.inner.engine,
+            &component,
+            backing,
+        )
+        .map_err(link)?;
         let pre = PolicyWorldPre::new(pre).map_err(link)?;
 
         let settings =
@@ -85,8 +85,9 @@ impl Runtime {
             });
         }
         let name: Arc<str> = Arc::from(policy.as_str());
-        let metadata = self.check_instance(&name, &pre, &settings)?;
+        let metadata = self.check_instance(&name, &pre, needs, &settings)?;
         Ok(LoadedPolicy {
+            needs,
             counters: self.inner.metrics.policy(&policy),
             name,
             failure_policy: config.failure_policy,
@@ -126,6 +127,7 @@ impl Runtime {
         &self,
         name: &Arc<str>,
         pre: &PolicyWorldPre<crate::sandbox::PolicyState>,
+        needs: PolicyNeeds,
         settings: &str,
     ) -> Result<Metadata, LoadError> {
         let policy = || name.to_string();
@@ -136,8 +138,8 @@ impl Runtime {
                 error,
             }
         };
-        let mut instance =
-            PolicyInstance::new(&self.inner, pre, name, 0, 0).map_err(call("instantiate"))?;
+        let mut instance = PolicyInstance::new(&self.inner, pre, needs, name, 0, 0)
+            .map_err(call("instantiate"))?;
         let metadata = instance.metadata().map_err(call("metadata"))?;
         if !compatible_contract(&metadata.contract) {
             return Err(LoadError::IncompatibleContract {

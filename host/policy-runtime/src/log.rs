@@ -43,6 +43,9 @@ pub(crate) struct LogBudget {
     message_bytes: usize,
     remaining: u32,
     dropped: u32,
+    /// The last error-level message of the current call: a guest that
+    /// then traps (a Rust panic is `unreachable`) is reported with it.
+    last_error: Option<String>,
 }
 
 impl LogBudget {
@@ -53,6 +56,7 @@ impl LogBudget {
             message_bytes,
             remaining: per_call,
             dropped: 0,
+            last_error: None,
         }
     }
 
@@ -60,6 +64,12 @@ impl LogBudget {
     pub fn reset(&mut self) {
         self.remaining = self.per_call;
         self.dropped = 0;
+        self.last_error = None;
+    }
+
+    /// The last error-level message of the current call, if any.
+    pub fn take_last_error(&mut self) -> Option<String> {
+        self.last_error.take()
     }
 
     /// Ends a call: reports (once) how many messages were dropped and
@@ -87,7 +97,10 @@ impl LogBudget {
             LogLevel::Debug => tracing::debug!(target: LOG_TARGET, policy, "{text}"),
             LogLevel::Info => tracing::info!(target: LOG_TARGET, policy, "{text}"),
             LogLevel::Warn => tracing::warn!(target: LOG_TARGET, policy, "{text}"),
-            LogLevel::Error => tracing::error!(target: LOG_TARGET, policy, "{text}"),
+            LogLevel::Error => {
+                tracing::error!(target: LOG_TARGET, policy, "{text}");
+                self.last_error = Some(text.to_owned());
+            }
         }
     }
 }

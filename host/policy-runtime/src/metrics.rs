@@ -76,6 +76,8 @@ pub(crate) struct PolicyCounters {
     errors: [AtomicU64; ERROR_KINDS.len()],
     ignored: AtomicU64,
     log_dropped: AtomicU64,
+    /// The rate limit of this policy's WARN lines about ignored errors.
+    pub warnings: crate::ignored::IgnoredWarnings,
 }
 
 impl PolicyCounters {

@@ -2,15 +2,19 @@
 //! memory limiter that remembers refusals, and the bounded log budget.
 //!
 //! Rust std on `wasm32-wasip2` imports `wasi:cli`/`wasi:io` even for pure
-//! code, so those interfaces are linked, but backed by nothing: no preopens,
-//! env, args or network; stdin closed, stdout/stderr discarded; the wall
-//! clock fixed to the request's time and the monotonic clock frozen;
+//! code, componentize-py adds `wasi:filesystem` and `wasi:sockets`, so
+//! those interfaces are linked, but backed by nothing (deny by default):
+//! no preopened directory (no path can be opened), no environment or
+//! arguments, no socket (TCP, UDP and name lookups are refused and no
+//! address passes the check); stdin closed, stdout/stderr discarded; the
+//! wall clock fixed to the request's time and the monotonic clock frozen;
 //! randomness seeded from the request's seed. The same request therefore
 //! always sees the same world, and nothing in it ever makes the host wait
 //! (the timers are `no_wait.rs`'s).
 
 use crate::budget::CallBudget;
 use crate::log::LogBudget;
+use crate::needs::PolicyNeeds;
 use rand_core::TryRng;
 use std::convert::Infallible;
 use std::time::Duration;
@@ -82,15 +86,15 @@ pub(crate) struct Limiter {
 }
 
 impl Limiter {
-    pub fn new(memory_bytes: usize, table_elements: usize) -> Self {
+    pub fn new(needs: PolicyNeeds, table_elements: usize) -> Self {
+        // One component per store, sized for that policy (`needs.rs`).
+        let count = |n: u32| usize::try_from(n).unwrap_or(usize::MAX);
         let inner = StoreLimitsBuilder::new()
-            .memory_size(memory_bytes)
+            .memory_size(needs.memory_bytes)
             .table_elements(table_elements)
-            // One component per store; a Rust component has a handful of
-            // core instances, one memory and a few tables.
-            .instances(16)
-            .memories(4)
-            .tables(16)
+            .instances(count(needs.core_instances))
+            .memories(count(needs.memories))
+            .tables(count(needs.tables))
             .build();
         Self {
             inner,

@@ -18,7 +18,17 @@ pub(crate) fn module_bytes(config: &PolicyConfig) -> Result<Cow<'static, [u8]>, 
                 builtin: builtin.clone(),
                 known: berth_builtin_policies::names().join(", "),
             }),
-        PolicySource::File(path) => read_module(&config.name, path).map(Cow::Owned),
+        PolicySource::File(path) => {
+            // A file on the node is only as trustworthy as its pin; the
+            // built-ins are pinned by the binary that embeds them.
+            if config.sha256.is_none() {
+                return Err(LoadError::MissingDigest {
+                    policy: policy(),
+                    path: path.clone(),
+                });
+            }
+            read_module(&config.name, path).map(Cow::Owned)
+        }
         PolicySource::Bytes(bytes) => {
             if bytes.len() > POLICY_MODULE_BYTES_MAX {
                 return Err(too_large(&config.name, bytes.len() as u64));

@@ -52,6 +52,7 @@ impl<'a> WasmStep<'a> {
             match PolicyInstance::new(
                 self.runtime,
                 &self.policy.pre,
+                self.policy.needs,
                 &self.policy.name,
                 request.seed,
                 request.now_unix_secs,

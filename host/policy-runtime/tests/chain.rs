@@ -95,7 +95,12 @@ fn load_refuses_bad_lists_naming_the_policy() {
         .map(|i| PolicyConfig::builtin(format!("p{i}"), "sticky-statefulset"))
         .collect();
     assert!(matches!(err(&many), LoadError::TooManyPolicies { .. }));
-    let missing = PolicyConfig::new("gone", PolicySource::File("/nonexistent/x.wasm".into()));
+    let unpinned = PolicyConfig::new("loose", PolicySource::File("/nonexistent/x.wasm".into()));
+    assert!(
+        matches!(err(&[unpinned]), LoadError::MissingDigest { policy, .. } if policy == "loose")
+    );
+    let missing = PolicyConfig::new("gone", PolicySource::File("/nonexistent/x.wasm".into()))
+        .with_sha256("ab".repeat(32));
     assert!(matches!(err(&[missing]), LoadError::Read { policy, .. } if policy == "gone"));
     let garbage = PolicyConfig::bytes("garbage", b"not wasm".to_vec());
     assert!(matches!(err(&[garbage]), LoadError::Compile { policy, .. } if policy == "garbage"));

@@ -5,7 +5,7 @@
 mod support;
 
 use berth_core::chain::{ChainError, FailurePolicy, Phase, PolicyErrorKind, StepOutcome};
-use berth_policy_runtime::{LoadError, Runtime, RuntimeLimits, LOG_TARGET};
+use berth_policy_runtime::{LoadError, PolicyConfig, Runtime, RuntimeLimits, LOG_TARGET};
 use berth_policy_sdk::Decision;
 use serde_json::json;
 use std::sync::{Arc, Mutex};
@@ -52,17 +52,84 @@ fn memory_bomb_is_out_of_memory_and_the_host_survives() {
 fn trap_is_a_trap() {
     let (_, error, _) = failing("trap", "trap");
     assert_eq!(error.kind, PolicyErrorKind::Trap, "{error}");
+    // The SDK's panic hook logged the panic's message through the host
+    // before the trap, and the error carries it.
+    assert!(
+        error
+            .message
+            .contains("hostile-trap panics on purpose for test-sts-0"),
+        "{error}"
+    );
 }
 
 #[test]
-fn filesystem_import_is_refused_at_load() {
-    match runtime().load_chain(&[hostile("fs", "imports-filesystem", FailurePolicy::Fail)]) {
-        Err(LoadError::ForbiddenImport { policy, import }) => {
+fn a_guest_with_the_filesystem_sees_no_files() {
+    // `wasi:filesystem` is allowed (componentize-py imports it whatever
+    // the policy does) but nothing is preopened: the read fails inside
+    // the guest, which reports the failure instead of the host's file.
+    let chain = load(&[hostile("fs", "imports-filesystem", FailurePolicy::Fail)]);
+    let result = run(&chain, &sts("default", "test-sts", 0), &TestHost::default());
+    match result {
+        Err(ChainError::Rejected { policy, reason, .. }) => {
             assert_eq!(policy, "fs");
-            assert!(import.starts_with("wasi:filesystem/"), "{import}");
+            assert!(
+                reason.starts_with("could not read the host's file"),
+                "{reason}"
+            );
         }
-        other => panic!("expected a forbidden import, got {other:?}"),
+        other => panic!("expected the guest to report a failed read, got {other:?}"),
     }
+}
+
+/// A component header, then one import section declaring `name` as an
+/// instance of type 0, then bytes that are no WebAssembly at all.
+fn import_then_garbage(name: &str) -> Vec<u8> {
+    let mut section = vec![1u8]; // one import
+    section.push(0x00); // plain name
+    section.push(u8::try_from(name.len()).expect("short name"));
+    section.extend_from_slice(name.as_bytes());
+    section.extend_from_slice(&[0x05, 0x00]); // instance, type index 0
+    let mut bytes = b"\0asm\x0d\x00\x01\x00".to_vec();
+    bytes.push(10); // component import section
+    bytes.push(u8::try_from(section.len()).expect("short section"));
+    bytes.extend_from_slice(&section);
+    bytes.extend_from_slice(&[0xff; 64]);
+    bytes
+}
+
+#[test]
+fn a_forbidden_import_is_refused_before_compiling() {
+    // What follows the import is garbage: had the module been compiled
+    // first, the error would be a compile error.
+    for import in [
+        "wasi:keyvalue/store@0.2.0",
+        "wasi:http/incoming-handler@0.2.6",
+        "wasi:cli/run@0.2.6",
+        "wasi:filesystem/types@0.3.0",
+        "berth:policy/host@0.2.0",
+    ] {
+        let config = PolicyConfig::bytes("bad", import_then_garbage(import));
+        match runtime().load_chain(&[config]) {
+            Err(LoadError::ForbiddenImport {
+                policy,
+                import: got,
+            }) => {
+                assert_eq!(policy, "bad");
+                assert_eq!(got, import);
+            }
+            other => panic!("{import}: expected a forbidden import, got {other:?}"),
+        }
+    }
+    // An allowed import followed by the same garbage gets to the compiler,
+    // which refuses it: the scan alone let it through.
+    let config = PolicyConfig::bytes("bad", import_then_garbage("wasi:io/poll@0.2.6"));
+    assert!(
+        matches!(
+            runtime().load_chain(&[config]),
+            Err(LoadError::Compile { .. })
+        ),
+        "garbage after allowed imports is a compile error"
+    );
 }
 
 #[test]

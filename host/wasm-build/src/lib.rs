@@ -12,6 +12,7 @@
 #![cfg_attr(test, allow(clippy::unwrap_used))]
 
 mod env;
+pub mod foreign;
 
 use std::io;
 use std::path::{Path, PathBuf};

@@ -8,7 +8,7 @@
 //! | `infinite-loop`      | evaluate never returns                                    |
 //! | `memory-bomb`        | evaluate grows memory without bound                       |
 //! | `trap`               | evaluate panics (a trap)                                  |
-//! | `imports-filesystem` | evaluate reads a file, so it imports `wasi:filesystem`    |
+//! | `imports-filesystem` | evaluate reads a host file (imports `wasi:filesystem`)    |
 //! | `illegal-pick`       | picks 203.0.113.77 in pool "nowhere"                      |
 //! | `noisy-logger`       | logs 10,000 messages of 10 KiB each, then abstains        |
 //! | `slow-identify`      | identify never returns (evaluate abstains)                |

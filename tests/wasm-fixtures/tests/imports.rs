@@ -88,6 +88,8 @@ fn hostile_guests_except_the_impure_ones_import_only_the_pure_set() {
 
 #[test]
 fn the_filesystem_guest_imports_wasi_filesystem() {
+    // The runtime allows the import (componentize-py needs it) and
+    // preopens nothing; `hostile.rs` checks the guest then reads nothing.
     let found = imports(berth_wasm_fixtures::component("imports-filesystem"));
     eprintln!("imports-filesystem: {found:#?}");
     assert!(

@@ -232,3 +232,23 @@ pub fn expect_invalid_settings(builtin_name: &str, settings: serde_json::Value, 
         other => panic!("{builtin_name} {settings}: expected invalid settings, got {other:?}"),
     }
 }
+
+/// The workspace root (this crate is `host/policy-runtime`).
+pub fn workspace_root() -> std::path::PathBuf {
+    std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../..")
+        .canonicalize()
+        .expect("workspace root exists")
+}
+
+/// A Python or JavaScript policy of the repository, built with the pinned
+/// componentizer (cached across runs in the target directory).
+pub fn foreign(language: berth_wasm_build::foreign::Language, source: &str) -> Vec<u8> {
+    let path = berth_wasm_build::foreign::cached_component(
+        &workspace_root(),
+        language,
+        std::path::Path::new(source),
+    )
+    .unwrap_or_else(|e| panic!("building {source}: {e}"));
+    std::fs::read(&path).unwrap_or_else(|e| panic!("reading {}: {e}", path.display()))
+}

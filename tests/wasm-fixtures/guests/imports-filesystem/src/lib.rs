@@ -1,5 +1,6 @@
 //! Hostile policy: evaluate reads a file with `std::fs`, so the component
-//! imports `wasi:filesystem`. The host must refuse it at load.
+//! imports `wasi:filesystem`. The host allows the import (componentize-py
+//! needs it) but preopens no directory, so the read must fail.
 
 use berth_policy_sdk::{Decision, NoSettings, Policy, Request};
 

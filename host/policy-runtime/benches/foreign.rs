@@ -1,0 +1,127 @@
+//! Python (componentize-py) and JavaScript (componentize-js) builds of the
+//! sticky-statefulset rule beside the Rust built-in, in the same run:
+//! loading (compiling the component and checking its settings) and one
+//! chain run (fresh instance, identify, evaluate, drop).
+//! `cargo bench -p berth-policy-runtime --bench foreign`.
+//!
+//! Targets (BRIEF §5): Python and JavaScript p99 ≤ 2 ms per evaluation,
+//! load ≤ 5 s.
+
+use berth_core::chain::{ChainHost, PolicyChain};
+use berth_policy_runtime::{PolicyConfig, Runtime, RuntimeLimits};
+use berth_policy_sdk::harness::{binding, candidate, pool, RequestBuilder};
+use berth_policy_sdk::{Binding, Candidate, Identity, Request};
+use berth_wasm_build::foreign::{cached_component, Language};
+use std::path::Path;
+use std::time::{Duration, Instant};
+
+const RUNS: usize = 2_000;
+const WARMUP: usize = 200;
+const LOADS: usize = 3;
+
+struct Host(Vec<Binding>);
+
+impl ChainHost for Host {
+    fn bindings_of(&self, _: &Identity) -> Vec<Binding> {
+        self.0.clone()
+    }
+    fn is_assignable(&self, _: &Candidate, _: Option<&Identity>) -> bool {
+        true
+    }
+}
+
+/// Eight pools and a 32-address sample; the identity holds one of them.
+fn request() -> Request {
+    let pools = (0..8)
+        .map(|i| pool(&format!("pool-{i}"), &format!("10.{i}.0.0/16")))
+        .collect();
+    let candidates = (0..32)
+        .map(|i| {
+            candidate(
+                &format!("pool-{}", i % 8),
+                &format!("10.{}.0.{}", i % 8, 10 + i),
+            )
+        })
+        .collect();
+    RequestBuilder::new()
+        .namespace("default")
+        .pools(pools)
+        .candidates(candidates)
+        .stateful_set("test-sts", 1)
+        .build()
+}
+
+fn quantiles(mut samples: Vec<Duration>) -> (Duration, Duration) {
+    samples.sort_unstable();
+    let at = |q: f64| samples[((samples.len() as f64 * q) as usize).min(samples.len() - 1)];
+    (at(0.5), at(0.99))
+}
+
+fn main() {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("../..");
+    let build = |language, source: &str| {
+        let path = cached_component(&root, language, Path::new(source))
+            .unwrap_or_else(|e| panic!("building {source}: {e}"));
+        std::fs::read(path).expect("read component")
+    };
+    let python = build(Language::Python, "policies/sticky-statefulset-python");
+    let js = build(
+        Language::JavaScript,
+        "policies/sticky-statefulset-js/policy.js",
+    );
+    let settings = serde_json::json!({"holdAfterScaleDown": "10m"});
+    let configs = [
+        (
+            "rust (built-in)",
+            PolicyConfig::builtin("sticky", "sticky-statefulset"),
+        ),
+        ("python", PolicyConfig::bytes("sticky", python)),
+        ("javascript", PolicyConfig::bytes("sticky", js)),
+    ];
+    let request = request();
+    let host = Host(vec![binding("pool-3", "10.3.0.13")]);
+    println!(
+        "{:<16} {:>9} {:>12} {:>12} {:>12}",
+        "policy", "size", "load", "run median", "run p99"
+    );
+    for (label, config) in configs {
+        let config = config.with_settings(settings.clone());
+        let size = match &config.source {
+            berth_policy_runtime::PolicySource::Bytes(b) => b.len(),
+            _ => berth_builtin_policies::get("sticky-statefulset").map_or(0, <[u8]>::len),
+        };
+        // A fresh runtime per load: nothing compiled is reused.
+        let mut loads = Vec::new();
+        let mut chain = None;
+        for _ in 0..LOADS {
+            let runtime = Runtime::new(RuntimeLimits::default()).expect("runtime");
+            let started = Instant::now();
+            chain = Some(
+                runtime
+                    .load_chain(std::slice::from_ref(&config))
+                    .expect("loads"),
+            );
+            loads.push(started.elapsed());
+        }
+        let chain = chain.expect("loaded");
+        for _ in 0..WARMUP {
+            chain.run(request.clone(), &host).expect("runs");
+        }
+        let mut runs = Vec::with_capacity(RUNS);
+        for _ in 0..RUNS {
+            let started = Instant::now();
+            let outcome = chain.run(request.clone(), &host).expect("runs");
+            runs.push(started.elapsed());
+            assert!(
+                outcome.picked.is_some(),
+                "{label} must pick the held address"
+            );
+        }
+        let (load, _) = quantiles(loads);
+        let (median, p99) = quantiles(runs);
+        println!(
+            "{label:<16} {:>7.1}Mi {load:>12.2?} {median:>12.1?} {p99:>12.1?}",
+            size as f64 / (1024.0 * 1024.0)
+        );
+    }
+}
