@@ -54,6 +54,7 @@ mod node;
 mod nodes;
 mod pki;
 mod process;
+pub mod prometheus;
 mod readiness;
 
 pub use binaries::{repo_root, Binaries, BIN_DIR_ENV};
@@ -64,7 +65,7 @@ pub use config::ClusterConfig;
 pub use control_plane::{ControlPlane, KEEP_DIR_ENV};
 pub use helm::Helm;
 pub use helper::{helper_binary, HELPER_ENV};
-pub use image::{Image, ARCHIVE_ENV, IMAGE_DIR_ENV};
+pub use image::{Image, ImageProfile, ARCHIVE_ENV, IMAGE_DIR_ENV};
 pub use netns::Netns;
-pub use node::{ClusterNode, NodeSpec};
+pub use node::{pod_networks, ClusterNode, NodeSpec};
 pub use readiness::wait_for;
