@@ -20,6 +20,8 @@ mod cpu;
 mod real;
 mod report;
 mod standin;
+mod standin_berthd;
+mod standin_pods;
 mod watch;
 mod workloads;
 

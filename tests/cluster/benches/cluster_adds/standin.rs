@@ -7,26 +7,24 @@
 //! controllers and scheduler would.
 
 use std::collections::BTreeMap;
-use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
-use std::time::{Duration, Instant};
+use std::time::Instant;
 
-use anyhow::{bail, Context, Result};
+use anyhow::{Context, Result};
 use berth_cluster::kubelet::{CniRuntime, Kubelet, KubeletConfig};
 use berth_cluster::prometheus::{self, Sample};
-use berth_cluster::{helper_binary, pod_networks, ClusterConfig, Helm, Image, ImageProfile, Netns};
+use berth_cluster::{pod_networks, ClusterConfig, Image, ImageProfile, Netns};
 use berth_kube_standin::ApiServer;
-use futures::StreamExt;
-use serde_json::{json, Value};
+use serde_json::json;
 
 use crate::cpu;
 use crate::real::{berthd_add_quantiles, berthd_adds};
 use crate::report::{apiserver_verb, Run, RunShape, METRICS_SETTLE};
+use crate::standin_berthd::{
+    berthd_metrics, chart_config, free_port, start_berthd, wait_pool_known, Berthd,
+};
+use crate::standin_pods::{create_workloads, post};
 use crate::watch::PodWatch;
-use crate::workloads::{self, Kind, NAMESPACE, POOL, SELECTOR};
-
-/// Pod creates in flight at once (the controllers' work).
-const CREATES_IN_FLIGHT: usize = 16;
+use crate::workloads::{self, NAMESPACE, SELECTOR};
 
 struct Node {
     name: String,
@@ -35,19 +33,6 @@ struct Node {
     berthd: Berthd,
     metrics: String,
     _host_ns: Netns,
-}
-
-struct Berthd {
-    child: Child,
-    socket: PathBuf,
-    binary: PathBuf,
-}
-
-impl Drop for Berthd {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
 }
 
 pub async fn run(shape: RunShape) -> Result<Run> {
@@ -204,198 +189,4 @@ pub async fn run(shape: RunShape) -> Result<Run> {
         api_latency: Vec::new(),
         window,
     })
-}
-
-/// The workload objects, then every pod as its controller would make
-/// it; the number of pods created.
-async fn create_workloads(
-    client: &kube::Client,
-    shape: RunShape,
-    nodes: &[String],
-) -> Result<usize> {
-    let ns = format!("/namespaces/{NAMESPACE}");
-    let mut pods = Vec::new();
-    for w in workloads::plan(shape.pods) {
-        let object = workloads::object(&w);
-        let (owner_kind, owner_name, owner_uid) = match w.kind {
-            Kind::Deployment => {
-                let d = post(
-                    client,
-                    &format!("/apis/apps/v1{ns}/deployments"),
-                    object.clone(),
-                )
-                .await?;
-                let rs_name = format!("{}-bench", w.name);
-                let rs = json!({
-                    "apiVersion": "apps/v1", "kind": "ReplicaSet",
-                    "metadata": { "name": rs_name, "namespace": NAMESPACE,
-                        "ownerReferences": [owner("Deployment", &w.name, &d)] },
-                    "spec": object["spec"],
-                });
-                let rs = post(client, &format!("/apis/apps/v1{ns}/replicasets"), rs).await?;
-                ("ReplicaSet", rs_name, rs)
-            }
-            Kind::StatefulSet => {
-                let s = post(
-                    client,
-                    &format!("/apis/apps/v1{ns}/statefulsets"),
-                    object.clone(),
-                )
-                .await?;
-                ("StatefulSet", w.name.clone(), s)
-            }
-        };
-        for i in 0..w.replicas {
-            let mut pod = workloads::pod_template(&w.name);
-            let name = match w.kind {
-                Kind::Deployment => format!("{owner_name}-{i}"),
-                Kind::StatefulSet => {
-                    let name = format!("{}-{i}", w.name);
-                    pod["metadata"]["labels"]["statefulset.kubernetes.io/pod-name"] = json!(name);
-                    pod["metadata"]["labels"]["apps.kubernetes.io/pod-index"] =
-                        json!(i.to_string());
-                    name
-                }
-            };
-            pod["apiVersion"] = json!("v1");
-            pod["kind"] = json!("Pod");
-            pod["metadata"]["name"] = json!(name);
-            pod["metadata"]["namespace"] = json!(NAMESPACE);
-            pod["metadata"]["ownerReferences"] =
-                json!([owner(owner_kind, &owner_name, &owner_uid)]);
-            pod["spec"]["nodeName"] = json!(nodes[pods.len() % nodes.len()]);
-            pods.push(pod);
-        }
-    }
-    let path = format!("/api/v1{ns}/pods");
-    let created: Vec<Result<Value>> = futures::stream::iter(pods)
-        .map(|pod| post(client, &path, pod))
-        .buffer_unordered(CREATES_IN_FLIGHT)
-        .collect()
-        .await;
-    let ok = created.iter().filter(|r| r.is_ok()).count();
-    if let Some(Err(e)) = created.into_iter().find(Result::is_err) {
-        bail!("{ok} pods created, then: {e:#}");
-    }
-    Ok(ok)
-}
-
-fn owner(kind: &str, name: &str, object: &Value) -> Value {
-    json!({ "apiVersion": "apps/v1", "kind": kind, "name": name,
-            "uid": object["metadata"]["uid"], "controller": true, "blockOwnerDeletion": true })
-}
-
-/// POST `body` to `path`; the created object.
-async fn post(client: &kube::Client, path: &str, body: Value) -> Result<Value> {
-    let request = http::Request::post(path)
-        .header("content-type", "application/json")
-        .body(serde_json::to_vec(&body)?)?;
-    client
-        .request::<Value>(request)
-        .await
-        .with_context(|| format!("POST {path}"))
-}
-
-/// berthd.json as `helm template` renders the chart's ConfigMap with the
-/// default values (the JSON block under `berthd.json: |`).
-fn chart_config(scratch: &Path) -> Result<Value> {
-    let kubeconfig = scratch.join("no-cluster.kubeconfig");
-    std::fs::write(&kubeconfig, "")?;
-    let yaml = Helm::V3.run(
-        &kubeconfig,
-        &scratch.join("helm"),
-        &[
-            "template",
-            "berth",
-            berth_cluster::CHART,
-            "-n",
-            berth_cluster::NAMESPACE,
-            "--show-only",
-            "templates/configmap.yaml",
-        ],
-    )?;
-    let mut lines = yaml
-        .lines()
-        .skip_while(|l| l.trim() != "berthd.json: |")
-        .skip(1);
-    let first = lines
-        .next()
-        .context("no berthd.json in the rendered ConfigMap")?;
-    let indent = first.len() - first.trim_start().len();
-    let json: String = std::iter::once(first)
-        .chain(lines.take_while(|l| l.len() > indent && l[..indent].trim().is_empty()))
-        .map(|l| &l[indent..])
-        .collect::<Vec<_>>()
-        .join("\n");
-    serde_json::from_str(&json).context("the rendered berthd.json")
-}
-
-fn start_berthd(
-    binary: &Path,
-    config: &Path,
-    node: &str,
-    socket: &Path,
-    dir: &Path,
-) -> Result<Berthd> {
-    let log = std::fs::File::create(dir.join("berthd.log"))?;
-    let child = Command::new(binary)
-        .args(["serve", "--config"])
-        .arg(config)
-        .args(["--log-format", "json"])
-        .env_clear()
-        .env("BERTH_NODE_NAME", node)
-        .env("RUST_LOG", "info")
-        .stdin(Stdio::null())
-        .stdout(log.try_clone()?)
-        .stderr(log)
-        .spawn()
-        .with_context(|| format!("starting {}", binary.display()))?;
-    Ok(Berthd {
-        child,
-        socket: socket.to_path_buf(),
-        binary: binary.to_path_buf(),
-    })
-}
-
-async fn wait_pool_known(berthd: &Berthd) -> Result<()> {
-    let deadline = Instant::now() + Duration::from_secs(60);
-    loop {
-        let out = Command::new(&berthd.binary)
-            .args(["pools", "--socket"])
-            .arg(&berthd.socket)
-            .output()?;
-        let text = String::from_utf8_lossy(&out.stdout);
-        if text
-            .lines()
-            .any(|l| l.split_whitespace().next() == Some(POOL))
-        {
-            return Ok(());
-        }
-        if Instant::now() > deadline {
-            bail!(
-                "berthd does not know pool {POOL}: {}",
-                String::from_utf8_lossy(&out.stderr)
-            );
-        }
-        tokio::time::sleep(Duration::from_millis(500)).await;
-    }
-}
-
-fn berthd_metrics(address: &str) -> Result<String> {
-    let out = Command::new(helper_binary()?)
-        .args(["http-body", address, "/metrics"])
-        .output()?;
-    if !out.status.success() {
-        bail!(
-            "GET {address}/metrics: {}",
-            String::from_utf8_lossy(&out.stderr)
-        );
-    }
-    Ok(String::from_utf8_lossy(&out.stdout).into_owned())
-}
-
-fn free_port() -> Result<u16> {
-    Ok(std::net::TcpListener::bind("127.0.0.1:0")?
-        .local_addr()?
-        .port())
 }
