@@ -45,7 +45,8 @@ impl Cluster {
         let started = Instant::now();
         // The image build (minutes when cold, seconds when current) runs
         // while the control plane starts.
-        let image = tokio::task::spawn_blocking(Image::get);
+        let profile = config.image;
+        let image = tokio::task::spawn_blocking(move || Image::get_profile(profile));
         let control_plane = ControlPlane::start().await?;
         let image = image.await??;
         let values_file = control_plane.dir().join("values.json");

@@ -4,6 +4,7 @@
 use serde_json::{json, Value};
 
 use crate::helm::Helm;
+use crate::image::ImageProfile;
 use crate::node::NodeSpec;
 
 /// How to build a cluster.
@@ -14,6 +15,8 @@ pub struct ClusterConfig {
     /// Helm values on top of the chart's defaults (written to a values
     /// file that every `helm upgrade` passes again).
     pub values: Value,
+    /// Which build of the image the nodes run.
+    pub image: ImageProfile,
 }
 
 impl ClusterConfig {
@@ -36,6 +39,7 @@ impl ClusterConfig {
             nodes,
             helm: Helm::V3,
             values: Self::test_values(),
+            image: ImageProfile::Debug,
         }
     }
 
@@ -54,6 +58,11 @@ impl ClusterConfig {
     /// Merges `values` into the values (objects merge, the rest replaces).
     pub fn with_values(mut self, values: Value) -> Self {
         merge(&mut self.values, values);
+        self
+    }
+
+    pub fn with_image(mut self, image: ImageProfile) -> Self {
+        self.image = image;
         self
     }
 

@@ -192,6 +192,18 @@ impl ControlPlane {
         self.processes.iter().map(Process::pid).collect()
     }
 
+    /// Each component's name (`etcd`, `kube-apiserver`,
+    /// `kube-controller-manager`) and PID.
+    pub fn components(&self) -> Vec<(&str, u32)> {
+        self.processes.iter().map(|p| (p.name(), p.pid())).collect()
+    }
+
+    /// kube-apiserver's `/metrics` (Prometheus text), read as admin.
+    pub async fn apiserver_metrics(&self) -> Result<String> {
+        let request = http::Request::get("/metrics").body(Vec::new())?;
+        Ok(self.client().await?.request_text(request).await?)
+    }
+
     /// A component's log file (`etcd`, `kube-apiserver`,
     /// `kube-controller-manager`).
     pub fn log_path(&self, component: &str) -> PathBuf {

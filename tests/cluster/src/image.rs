@@ -1,6 +1,7 @@
 //! The chart's image, built from this checkout by `scripts/build-image
-//! --profile debug` and unpacked by `scripts/unpack-image`, once per test
-//! process (and reused across processes while the archive is unchanged).
+//! --profile debug` (tests) or `--profile release` (benchmarks) and
+//! unpacked by `scripts/unpack-image`, once per test process (and reused
+//! across processes while the archive is unchanged).
 //!
 //! The build runs cargo in its own target dir (`target/image-build`): the
 //! cargo that runs the tests may still hold the lock of the normal one.
@@ -33,15 +34,42 @@ pub struct Image {
     pub env: Vec<(String, String)>,
 }
 
-static IMAGE: Mutex<Option<Arc<Image>>> = Mutex::new(None);
+/// How the image's binaries are compiled.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum ImageProfile {
+    /// Quicker to build; what the tests run.
+    #[default]
+    Debug,
+    /// What users run; what benchmarks measure.
+    Release,
+}
+
+impl ImageProfile {
+    fn name(self) -> &'static str {
+        match self {
+            ImageProfile::Debug => "debug",
+            ImageProfile::Release => "release",
+        }
+    }
+}
+
+/// One image per profile per process.
+static IMAGES: Mutex<[Option<Arc<Image>>; 2]> = Mutex::new([None, None]);
 
 impl Image {
-    /// The image, built and unpacked on first use in this process.
+    /// The debug image, built and unpacked on first use in this process.
     /// Blocking (the first call may build for minutes).
     pub fn get() -> Result<Arc<Image>> {
-        let mut slot = IMAGE
+        Self::get_profile(ImageProfile::Debug)
+    }
+
+    /// The image built with `profile`, as [`Self::get`]. `BERTH_IMAGE_ARCHIVE`
+    /// overrides both profiles.
+    pub fn get_profile(profile: ImageProfile) -> Result<Arc<Image>> {
+        let mut images = IMAGES
             .lock()
             .map_err(|_| anyhow::anyhow!("an earlier image build panicked"))?;
+        let slot = &mut images[profile as usize];
         if let Some(image) = slot.as_ref() {
             return Ok(image.clone());
         }
@@ -53,7 +81,7 @@ impl Image {
         lock.lock()?;
         let archive = match std::env::var_os(ARCHIVE_ENV) {
             Some(path) => PathBuf::from(path),
-            None => build(&dir)?,
+            None => build(&dir, profile)?,
         };
         let image = Arc::new(unpack(&archive, &dir)?);
         *slot = Some(image.clone());
@@ -67,13 +95,13 @@ fn build_dir() -> PathBuf {
         .unwrap_or_else(|| repo_root().join("target/image-build"))
 }
 
-fn build(dir: &Path) -> Result<PathBuf> {
-    let archive = dir.join("berth-debug.oci.tar");
+fn build(dir: &Path, profile: ImageProfile) -> Result<PathBuf> {
+    let archive = dir.join(format!("berth-{}.oci.tar", profile.name()));
     let log = dir.join("build.log");
     let started = Instant::now();
     let out = std::fs::File::create(&log)?;
     let status = Command::new(repo_root().join("scripts/build-image"))
-        .args(["--profile", "debug", "--output"])
+        .args(["--profile", profile.name(), "--output"])
         .arg(&archive)
         .env("CARGO_TARGET_DIR", dir)
         .stdout(out.try_clone()?)
@@ -82,7 +110,8 @@ fn build(dir: &Path) -> Result<PathBuf> {
         .context("running scripts/build-image")?;
     if !status.success() {
         bail!(
-            "scripts/build-image --profile debug failed ({status}); {}:\n{}",
+            "scripts/build-image --profile {} failed ({status}); {}:\n{}",
+            profile.name(),
             log.display(),
             log_tail(&log)
         );

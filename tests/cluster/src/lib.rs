@@ -55,6 +55,7 @@ mod node;
 mod nodes;
 mod pki;
 mod process;
+pub mod prometheus;
 mod readiness;
 
 pub use binaries::{repo_root, Binaries, BIN_DIR_ENV};
@@ -65,7 +66,7 @@ pub use config::ClusterConfig;
 pub use control_plane::{ControlPlane, KEEP_DIR_ENV};
 pub use helm::Helm;
 pub use helper::{helper_binary, HELPER_ENV};
-pub use image::{Image, ARCHIVE_ENV, IMAGE_DIR_ENV};
+pub use image::{Image, ImageProfile, ARCHIVE_ENV, IMAGE_DIR_ENV};
 pub use netns::Netns;
-pub use node::{ClusterNode, NodeSpec};
+pub use node::{pod_networks, ClusterNode, NodeSpec};
 pub use readiness::wait_for;

@@ -102,7 +102,7 @@ impl ClusterNode {
         let pod_spec = daemonset::pod_spec(ctx.daemon_set)?;
         let host_root = dir.join("host");
         let socket = host_dir_of(pod_spec, "socket-dir", &host_root)?.join("berth.sock");
-        let (primary, secondary) = networks(&socket);
+        let (primary, secondary) = pod_networks(&socket);
         let kubelet = Kubelet::start(
             cp.client().await?,
             KubeletConfig {
@@ -143,6 +143,11 @@ impl ClusterNode {
     /// it is ready.
     pub async fn start_berthd(&self) -> Result<()> {
         self.daemon.start(&self.host_ns).await
+    }
+
+    /// berthd's Prometheus metrics (its `/metrics`, read inside the node).
+    pub async fn berthd_metrics(&self) -> Result<String> {
+        self.daemon.metrics(&self.host_ns).await
     }
 
     /// SIGKILLs berthd (a crash, or the OOM killer); the PID it had.
@@ -240,7 +245,7 @@ impl Drop for ClusterNode {
 /// The node's two networks, both with `"ipam": {"type": "berth"}` naming
 /// this node's berthd socket: the pod network (bridge, eth0) and a
 /// secondary macvlan network on the node's uplink (net1).
-fn networks(socket: &Path) -> (Network, Network) {
+pub fn pod_networks(socket: &Path) -> (Network, Network) {
     let ipam = json!({ "type": "berth", "socket": socket });
     let bridge = json!({
         "cniVersion": CNI_VERSION,

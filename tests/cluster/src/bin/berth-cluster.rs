@@ -10,6 +10,8 @@
 //! * `berth-cluster http-get HOST:PORT PATH`: one HTTP GET; exit 0 on a
 //!   2xx/3xx answer (a kubelet httpGet probe); prints the status, then
 //!   the body (what a test reads berthd's /metrics with).
+//! * `berth-cluster http-body HOST:PORT PATH`: one HTTP GET; prints the
+//!   body of a 2xx answer (berthd's /metrics from inside a node).
 
 use std::io::{Read, Write};
 use std::net::{Shutdown, TcpListener, TcpStream};
@@ -25,7 +27,8 @@ fn main() -> Result<()> {
         Some("up") => up(&args[1..]),
         Some("netns-proxy") if args.len() == 3 => netns_proxy(&args[1], &PathBuf::from(&args[2])),
         Some("http-get") if args.len() == 3 => http_get(&args[1], &args[2]),
-        _ => bail!("usage: berth-cluster up [--nodes N] [--state-dir DIR] | netns-proxy LISTEN UNIX | http-get HOST:PORT PATH"),
+        Some("http-body") if args.len() == 3 => http_body(&args[1], &args[2]),
+        _ => bail!("usage: berth-cluster up [--nodes N] [--state-dir DIR] | netns-proxy LISTEN UNIX | http-get HOST:PORT PATH | http-body HOST:PORT PATH"),
     }
 }
 
@@ -102,6 +105,26 @@ fn pipe(tcp: TcpStream, unix: UnixStream) {
 }
 
 fn http_get(address: &str, path: &str) -> Result<()> {
+    let (status, body) = get(address, path)?;
+    println!("{status}");
+    if !(200..400).contains(&status) {
+        bail!("{address}{path} answered {status}");
+    }
+    print!("{body}");
+    Ok(())
+}
+
+fn http_body(address: &str, path: &str) -> Result<()> {
+    let (status, body) = get(address, path)?;
+    if !(200..300).contains(&status) {
+        bail!("{address}{path} answered {status}");
+    }
+    std::io::stdout().write_all(body.as_bytes())?;
+    Ok(())
+}
+
+/// One HTTP/1.0 GET: the status and the body.
+fn get(address: &str, path: &str) -> Result<(u16, String)> {
     let mut stream =
         TcpStream::connect(address).with_context(|| format!("connecting to {address}"))?;
     stream.set_read_timeout(Some(Duration::from_secs(2)))?;
@@ -113,12 +136,9 @@ fn http_get(address: &str, path: &str) -> Result<()> {
         .nth(1)
         .and_then(|s| s.parse().ok())
         .context("no HTTP status line")?;
-    println!("{status}");
-    if !(200..400).contains(&status) {
-        bail!("{address}{path} answered {status}");
-    }
-    if let Some((_, body)) = answer.split_once("\r\n\r\n") {
-        print!("{body}");
-    }
-    Ok(())
+    let body = answer
+        .split_once("\r\n\r\n")
+        .map(|(_, body)| body.to_string())
+        .unwrap_or_default();
+    Ok((status, body))
 }
