@@ -75,7 +75,7 @@ pub async fn held(client: &Client, h: &Held, force: bool) -> anyhow::Result<Stri
     let mutations = allocator
         .plan_release(&record.pool, record.address)
         .map_err(|e| anyhow::anyhow!("{e}"))?;
-    write(client, &[h.object.clone()], &mutations).await?;
+    write(client, std::slice::from_ref(&h.object), &mutations).await?;
     let mut out = format!("released {} (pool {})\n", record.address, record.pool);
     if let Some(breaks) = broken {
         let _ = writeln!(out, "forced: {breaks}");

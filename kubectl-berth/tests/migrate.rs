@@ -41,7 +41,7 @@ async fn migrate_writes_berths_equivalents_once() -> Result<()> {
         out.status.code() == Some(2) && stderr.contains("is Spiderpool installed"),
         "{stderr}"
     );
-    env.install_crds(kubectl_berth::migrate::spider::crds()?)
+    env.install_crds(kubectl_berth::migrate::spider_crds::crds()?)
         .await?;
 
     // The workloads: pods exist (Pending, there are no nodes).

@@ -51,7 +51,7 @@ async fn statefulset_pods_keep_spiderpool_addresses_after_the_cutover() -> Resul
     let client = cluster.client().await?;
     let api: Api<k8s_openapi::apiextensions_apiserver::pkg::apis::apiextensions::v1::CustomResourceDefinition> =
         Api::all(client.clone());
-    for crd in kubectl_berth::migrate::spider::crds()? {
+    for crd in kubectl_berth::migrate::spider_crds::crds()? {
         api.create(&PostParams::default(), &crd).await?;
     }
     wait_for(

@@ -11,6 +11,7 @@ use k8s_openapi::api::core::v1::Pod;
 use kube::ResourceExt;
 use serde::Serialize;
 use std::collections::{BTreeMap, HashSet};
+
 use std::net::IpAddr;
 
 /// What is wrong.
@@ -76,13 +77,16 @@ pub fn analyse(s: &Snapshot<'_>, now: u64, expiry_slack_secs: u64) -> Vec<Findin
 
 fn records(s: &Snapshot<'_>, now: u64, slack: u64, out: &mut Vec<Finding>) {
     let pool_names: HashSet<String> = s.pools.iter().map(ResourceExt::name_any).collect();
-    let live: HashSet<(&str, &str, &str)> = s
+    // (namespace, name) → uid of every pod.
+    let live: BTreeMap<(&str, &str), &str> = s
         .pods
         .iter()
         .map(|p| {
             (
-                p.metadata.namespace.as_deref().unwrap_or_default(),
-                p.metadata.name.as_deref().unwrap_or_default(),
+                (
+                    p.metadata.namespace.as_deref().unwrap_or_default(),
+                    p.metadata.name.as_deref().unwrap_or_default(),
+                ),
                 p.metadata.uid.as_deref().unwrap_or_default(),
             )
         })
@@ -132,7 +136,9 @@ fn records(s: &Snapshot<'_>, now: u64, slack: u64, out: &mut Vec<Finding>) {
         let pod = &record.pod;
         if spec.state == AddressState::Attached
             && !pod.name.is_empty()
-            && !live.contains(&(pod.namespace.as_str(), pod.name.as_str(), pod.uid.as_str()))
+            && !live
+                .get(&(pod.namespace.as_str(), pod.name.as_str()))
+                .is_some_and(|uid| same_pod(&pod.uid, uid))
         {
             find(
                 Fault::PodGone,
@@ -217,7 +223,7 @@ fn pods(s: &Snapshot<'_>, out: &mut Vec<Finding>) {
             }
             let ours = held.iter().any(|h| {
                 let p = &h.object.spec.pod;
-                p.namespace == namespace && p.name == name && (p.uid.is_empty() || p.uid == uid)
+                p.namespace == namespace && p.name == name && same_pod(&p.uid, uid)
             });
             if !ours {
                 let other = &held[0].object.spec.pod;
@@ -278,3 +284,14 @@ pub fn pod_ips(pod: &Pod) -> Vec<IpAddr> {
     }
     ips
 }
+
+/// Whether a record's pod UID names pod `uid`: a record without one (a
+/// runtime that passed no K8S_POD_UID) matches by name, as berthd's GC
+/// matches it.
+pub fn same_pod(record_uid: &str, uid: &str) -> bool {
+    record_uid.is_empty() || record_uid == uid
+}
+
+#[cfg(test)]
+#[path = "faults_tests.rs"]
+mod tests;

@@ -77,10 +77,10 @@ async fn still_wrong(client: &Client, pools: &[BerthPool], f: &Finding) -> anyho
             let pod = &now.object.spec.pod;
             let attached = now.object.spec.state == berth_kube::crd_address::AddressState::Attached;
             let live = read::pod(client, &pod.namespace, &pod.name).await?;
-            Ok(
-                attached
-                    && live.is_none_or(|p| p.metadata.uid.as_deref() != Some(pod.uid.as_str())),
-            )
+            Ok(attached
+                && live.is_none_or(|p| {
+                    !faults::same_pod(&pod.uid, p.metadata.uid.as_deref().unwrap_or_default())
+                }))
         }
         Fault::UnknownPodIp | Fault::PodIpHeldByOther => {
             let (Some(path), Some(ip)) = (
@@ -106,7 +106,7 @@ async fn still_wrong(client: &Client, pools: &[BerthPool], f: &Finding) -> anyho
             }
             let ours = holders.iter().any(|h| {
                 let p = &h.object.spec.pod;
-                p.namespace == namespace && p.name == name && (p.uid.is_empty() || p.uid == uid)
+                p.namespace == namespace && p.name == name && faults::same_pod(&p.uid, &uid)
             });
             Ok(match f.fault {
                 Fault::UnknownPodIp => holders.is_empty(),

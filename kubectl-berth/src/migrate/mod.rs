@@ -5,10 +5,12 @@
 //! plan. A second run plans only `unchanged` steps.
 
 pub mod endpoints;
+pub mod holders;
 pub mod plan;
 pub mod pool_map;
 pub mod source;
 pub mod spider;
+pub mod spider_crds;
 pub mod write;
 
 use crate::output::{structured, Format, Table};
