@@ -12,6 +12,7 @@ mod http;
 mod install_cni;
 mod kube;
 mod metrics;
+mod policy_limits;
 mod server;
 mod service;
 mod sys;
