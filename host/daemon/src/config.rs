@@ -53,15 +53,31 @@ pub struct DaemonLimits {
     /// How often the config file is checked for changes (a Helm upgrade
     /// rewrites the mounted ConfigMap); a change reloads like SIGHUP.
     pub config_poll_interval_secs: u64,
+    /// The caps policies run under (`policy_limits.rs`), read at start:
+    /// linear memory beyond what a component declares,
+    pub policy_memory_growth_bytes: usize,
+    /// linear memory no policy may exceed (declared plus growth),
+    pub policy_memory_bytes_max: usize,
+    /// core module instances of one policy (componentize-py makes 38),
+    pub policy_core_instances_max: u32,
+    /// linear memories and tables one policy may define.
+    pub policy_memories_max: u32,
+    pub policy_tables_max: u32,
 }
 
 impl Default for DaemonLimits {
     fn default() -> Self {
+        let policy = berth_policy_runtime::RuntimeLimits::default();
         Self {
             requests_in_flight_max: 256,
             expiry_interval_secs: 10,
             request_timeout_ms: 10_000,
             config_poll_interval_secs: 5,
+            policy_memory_growth_bytes: policy.memory_growth_bytes,
+            policy_memory_bytes_max: policy.memory_bytes_max,
+            policy_core_instances_max: policy.core_instances_per_policy_max,
+            policy_memories_max: policy.memories_per_policy_max,
+            policy_tables_max: policy.tables_per_policy_max,
         }
     }
 }

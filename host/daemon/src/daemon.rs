@@ -7,7 +7,7 @@ use crate::service::{pools_of, Service};
 use anyhow::Context;
 use berth_core::allocator::Allocator;
 use berth_core::store::Store;
-use berth_policy_runtime::{ChainHandle, Runtime, RuntimeLimits};
+use berth_policy_runtime::{ChainHandle, Runtime};
 use berth_store_embedded::EmbeddedStore;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
@@ -23,7 +23,7 @@ pub fn check_config(path: &Path) -> anyhow::Result<()> {
     let pools = pools_of(&config)?;
     // The pool set as a whole (names, overlaps), as `serve` checks it.
     Allocator::new(pools.clone()).context("validating pools")?;
-    let runtime = Runtime::new(RuntimeLimits::default())?;
+    let runtime = Runtime::new(crate::policy_limits::runtime_limits(&config.limits))?;
     let chain = runtime.load_chain(&config.policies)?;
     let names: Vec<&str> = chain.policies().iter().map(|p| p.name()).collect();
     println!(
@@ -86,7 +86,8 @@ pub fn serve(config_path: &Path, log_format: &str) -> anyhow::Result<()> {
         .worker_threads(2)
         .enable_all()
         .build()?;
-    let runtime = Runtime::new(RuntimeLimits::default()).context("starting the policy runtime")?;
+    let runtime = Runtime::new(crate::policy_limits::runtime_limits(&config.limits))
+        .context("starting the policy runtime")?;
     let chain = runtime
         .load_chain(&config.policies)
         .context("loading the policy chain")?;

@@ -17,6 +17,7 @@ mod kube;
 mod metrics;
 mod phases;
 mod pod_request;
+mod policy_limits;
 mod server;
 mod service;
 mod sys;

@@ -438,6 +438,11 @@ impl Service {
             )
         };
         let config = DaemonConfig::load(&self.config.path).map_err(|e| invalid(e.to_string()))?;
+        if let Some(why) =
+            crate::policy_limits::reload_change(self.runtime.limits(), &config.limits)
+        {
+            return Err(invalid(why));
+        }
         // In Kubernetes mode pools come from BerthPools, not this file.
         let pools = match self.directory {
             None => Some(pools_of(&config).map_err(|e| invalid(e.to_string()))?),

@@ -13,9 +13,12 @@ use tracing::field::{Field, Visit};
 use tracing_subscriber::layer::{Context, SubscriberExt};
 use tracing_subscriber::Layer;
 
-/// (level, fields) of every event outside the guests' own log target.
+/// An event's level and its (name, value) fields.
+type Event = (tracing::Level, Vec<(String, String)>);
+
+/// Every event outside the guests' own log target.
 #[derive(Clone, Default)]
-struct Captured(Arc<Mutex<Vec<(tracing::Level, Vec<(String, String)>)>>>);
+struct Captured(Arc<Mutex<Vec<Event>>>);
 
 impl<S: tracing::Subscriber> Layer<S> for Captured {
     fn on_event(&self, event: &tracing::Event<'_>, _: Context<'_, S>) {

@@ -5,7 +5,9 @@ use std::path::PathBuf;
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
-const START_TIMEOUT_SECS: u64 = 60;
+/// berthd opens its socket after loading its chain; compiling a Python
+/// policy (18 MiB) takes tens of seconds on a busy 2-core machine.
+const START_TIMEOUT_SECS: u64 = 180;
 
 pub struct Daemon {
     pub dir: tempfile::TempDir,

@@ -1,0 +1,133 @@
+//! A request fixture: the request a policy sees (the SDK's `Request` as
+//! JSON, as `berthd explain` shows it), its settings, the host's state,
+//! and what the run must end in. Every `expect` key given is checked.
+//!
+//! ```json
+//! { "description": "keeps only pool b",
+//!   "settings": { "pools": ["b"] },
+//!   "request": { ...berth_policy_sdk::Request... },
+//!   "bindings": [],            // what the stated identity holds
+//!   "free": [],                // addresses outside the candidates a pick may take
+//!   "expect": { "outcome": "allocated", "identity": null,
+//!               "decision": {"RestrictPools": ["b"]}, "picked": null } }
+//! ```
+//!
+//! `outcome` is `allocated`, `rejected` or `failed`; `reason` (a substring
+//! of the rejection or failure) goes with the last two.
+
+use berth_core::chain::{ChainError, ChainHost, ChainOutcome, Phase, StepOutcome};
+use berth_policy_sdk::{Binding, Candidate, Decision, Identity, Request};
+use serde::Deserialize;
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Fixture {
+    #[serde(default)]
+    pub description: String,
+    #[serde(default)]
+    pub settings: Option<serde_json::Value>,
+    pub request: Request,
+    #[serde(default)]
+    pub bindings: Vec<Binding>,
+    #[serde(default)]
+    pub free: Vec<Candidate>,
+    pub expect: Expect,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Expect {
+    pub outcome: Outcome,
+    #[serde(default)]
+    pub reason: Option<String>,
+    /// `null` checks that no identity was stated.
+    #[serde(default, deserialize_with = "present")]
+    pub identity: Option<Option<Identity>>,
+    #[serde(default)]
+    pub decision: Option<Decision>,
+    #[serde(default, deserialize_with = "present")]
+    pub picked: Option<Option<Candidate>>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Outcome {
+    Allocated,
+    Rejected,
+    Failed,
+}
+
+/// Tells a key given as `null` from a key left out.
+fn present<'de, D, T>(d: D) -> Result<Option<Option<T>>, D::Error>
+where
+    D: serde::Deserializer<'de>,
+    T: Deserialize<'de>,
+{
+    Option::<T>::deserialize(d).map(Some)
+}
+
+/// The host's side of a fixture: the identity's bindings, and which
+/// addresses are assignable (the candidates the host sampled, plus `free`).
+pub struct FixtureHost<'a>(pub &'a Fixture);
+
+impl ChainHost for FixtureHost<'_> {
+    fn bindings_of(&self, _: &Identity) -> Vec<Binding> {
+        self.0.bindings.clone()
+    }
+
+    fn is_assignable(&self, candidate: &Candidate, _: Option<&Identity>) -> bool {
+        self.0.request.candidates.contains(candidate) || self.0.free.contains(candidate)
+    }
+}
+
+/// Every way `result` differs from what `fixture` expects (empty: it passed).
+pub fn mismatches(
+    fixture: &Fixture,
+    policy: &str,
+    result: &Result<ChainOutcome, ChainError>,
+) -> Vec<String> {
+    let want = &fixture.expect;
+    let mut wrong = Vec::new();
+    let (outcome, reason) = match result {
+        Ok(_) => (Outcome::Allocated, None),
+        Err(ChainError::Rejected { reason, .. }) => (Outcome::Rejected, Some(reason.clone())),
+        Err(ChainError::Failed { error, .. }) => (Outcome::Failed, Some(error.to_string())),
+    };
+    if outcome != want.outcome {
+        wrong.push(format!(
+            "outcome: expected {:?}, got {outcome:?} ({reason:?})",
+            want.outcome
+        ));
+    }
+    if let Some(text) = &want.reason {
+        if !reason.as_deref().is_some_and(|r| r.contains(text.as_str())) {
+            wrong.push(format!(
+                "reason: expected one containing {text:?}, got {reason:?}"
+            ));
+        }
+    }
+    let Ok(run) = result else { return wrong };
+    if let Some(identity) = &want.identity {
+        if &run.identity != identity {
+            wrong.push(format!(
+                "identity: expected {identity:?}, got {:?}",
+                run.identity
+            ));
+        }
+    }
+    if let Some(picked) = &want.picked {
+        if &run.picked != picked {
+            wrong.push(format!("picked: expected {picked:?}, got {:?}", run.picked));
+        }
+    }
+    if let Some(decision) = &want.decision {
+        let got = run.trace.iter().find_map(|t| match &t.outcome {
+            StepOutcome::Decided(d) if t.policy == policy && t.phase == Phase::Evaluate => Some(d),
+            _ => None,
+        });
+        if got != Some(decision) {
+            wrong.push(format!("decision: expected {decision:?}, got {got:?}"));
+        }
+    }
+    wrong
+}
