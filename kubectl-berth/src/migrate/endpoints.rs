@@ -15,7 +15,7 @@ use super::spider::SpiderEndpoint;
 use crate::limits::{MIGRATED_NETWORK, MIGRATION_TRACE_POLICY};
 use berth_core::chain::{Phase, StepOutcome, TraceStep};
 use berth_core::pool::family_of;
-use berth_core::record::{AddressRecord, RecordState};
+use berth_core::record::{AddressRecord, OwnerRef, RecordState};
 use berth_policy_sdk::{Candidate, Decision, Identity, Policy, Request, Retention};
 use berth_proto::{Attachment, PodRef};
 use kube::ResourceExt;
@@ -118,7 +118,14 @@ pub fn addresses(inputs: &Inputs<'_>, targets: &Targets, plan: &mut Plan) {
                     identity,
                     state,
                     node: status.current.node.clone(),
-                    owner: workload.owner.clone(),
+                    // No apiVersion: read as `apps/v1`, the API of the
+                    // StatefulSets and Deployments this migration reads.
+                    owner: workload.owner.as_ref().map(|o| OwnerRef {
+                        api_version: String::new(),
+                        kind: o.kind.clone(),
+                        name: o.name.clone(),
+                        uid: o.uid.clone(),
+                    }),
                     stateful_set: workload.stateful_set.clone(),
                     created_at_unix_secs: inputs.now,
                 };

@@ -76,6 +76,10 @@ pub fn berth_spec(pool: &SpiderIPPool) -> (Option<PoolSpec>, Vec<String>) {
         default: s.default.unwrap_or(false),
         namespace_selector,
         node_selector,
+        // Spiderpool's pools carry neither: its gateway is the pod's
+        // default route unless the pod's annotation cleans it, as here.
+        clean_gateway: false,
+        dns: Default::default(),
     };
     (Some(spec), lost)
 }

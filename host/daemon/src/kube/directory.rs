@@ -310,7 +310,7 @@ impl Directory {
 
 // berth-kube's `workload::owner` is the policy contract's shape; GC
 // needs the apiVersion too, to read owners outside `apps`.
-fn owner(r: &OwnerReference) -> OwnerRef {
+fn owner(r: &k8s_openapi::apimachinery::pkg::apis::meta::v1::OwnerReference) -> OwnerRef {
     OwnerRef {
         api_version: r.api_version.clone(),
         kind: r.kind.clone(),
