@@ -28,10 +28,17 @@ pub enum AllocError {
     InvalidRequest { message: String },
     #[error("address {address} is unavailable: {reason}")]
     AddressUnavailable { address: String, reason: String },
-    #[error("no free {family:?} address in pools {pools:?}")]
+    /// `retained` says how much of the shortage is sticky identities
+    /// keeping their address after DEL, which an operator can free.
+    #[error(
+        "no free {family:?} address in pools {pools:?}: {retained} of them are retained for \
+         sticky identities whose pods are gone; free one with `berthd release <address>` \
+         (or `kubectl berth release`), list them with `berthd allocations`"
+    )]
     PoolExhausted {
         family: IpFamily,
         pools: Vec<String>,
+        retained: usize,
     },
     #[error(transparent)]
     Chain(#[from] ChainError),

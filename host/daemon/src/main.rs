@@ -121,8 +121,8 @@ enum Command {
 
 #[derive(clap::Args)]
 struct Remote {
-    /// The daemon's socket.
-    #[arg(long, default_value = berth_proto::DEFAULT_SOCKET_PATH)]
+    /// The daemon's socket (the CNI plugin reads the same variable).
+    #[arg(long, env = "BERTH_SOCKET", default_value = berth_proto::DEFAULT_SOCKET_PATH)]
     socket: PathBuf,
     /// Print JSON instead of a table.
     #[arg(long)]

@@ -86,6 +86,13 @@ fn every_bad_input_is_a_clear_error_and_changes_nothing() {
     assert_eq!(full.len(), 10);
     let exhausted = node.ipam("ADD", "one-too-many", &pod_args("default", "x", "u"), &good);
     assert_eq!(exhausted.code(), 100, "{}", exhausted.stdout);
+    // The message says whether releasing retained addresses would help.
+    assert!(
+        exhausted.stdout.contains("0 of them are retained")
+            && exhausted.stdout.contains("berthd release"),
+        "{}",
+        exhausted.stdout
+    );
     assert_eq!(node.daemon.allocations(), full);
 
     // An oversized socket message is refused before it is read.

@@ -163,20 +163,14 @@ impl Allocator {
                 .iter()
                 .filter_map(|name| named(name))
                 .find_map(|i| self.first_free(i).map(|a| (i, a)))
-                .ok_or_else(|| AllocError::PoolExhausted {
-                    family,
-                    pools: outcome.pools.clone(),
-                })?,
+                .ok_or_else(|| self.exhausted(family, &outcome.pools))?,
             None => {
                 return Err(match want {
                     Some(addr) => AllocError::AddressUnavailable {
                         address: addr.to_string(),
                         reason: "the policies left no candidate".to_owned(),
                     },
-                    None => AllocError::PoolExhausted {
-                        family,
-                        pools: outcome.pools.clone(),
-                    },
+                    None => self.exhausted(family, &outcome.pools),
                 })
             }
         };
@@ -253,6 +247,23 @@ impl Allocator {
             created_at_unix_secs: created,
             trace: choice.trace,
         }));
+    }
+}
+
+impl Allocator {
+    /// The exhaustion error, with how many addresses of `pools` are retained
+    /// for sticky identities: the one count that tells an operator whether
+    /// `release` helps. A scan, but only on this error path.
+    fn exhausted(&self, family: IpFamily, pools: &[String]) -> AllocError {
+        let retained = self
+            .records()
+            .filter(|r| !r.is_attached() && pools.contains(&r.pool))
+            .count();
+        AllocError::PoolExhausted {
+            family,
+            pools: pools.to_vec(),
+            retained,
+        }
     }
 }
 

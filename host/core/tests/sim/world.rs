@@ -389,7 +389,17 @@ impl World {
     fn check_failure(&self, c: &Container, e: &AllocError) {
         match e {
             AllocError::Chain(_) => assert_eq!(e.kind(), ErrorKind::PolicyFailed, "{e}"),
-            AllocError::PoolExhausted { family, pools } => {
+            AllocError::PoolExhausted {
+                family,
+                pools,
+                retained,
+            } => {
+                let counted = self
+                    .alloc
+                    .records()
+                    .filter(|r| !r.is_attached() && pools.contains(&r.pool))
+                    .count();
+                assert_eq!(*retained, counted, "{e}: the retained count is wrong");
                 for usage in self.alloc.pool_usage() {
                     if pools.contains(&usage.name) {
                         assert_eq!(usage.used, usage.total, "{e} but {} has room", usage.name);
