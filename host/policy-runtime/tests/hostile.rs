@@ -26,13 +26,25 @@ fn failing(fixture: &str, name: &str) -> (String, berth_core::chain::PolicyError
 
 #[test]
 fn infinite_loop_times_out() {
+    let limits = RuntimeLimits::default();
+    let chain = load(&[hostile("loop", "infinite-loop", FailurePolicy::Fail)]);
     let started = std::time::Instant::now();
-    let (policy, error, _) = failing("infinite-loop", "loop");
+    let outcome = run(&chain, &sts("default", "test-sts", 0), &TestHost::default());
+    let stopped_after = started.elapsed();
+    let (policy, error, _) = failure_of(outcome);
     assert_eq!(policy, "loop");
     assert_eq!(error.kind, PolicyErrorKind::Timeout, "{error}");
     assert!(error.message.contains("evaluate"), "{error}");
-    assert!(error.message.contains("ms of CPU time"), "{error}");
-    eprintln!("infinite loop stopped after {:?}", started.elapsed());
+    let budget = format!("{} ms of CPU time", limits.call_cpu_max.as_millis());
+    assert!(error.message.contains(&budget), "{error}");
+    // The budget, not something far later, stopped it. Not a speed check:
+    // the wall deadline is the backstop on a machine too loaded to give
+    // the loop its CPU budget, and the slack absorbs scheduling.
+    let backstop = limits.call_wall_max + Duration::from_secs(10);
+    assert!(
+        stopped_after < backstop,
+        "the loop ran {stopped_after:?}, past the {backstop:?} backstop"
+    );
 }
 
 #[test]

@@ -27,10 +27,18 @@ fn eventually(what: &str, secs: u64, mut check: impl FnMut() -> bool) {
     panic!("timed out waiting for: {what}");
 }
 
+/// How often the log says `needle`: a reload leaves one line per attempt,
+/// so a test waits for the count to grow instead of sleeping.
+fn log_count(node: &Node, needle: &str) -> usize {
+    node.daemon.log().matches(needle).count()
+}
+
 #[test]
-fn reload_by_signal_and_by_file_change_without_dropping_state() {
+fn reload_by_signal_without_dropping_state() {
     let mut config = seed_config(vec![]);
-    config["limits"] = json!({ "configPollIntervalSecs": 1 });
+    // No polling within the test's lifetime: every reload here is SIGHUP's,
+    // so the test fails if the signal is ignored.
+    config["limits"] = json!({ "configPollIntervalSecs": 3600 });
     let node = Node::start(config.clone());
     let args = pod_args("default", "test-sts-0", "u0");
     let first = node
@@ -43,8 +51,11 @@ fn reload_by_signal_and_by_file_change_without_dropping_state() {
         b"{ \"pools\": [ { \"name\": \"x\" } ] }",
     )
     .expect("write");
+    assert_eq!(log_count(&node, "reload failed"), 0);
     node.daemon.signal("HUP");
-    std::thread::sleep(Duration::from_millis(1500));
+    eventually("the bad config's reload refused", 10, || {
+        log_count(&node, "reload failed") == 1
+    });
     assert!(
         node.ipam(
             "ADD",
@@ -55,13 +66,13 @@ fn reload_by_signal_and_by_file_change_without_dropping_state() {
         .success
     );
 
-    // A good one with a new pool is picked up, by SIGHUP ...
+    // A good one with a new pool is picked up by SIGHUP.
     let mut more = config.clone();
     more["pools"]
         .as_array_mut()
         .expect("pools")
         .push(json!({ "name": "added", "subnet": "10.11.0.0/24" }));
-    node.daemon.rewrite_config(more.clone());
+    node.daemon.rewrite_config(more);
     node.daemon.signal("HUP");
     eventually("pool `added` after SIGHUP", 10, || {
         node.ipam(
@@ -72,7 +83,28 @@ fn reload_by_signal_and_by_file_change_without_dropping_state() {
         )
         .success
     });
-    // ... and by a changed file alone (as a Helm upgrade rewrites a ConfigMap).
+
+    // The allocation made before every reload is untouched.
+    let held = node.daemon.address_of_pod("default/test-sts-0");
+    assert_eq!(held.len(), 1);
+    assert!(first["ips"][0]["address"]
+        .as_str()
+        .expect("addr")
+        .starts_with(&held[0]));
+    assert_eq!(
+        log_count(&node, "config file changed"),
+        0,
+        "polling reloaded"
+    );
+}
+
+#[test]
+fn reload_by_file_change_alone() {
+    let mut config = seed_config(vec![]);
+    config["limits"] = json!({ "configPollIntervalSecs": 1 });
+    let node = Node::start(config.clone());
+    // As a Helm upgrade rewrites a ConfigMap: no signal, only the file.
+    let mut more = config;
     more["pools"]
         .as_array_mut()
         .expect("pools")
@@ -88,16 +120,8 @@ fn reload_by_signal_and_by_file_change_without_dropping_state() {
         )
         .success
     });
-
-    // The allocation made before every reload is untouched.
-    let held = node.daemon.address_of_pod("default/test-sts-0");
-    assert_eq!(held.len(), 1);
-    assert!(first["ips"][0]["address"]
-        .as_str()
-        .expect("addr")
-        .starts_with(&held[0]));
     assert!(
-        node.daemon.log().contains("config reloaded"),
+        log_count(&node, "config file changed") >= 1 && log_count(&node, "config reloaded") >= 1,
         "{}",
         node.daemon.log()
     );
