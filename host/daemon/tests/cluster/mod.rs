@@ -341,13 +341,23 @@ impl Berthd {
             serde_json::to_vec_pretty(&config).expect("json"),
         )
         .expect("write");
+        let reloads = self.log().matches("config reloaded").count();
         let pid = self.child.as_ref().expect("running").id().to_string();
         assert!(Command::new("kill")
             .args(["-HUP", &pid])
             .status()
             .expect("kill")
             .success());
-        std::thread::sleep(Duration::from_millis(500));
+        // Wait for the reload to be done, not for a guessed time.
+        let deadline = std::time::Instant::now() + Duration::from_secs(30);
+        while self.log().matches("config reloaded").count() == reloads {
+            assert!(
+                std::time::Instant::now() < deadline,
+                "no reload after SIGHUP:\n{}",
+                self.log()
+            );
+            std::thread::sleep(Duration::from_millis(20));
+        }
     }
 
     fn ask(&self, request: &Request) -> Response {
