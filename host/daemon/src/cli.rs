@@ -93,6 +93,8 @@ fn print_pools(pools: &[PoolView]) {
     for p in pools {
         let name = if p.orphaned {
             format!("{} (removed)", p.name)
+        } else if p.disabled {
+            format!("{} (disabled)", p.name)
         } else {
             p.name.clone()
         };

@@ -31,6 +31,7 @@ pub fn pools(allocator: &Allocator) -> Vec<PoolView> {
             total: u.total,
             default: u.default,
             orphaned: false,
+            disabled: u.disabled,
         })
         .collect();
     let mut gone: BTreeMap<&str, u64> = BTreeMap::new();
@@ -46,6 +47,7 @@ pub fn pools(allocator: &Allocator) -> Vec<PoolView> {
             total: 0,
             default: false,
             orphaned: true,
+            disabled: false,
         });
     }
     views

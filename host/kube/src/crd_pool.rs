@@ -79,6 +79,10 @@ pub struct BerthPoolSpec {
     /// result's `dns`).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub dns: Option<BerthPoolDns>,
+    /// Hand out no new address. Held and retained addresses stay, and a
+    /// workload holding one keeps it (a re-created StatefulSet pod).
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub disable: bool,
 }
 
 /// The CNI result's `dns` object. Whether it reaches the pod's resolv.conf

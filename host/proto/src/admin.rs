@@ -40,6 +40,9 @@ pub struct PoolView {
     pub default: bool,
     /// True when the pool was removed from the config but still has records.
     pub orphaned: bool,
+    /// `disable: true`: hands out no new address.
+    #[serde(default)]
+    pub disabled: bool,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]

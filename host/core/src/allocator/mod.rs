@@ -39,6 +39,7 @@ pub struct PoolUsage {
     pub used: u64,
     pub total: u64,
     pub default: bool,
+    pub disabled: bool,
 }
 
 /// One slot of an identity: the address it holds on an interface+family.
@@ -188,6 +189,7 @@ impl Allocator {
                 used: f.held(),
                 total: p.total(),
                 default: p.default,
+                disabled: p.disabled,
             })
             .collect()
     }

@@ -120,6 +120,23 @@ impl Cluster {
         }));
     }
 
+    /// Merges `spec` into BerthPool `name`'s spec (as `kubectl patch`).
+    pub fn patch_pool(&self, name: &str, spec: Value) {
+        let client = self.client();
+        let name = name.to_owned();
+        self.api.block_on(async move {
+            let api: Api<berth_kube::BerthPool> = Api::all(client);
+            let patch = json!({ "spec": spec });
+            api.patch(
+                &name,
+                &kube::api::PatchParams::default(),
+                &kube::api::Patch::Merge(&patch),
+            )
+            .await
+            .expect("patch pool");
+        });
+    }
+
     pub fn stateful_set(&self, name: &str, replicas: i32) -> String {
         let sts: StatefulSet = self.create(Some("default"), json!({
             "apiVersion": "apps/v1", "kind": "StatefulSet",
