@@ -146,7 +146,7 @@ async fn migrate_writes_berths_equivalents_once() -> Result<()> {
         &format!("default/{web_pod} eth0 attached on node-a"),
         "spiderippool/sp-pool: podAffinity has no equivalent",
         "create   BerthPool      sp-off",
-        "spiderreservedip/sr-ext: no equivalent yet",
+        "spiderreservedip/sr-ext: not migrated (create a BerthReservedIP with them)",
         "10.25.0.28 NOT reserved in Berth; they lie in pool(s) sp-pool",
         "10.25.0.26: the pod is gone and keeps no identity",
         "Dry run: nothing was changed (6 object(s) would be created)",

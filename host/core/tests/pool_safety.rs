@@ -1,9 +1,10 @@
 //! Issue 10: pools an operator can change under held addresses without
-//! losing or duplicating any — `disable: true` (item 4).
+//! losing or duplicating any — `disable: true` (item 4), reserved
+//! addresses (item 5).
 
 mod common;
 
-use berth_core::{AllocError, Allocator, Pool};
+use berth_core::{AllocError, Allocator, Pool, Reserved};
 use berth_proto::ErrorKind;
 use common::*;
 use std::net::IpAddr;
@@ -90,4 +91,100 @@ fn a_disabled_pool_hands_out_nothing_new_and_keeps_what_it_holds() {
         ])
         .expect("reload");
     add(&mut alloc, &input("c8", "web-5", &["a"]), &chain, 6).expect("enabled again");
+}
+
+fn reserved(entries: &[&str]) -> Reserved {
+    Reserved::parse(&entries.iter().map(|s| s.to_string()).collect::<Vec<_>>()).expect("valid")
+}
+
+fn ip(text: &str) -> IpAddr {
+    text.parse().expect("ip")
+}
+
+/// Item 5: reserved addresses are never handed out, by any pool; one
+/// reserved while held stays with its holder until released.
+#[test]
+fn reserved_addresses_are_never_handed_out_and_never_taken_away() {
+    let pools = || {
+        vec![
+            pool("a", "10.43.0.0/29", &[]),
+            pool("v6", "fd00:43::/125", &[]),
+        ]
+    };
+    let mut alloc = Allocator::new(pools()).expect("pools");
+    let chain = NativeChain::sticky();
+    // db-0 holds .1 (sticky, retained after DEL), web holds .2.
+    let db0 = add(&mut alloc, &sts_input("c1", "db", 0, &["a"]), &chain, 1).expect("db-0")[0];
+    let web = add(&mut alloc, &input("c2", "web", &["a"]), &chain, 1).expect("web")[0];
+    assert_eq!((db0, web), (ip("10.43.0.1"), ip("10.43.0.2")));
+    run(&mut alloc, |a| a.plan_del(&attachment("c1"), 2));
+
+    // Reserve both held addresses, .4-.5, and a v6 range.
+    let r = reserved(&[
+        "10.43.0.1",
+        "10.43.0.2",
+        "10.43.0.4-10.43.0.5",
+        "fd00:43::/126",
+    ]);
+    alloc.reconfigure(pools(), r.clone()).expect("reserve");
+    alloc.check_invariants().expect("invariants");
+    let usage = alloc.pool_usage();
+    assert_eq!(
+        (usage[0].used, usage[0].total, usage[0].reserved),
+        (2, 6, 4)
+    );
+    assert_eq!(
+        (usage[1].used, usage[1].total, usage[1].reserved),
+        (0, 7, 3)
+    );
+
+    // New pods get only unreserved addresses: .3 and .6, then nothing.
+    let mut got = Vec::new();
+    for i in 0..2 {
+        got.extend(
+            add(
+                &mut alloc,
+                &input(&format!("n{i}"), &format!("n{i}"), &["a"]),
+                &chain,
+                3,
+            )
+            .expect("free"),
+        );
+    }
+    got.sort();
+    assert_eq!(got, vec![ip("10.43.0.3"), ip("10.43.0.6")]);
+    let err = alloc
+        .plan_add(&input("n9", "n9", &["a"]), &chain, 3)
+        .expect_err("full");
+    assert!(matches!(err, AllocError::PoolExhausted { .. }), "{err}");
+    let mut asked = input("n8", "n8", &["a"]);
+    asked.requested = vec!["10.43.0.4".into()];
+    let err = alloc.plan_add(&asked, &chain, 3).expect_err("reserved");
+    assert!(err.to_string().contains("reserved"), "{err}");
+    let v6 = add(&mut alloc, &input("n7", "n7", &["v6"]), &chain, 3).expect("v6")[0];
+    assert_eq!(v6, ip("fd00:43::4"), "fd00:43::1-3 are reserved");
+
+    // The holders keep what they held: db-0's re-created pod gets .1 back.
+    let again = add(&mut alloc, &sts_input("c3", "db", 0, &["a"]), &chain, 4).expect("db-0 again");
+    assert_eq!(again, vec![db0]);
+    // web's DEL releases .2, which is then not handed out while reserved.
+    run(&mut alloc, |a| a.plan_del(&attachment("c2"), 5));
+    assert!(alloc.record(web).is_none());
+    let err = alloc
+        .plan_add(&input("n9", "n9", &["a"]), &chain, 5)
+        .expect_err("still full");
+    assert!(matches!(err, AllocError::PoolExhausted { .. }), "{err}");
+
+    // Lifting the reservation makes them free again.
+    alloc
+        .reconfigure(pools(), Reserved::default())
+        .expect("unreserve");
+    alloc.check_invariants().expect("invariants");
+    assert_eq!(
+        add(&mut alloc, &input("n9", "n9", &["a"]), &chain, 6)
+            .expect("free again")
+            .len(),
+        1
+    );
+    assert_eq!(alloc.pool_usage()[0].reserved, 0);
 }

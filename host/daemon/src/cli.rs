@@ -87,8 +87,8 @@ pub fn print(answer: &AdminResponse, json: bool) -> anyhow::Result<()> {
 
 fn print_pools(pools: &[PoolView]) {
     println!(
-        "{:<24} {:<6} {:<28} {:>10} {:>20} {:<8}",
-        "NAME", "FAMILY", "SUBNET", "ALLOCATED", "TOTAL", "DEFAULT"
+        "{:<24} {:<6} {:<28} {:>10} {:>20} {:>10} {:<8}",
+        "NAME", "FAMILY", "SUBNET", "ALLOCATED", "TOTAL", "RESERVED", "DEFAULT"
     );
     for p in pools {
         let name = if p.orphaned {
@@ -99,8 +99,8 @@ fn print_pools(pools: &[PoolView]) {
             p.name.clone()
         };
         println!(
-            "{:<24} {:<6} {:<28} {:>10} {:>20} {:<8}",
-            name, p.family, p.subnet, p.used, p.total, p.default
+            "{:<24} {:<6} {:<28} {:>10} {:>20} {:>10} {:<8}",
+            name, p.family, p.subnet, p.used, p.total, p.reserved, p.default
         );
     }
 }

@@ -32,6 +32,7 @@ pub fn pools(allocator: &Allocator) -> Vec<PoolView> {
             default: u.default,
             orphaned: false,
             disabled: u.disabled,
+            reserved: u.reserved,
         })
         .collect();
     let mut gone: BTreeMap<&str, u64> = BTreeMap::new();
@@ -48,6 +49,7 @@ pub fn pools(allocator: &Allocator) -> Vec<PoolView> {
             default: false,
             orphaned: true,
             disabled: false,
+            reserved: 0,
         });
     }
     views

@@ -43,6 +43,9 @@ pub struct PoolView {
     /// `disable: true`: hands out no new address.
     #[serde(default)]
     pub disabled: bool,
+    /// Assignable addresses that are reserved (held ones included).
+    #[serde(default)]
+    pub reserved: u64,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]

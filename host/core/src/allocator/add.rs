@@ -269,6 +269,9 @@ impl Allocator {
         if let Some(r) = self.records.get(&address) {
             return format!("held by pod {:?}", r.pod.name);
         }
+        if self.reserved.contains(address) {
+            return "it is reserved".to_owned();
+        }
         match pools
             .iter()
             .find(|i| self.pools[**i].is_assignable(address))

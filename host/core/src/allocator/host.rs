@@ -46,7 +46,7 @@ impl Allocator {
     /// Whether `address` of pool `pool` may be handed to a request bound to
     /// `identity`: assignable there, and either already that identity's
     /// (kept even when the pool was disabled since) or free in a pool that
-    /// hands out new addresses.
+    /// hands out new addresses and is not reserved.
     pub(super) fn can_take(&self, pool: usize, address: IpAddr, identity: Option<&str>) -> bool {
         let p = &self.pools[pool];
         let Some(offset) = p.offset_of(address) else {
@@ -56,7 +56,7 @@ impl Allocator {
             return false;
         }
         match self.records.get(&address) {
-            None if p.disabled => false,
+            None if p.disabled || self.reserved.contains(address) => false,
             None => {
                 assert!(
                     self.free[pool].is_free(offset),
@@ -84,7 +84,7 @@ impl Allocator {
             free: if p.disabled {
                 0
             } else {
-                p.total().saturating_sub(self.free[pool].held())
+                (p.total() - self.reserved_total[pool]).saturating_sub(self.free[pool].held())
             },
             namespace_used: used,
         }

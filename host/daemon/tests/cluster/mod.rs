@@ -31,6 +31,13 @@ impl Cluster {
         api.register_resource(
             "berth.io",
             "v1alpha1",
+            "BerthReservedIP",
+            "berthreservedips",
+            false,
+        );
+        api.register_resource(
+            "berth.io",
+            "v1alpha1",
             "BerthAddress",
             "berthaddresses",
             false,
