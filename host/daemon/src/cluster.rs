@@ -101,8 +101,9 @@ impl Service {
             .store
             .load()
             .map_err(|e| fail(e.error_kind(), format!("store: {e}")))?;
-        let mut fresh = Allocator::new(allocator.pools().to_vec())
-            .map_err(|e| fail(ErrorKind::Internal, e.to_string()))?;
+        let mut fresh =
+            Allocator::with_reserved(allocator.pools().to_vec(), allocator.reserved().clone())
+                .map_err(|e| fail(ErrorKind::Internal, e.to_string()))?;
         let restored = fresh.restore(records).map_err(|e| {
             fail(
                 ErrorKind::Internal,

@@ -95,10 +95,10 @@ async fn a_disabled_pool_keeps_what_it_holds_and_hands_out_nothing_new() -> Resu
     wait_for("late's ADD refused", TIMEOUT, &mut [], || async {
         let mut refused = false;
         for node in cluster.nodes() {
-            refused |= node
-                .kubelet_log()?
-                .lines()
-                .any(|l| l.contains("late-") && l.contains("are disabled (disable: true)"));
+            // A failed ADD's CNI error follows its line, as indented JSON.
+            refused |= node.kubelet_log()?.split(" ADD ").any(|entry| {
+                entry.starts_with("default/late-") && entry.contains("are disabled (disable: true)")
+            });
         }
         Ok(refused.then_some(()))
     })
