@@ -95,8 +95,9 @@ async fn a_disabled_pool_keeps_what_it_holds_and_hands_out_nothing_new() -> Resu
     wait_for("late's ADD refused", TIMEOUT, &mut [], || async {
         let mut refused = false;
         for node in cluster.nodes() {
-            // A failed ADD's CNI error follows its line, as indented JSON.
-            refused |= node.kubelet_log()?.split(" ADD ").any(|entry| {
+            // A failed ADD's CNI error follows its line (timestamp, "Z ADD"),
+            // as indented JSON.
+            refused |= node.kubelet_log()?.split("Z ADD ").any(|entry| {
                 entry.starts_with("default/late-") && entry.contains("are disabled (disable: true)")
             });
         }
