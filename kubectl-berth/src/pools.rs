@@ -101,6 +101,8 @@ pub fn rows(pools: &[BerthPool], held: &[Held]) -> Vec<PoolRow> {
             attached: u.attached,
             retained: u.retained,
             total,
+            // Filled in by `pools_reserved::fill`.
+            reserved: 0,
             valid: invalid_reason.is_none(),
             invalid_reason,
             removed: false,
