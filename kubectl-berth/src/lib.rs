@@ -16,5 +16,6 @@ pub mod limits;
 pub mod migrate;
 pub mod output;
 pub mod pools;
+pub mod pools_reserved;
 pub mod read;
 pub mod release;

@@ -3,7 +3,9 @@
 use clap::{CommandFactory, Parser};
 use kubectl_berth::cli::{Cli, Migrate, Verb};
 use kubectl_berth::output::Format;
-use kubectl_berth::{allocations, check, client, explain, migrate, pools, read, release};
+use kubectl_berth::{
+    allocations, check, client, explain, migrate, pools, pools_reserved, read, release,
+};
 use std::io::Write as _;
 use std::process::ExitCode;
 
@@ -80,7 +82,14 @@ async fn run(cli: Cli) -> anyhow::Result<Outcome> {
         Verb::Pools { output } => {
             let pools = read::pools(&client).await?;
             let held = read::addresses(&client, None, None).await?;
-            pools::render(&pools::rows(&pools, &held), format(output))?.into()
+            let (reserved, problems) =
+                berth_kube::crd_reserved::reserved_in_cluster(&client).await?;
+            for problem in problems {
+                eprintln!("warning: {problem} (nodes leave it out too)");
+            }
+            let mut rows = pools::rows(&pools, &held);
+            pools_reserved::fill(&mut rows, &pools, &reserved);
+            pools::render(&rows, format(output))?.into()
         }
         Verb::Allocations(a) => {
             let held = read::addresses(&client, a.pool.as_deref(), a.node.as_deref()).await?;

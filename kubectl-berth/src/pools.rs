@@ -31,6 +31,8 @@ pub struct PoolRow {
     pub retained: u64,
     /// Assignable addresses (0 for an invalid or removed pool).
     pub total: u64,
+    /// Assignable addresses a BerthReservedIP covers (`pools_reserved`).
+    pub reserved: u64,
     pub valid: bool,
     /// Why berthd does not use the pool.
     pub invalid_reason: Option<String>,
@@ -99,6 +101,8 @@ pub fn rows(pools: &[BerthPool], held: &[Held]) -> Vec<PoolRow> {
             attached: u.attached,
             retained: u.retained,
             total,
+            // Filled in by `pools_reserved::fill`.
+            reserved: 0,
             valid: invalid_reason.is_none(),
             invalid_reason,
             removed: false,
@@ -121,8 +125,8 @@ pub fn rows(pools: &[BerthPool], held: &[Held]) -> Vec<PoolRow> {
 }
 
 /// A column of the table: its header, whether only `-o wide` shows it, and
-/// how a row fills it. Adding a column (e.g. ORPHANED or RESERVED once the
-/// BerthPool status carries them) is one entry here and one field above.
+/// how a row fills it. Adding a column (e.g. ORPHANED once the BerthPool
+/// status carries it) is one entry here and one field above.
 struct Column {
     header: &'static str,
     wide: bool,
@@ -165,6 +169,11 @@ const COLUMNS: &[Column] = &[
         header: "RETAINED",
         wide: false,
         cell: |p| p.retained.to_string(),
+    },
+    Column {
+        header: "RESERVED",
+        wide: false,
+        cell: |p| p.reserved.to_string(),
     },
     Column {
         header: "DEFAULT",

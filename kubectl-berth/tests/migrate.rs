@@ -145,11 +145,11 @@ async fn migrate_writes_berths_equivalents_once() -> Result<()> {
         "default/db-2 eth0 retained, identity default/db/2",
         &format!("default/{web_pod} eth0 attached on node-a"),
         "spiderippool/sp-pool: podAffinity has no equivalent",
-        "spiderippool/sp-off: disable: true has no equivalent",
-        "spiderreservedip/sr-ext: no equivalent yet",
+        "create   BerthPool      sp-off",
+        "spiderreservedip/sr-ext: not migrated (create a BerthReservedIP with them)",
         "10.25.0.28 NOT reserved in Berth; they lie in pool(s) sp-pool",
         "10.25.0.26: the pod is gone and keeps no identity",
-        "Dry run: nothing was changed (5 object(s) would be created)",
+        "Dry run: nothing was changed (6 object(s) would be created)",
     ] {
         ensure!(plan.contains(line), "{line:?} not in\n{plan}");
     }
@@ -163,9 +163,12 @@ async fn migrate_writes_berths_equivalents_once() -> Result<()> {
     // The migration.
     let done = env.berth_ok(&["migrate", "spiderpool"])?;
     ensure!(
-        done.contains("Created 1 BerthPool(s) and 4 BerthAddress(es)."),
+        done.contains("Created 2 BerthPool(s) and 4 BerthAddress(es)."),
         "{done}"
     );
+    // A disabled SpiderIPPool comes over disabled.
+    let off = Api::<BerthPool>::all(client.clone()).get("sp-off").await?;
+    ensure!(off.spec.disable, "{:?}", off.spec);
     let pool = Api::<BerthPool>::all(client.clone()).get(POOL).await?;
     ensure!(
         pool.spec.exclude_ips == ["10.25.0.15"]

@@ -78,6 +78,18 @@ async fn pools_allocations_and_explain_read_the_cluster() -> Result<()> {
     ))
     .await?;
 
+    // Reserved: two of web-pool's addresses, one of v6-pool's, and some of
+    // late-pool's (invalid, so it counts none).
+    let reserved: berth_kube::BerthReservedIP = serde_json::from_value(serde_json::json!({
+        "apiVersion": "berth.io/v1alpha1",
+        "kind": "BerthReservedIP",
+        "metadata": { "name": "routers" },
+        "spec": { "ips": ["10.20.0.18-10.20.0.25", "fd00:20::1f"] },
+    }))?;
+    kube::Api::<berth_kube::BerthReservedIP>::all(env.client.clone())
+        .create(&Default::default(), &reserved)
+        .await?;
+
     pools(&env)?;
     allocations(&env)?;
     explain(&env)?;
@@ -105,15 +117,22 @@ fn pools(env: &Env) -> Result<()> {
         ("TOTAL", "10"),
         ("ATTACHED", "1"),
         ("RETAINED", "2"),
+        ("RESERVED", "2"),
         ("DEFAULT", "false"),
         ("VALID", "True"),
     ] {
         ensure!(web[column] == want, "web-pool {column}: {text}");
     }
     let v6 = row(&rows, "v6-pool")?;
-    ensure!(v6["ALLOCATED"] == "1" && v6["TOTAL"] == "16", "{text}");
+    ensure!(
+        v6["ALLOCATED"] == "1" && v6["TOTAL"] == "16" && v6["RESERVED"] == "1",
+        "{text}"
+    );
     let late = row(&rows, "late-pool")?;
-    ensure!(late["VALID"] == "False" && late["TOTAL"] == "0", "{text}");
+    ensure!(
+        late["VALID"] == "False" && late["TOTAL"] == "0" && late["RESERVED"] == "0",
+        "{text}"
+    );
     let gone = row(&rows, "gone-pool (removed)")?;
     ensure!(gone["ALLOCATED"] == "1" && gone["SUBNET"] == "-", "{text}");
 

@@ -259,7 +259,7 @@ async fn read_only_users_are_refused(env: &Env) -> Result<()> {
         "apiVersion": "rbac.authorization.k8s.io/v1",
         "kind": "ClusterRole",
         "metadata": { "name": "berth-viewer" },
-        "rules": [{ "apiGroups": ["berth.io"], "resources": ["berthpools", "berthaddresses"], "verbs": ["get", "list", "watch"] }],
+        "rules": [{ "apiGroups": ["berth.io"], "resources": ["berthpools", "berthaddresses", "berthreservedips"], "verbs": ["get", "list", "watch"] }],
     });
     let binding = json!({
         "apiVersion": "rbac.authorization.k8s.io/v1",

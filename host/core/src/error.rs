@@ -40,6 +40,13 @@ pub enum AllocError {
         pools: Vec<String>,
         retained: usize,
     },
+    #[error(
+        "pools {pools:?} are disabled (disable: true): they hand out no new {family:?} address"
+    )]
+    PoolsDisabled {
+        family: IpFamily,
+        pools: Vec<String>,
+    },
     #[error(transparent)]
     Chain(#[from] ChainError),
     #[error(
@@ -90,7 +97,10 @@ impl AllocError {
                 ErrorKind::InvalidRequest
             }
             AllocError::AddressUnavailable { .. } => ErrorKind::AddressUnavailable,
-            AllocError::PoolExhausted { .. } => ErrorKind::PoolExhausted,
+            // No address to give, as when exhausted; the message says why.
+            AllocError::PoolExhausted { .. } | AllocError::PoolsDisabled { .. } => {
+                ErrorKind::PoolExhausted
+            }
             AllocError::Chain(ChainError::Rejected { .. }) => ErrorKind::PolicyRejected,
             AllocError::Chain(ChainError::Failed { .. }) => ErrorKind::PolicyFailed,
             AllocError::Internal { .. } => ErrorKind::Internal,

@@ -42,6 +42,11 @@ impl FreeIndex {
         }
     }
 
+    /// Whether `offset` may be handed out at all (held or not).
+    pub fn is_assignable(&self, offset: u128) -> bool {
+        self.assignable.contains(offset)
+    }
+
     /// Held addresses.
     pub fn held(&self) -> u64 {
         self.held

@@ -16,6 +16,7 @@ pub mod pool_names;
 mod pool_text;
 pub mod ranges;
 pub mod record;
+pub mod reserved;
 mod special;
 pub mod store;
 
@@ -23,4 +24,5 @@ pub use allocator::{AddInput, AddPlan, Allocator, Assigned, NodeScope, PoolUsage
 pub use error::{AllocError, RestoreError};
 pub use pool::{Pool, PoolError, PoolSpec, Route, RouteSpec};
 pub use record::{AddressRecord, Mutation, OwnerRef, RecordState};
+pub use reserved::{Reserved, ReservedError};
 pub use store::{Store, StoreError};

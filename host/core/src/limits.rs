@@ -128,6 +128,10 @@ pub const CIDR_TEXT_BYTES_MAX: usize = ADDRESS_TEXT_BYTES_MAX + 4;
 pub const POOL_ENTRY_BYTES_MAX: usize = 2 * ADDRESS_TEXT_BYTES_MAX + 1;
 /// Pools the allocator holds.
 pub const POOLS_MAX: usize = 4096;
+/// Reserved entries in all (every BerthReservedIP, or `reserved` in a
+/// single-host config); one BerthReservedIP lists at most
+/// `POOL_ENTRIES_MAX`, like a pool's `ips`.
+pub const RESERVED_ENTRIES_MAX: usize = 65_536;
 /// Trace lines kept on one record (identify + evaluate per policy).
 pub const RECORD_TRACE_STEPS_MAX: usize = 2 * CHAIN_POLICIES_MAX;
 /// Addresses one ADD may request (one per family).

@@ -43,6 +43,10 @@ pub struct PoolSpec {
     /// DNS settings handed to pods with the address (see `dns.rs`).
     #[serde(default)]
     pub dns: DnsSpec,
+    /// Hands out no new address; held and retained ones stay, and an
+    /// identity holding one keeps it (a re-created StatefulSet pod).
+    #[serde(default)]
+    pub disable: bool,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -82,6 +86,8 @@ pub struct Pool {
     pub node_selector: BTreeMap<String, String>,
     pub clean_gateway: bool,
     pub dns: Dns,
+    /// `disable: true`: nothing new is handed out (see `can_take`).
+    pub disabled: bool,
     /// Assignable offsets from the network address: `ips` minus
     /// `excludeIps`, gateway, network and broadcast.
     ranges: RangeSet,
@@ -166,6 +172,7 @@ impl Pool {
             node_selector: spec.node_selector.clone(),
             clean_gateway: spec.clean_gateway,
             dns,
+            disabled: spec.disable,
             total: ranges.count_saturating(),
             ranges,
         })

@@ -87,18 +87,20 @@ pub fn print(answer: &AdminResponse, json: bool) -> anyhow::Result<()> {
 
 fn print_pools(pools: &[PoolView]) {
     println!(
-        "{:<24} {:<6} {:<28} {:>10} {:>20} {:<8}",
-        "NAME", "FAMILY", "SUBNET", "ALLOCATED", "TOTAL", "DEFAULT"
+        "{:<24} {:<6} {:<28} {:>10} {:>20} {:>10} {:<8}",
+        "NAME", "FAMILY", "SUBNET", "ALLOCATED", "TOTAL", "RESERVED", "DEFAULT"
     );
     for p in pools {
         let name = if p.orphaned {
             format!("{} (removed)", p.name)
+        } else if p.disabled {
+            format!("{} (disabled)", p.name)
         } else {
             p.name.clone()
         };
         println!(
-            "{:<24} {:<6} {:<28} {:>10} {:>20} {:<8}",
-            name, p.family, p.subnet, p.used, p.total, p.default
+            "{:<24} {:<6} {:<28} {:>10} {:>20} {:>10} {:<8}",
+            name, p.family, p.subnet, p.used, p.total, p.reserved, p.default
         );
     }
 }

@@ -101,8 +101,9 @@ impl Service {
             .store
             .load()
             .map_err(|e| fail(e.error_kind(), format!("store: {e}")))?;
-        let mut fresh = Allocator::new(allocator.pools().to_vec())
-            .map_err(|e| fail(ErrorKind::Internal, e.to_string()))?;
+        let mut fresh =
+            Allocator::with_reserved(allocator.pools().to_vec(), allocator.reserved().clone())
+                .map_err(|e| fail(ErrorKind::Internal, e.to_string()))?;
         let restored = fresh.restore(records).map_err(|e| {
             fail(
                 ErrorKind::Internal,
@@ -171,20 +172,23 @@ impl Service {
         Ok(mutations.len() as u64)
     }
 
-    /// Puts the cluster's usable BerthPools in force: each pool on its own
+    /// Puts the cluster's usable BerthPools and its BerthReservedIPs in
+    /// force (a reserved address held stays with its holder): each pool on its own
     /// merits (`berth_core::admission`), so one broken or overlapping pool
     /// never blocks the others; the invalid ones are logged when the set
     /// changes and reported in their status by the status writer.
     pub fn replace_pools(
         &self,
         specs: &[Result<PoolSpec, berth_core::pool::PoolError>],
+        reserved: berth_core::Reserved,
     ) -> anyhow::Result<()> {
         let pools = usable_pools(specs);
         let mut allocator = self.lock().map_err(|e| anyhow::anyhow!(e.message))?;
         let unchanged = allocator.pools().len() == pools.len()
-            && allocator.pools().iter().zip(&pools).all(|(a, b)| a == b);
+            && allocator.pools().iter().zip(&pools).all(|(a, b)| a == b)
+            && *allocator.reserved() == reserved;
         if !unchanged {
-            let orphaned = allocator.replace_pools(pools)?;
+            let orphaned = allocator.reconfigure(pools, reserved)?;
             allocator.spread_cursors(crate::service::node_seed(&self.node));
             tracing::info!(
                 pools = allocator.pools().len(),

@@ -29,6 +29,11 @@ pub struct DaemonConfig {
     pub node_name: Option<String>,
     #[serde(default)]
     pub pools: Vec<PoolSpec>,
+    /// Addresses no pool hands out (addresses, canonical CIDRs or ranges
+    /// `start-end`, either family); what BerthReservedIP objects are in
+    /// Kubernetes mode. One reserved while held stays with its holder.
+    #[serde(default)]
+    pub reserved: Vec<String>,
     /// The ordered policy chain. Absent: the built-in default
     /// (`sticky-statefulset`); an empty list runs no policies at all.
     #[serde(default = "default_policies")]
@@ -198,6 +203,14 @@ impl DaemonConfig {
                 ));
             }
         }
+        if config.kubernetes.is_some() && !config.reserved.is_empty() {
+            return Err(invalid(
+                "in Kubernetes mode reserved addresses come from BerthReservedIP objects; remove `reserved` from the config".into(),
+            ));
+        }
+        config
+            .reserved_set()
+            .map_err(|e| invalid(format!("reserved: {e}")))?;
         let mut names = std::collections::HashSet::new();
         for pool in &config.pools {
             if !names.insert(pool.name.as_str()) {
@@ -214,6 +227,11 @@ impl DaemonConfig {
             }
         }
         Ok(config)
+    }
+
+    /// The `reserved` entries as the allocator takes them.
+    pub fn reserved_set(&self) -> Result<berth_core::Reserved, berth_core::ReservedError> {
+        berth_core::Reserved::parse(&self.reserved)
     }
 
     /// This node's name: `BERTH_NODE_NAME` (set from the downward API in

@@ -97,12 +97,15 @@ pub fn serve(config_path: &Path, log_format: &str) -> anyhow::Result<()> {
         .map(|p| p.name().to_owned())
         .collect();
 
-    let (store, pool_specs, directory, kube): (Box<dyn Store>, _, _, _) = match &config.kubernetes {
+    let (store, pool_specs, reserved, directory, kube): (Box<dyn Store>, _, _, _, _) = match &config
+        .kubernetes
+    {
         None => {
             let path = config.data_dir.join(STORE_FILE);
             let store = EmbeddedStore::open(&path, &node).context("opening the embedded store")?;
             tracing::info!(store = %path.display(), opened = ?store.opened(), "single-host mode: embedded store");
-            (Box::new(store), pools_of(&config)?, None, None)
+            let reserved = config.reserved_set().context("reserved")?;
+            (Box::new(store), pools_of(&config)?, reserved, None, None)
         }
         Some(k) => {
             let parts = crate::kube::mode::start(k, &node, tokio.handle())?;
@@ -111,6 +114,7 @@ pub fn serve(config_path: &Path, log_format: &str) -> anyhow::Result<()> {
             (
                 Box::new(parts.store),
                 pools,
+                parts.reserved,
                 Some(parts.directory),
                 Some((parts.client, k.clone())),
             )
@@ -125,7 +129,7 @@ pub fn serve(config_path: &Path, log_format: &str) -> anyhow::Result<()> {
         .context("reading the store")?;
     let (store, records) = records;
     let record_count = records.len();
-    let mut allocator = Allocator::new(pools).context("validating pools")?;
+    let mut allocator = Allocator::with_reserved(pools, reserved).context("validating pools")?;
     let restored = allocator.restore(records).context(
         "restoring allocations from the store (no crash leaves such records: \
          inspect the records named, then release or delete the wrong ones by hand)",

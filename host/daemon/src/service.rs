@@ -445,7 +445,10 @@ impl Service {
         }
         // In Kubernetes mode pools come from BerthPools, not this file.
         let pools = match self.directory {
-            None => Some(pools_of(&config).map_err(|e| invalid(e.to_string()))?),
+            None => Some((
+                pools_of(&config).map_err(|e| invalid(e.to_string()))?,
+                config.reserved_set().map_err(|e| invalid(e.to_string()))?,
+            )),
             Some(_) => None,
         };
         let chain = self
@@ -458,10 +461,12 @@ impl Service {
             .map(|p| p.name().to_owned())
             .collect();
         let mut allocator = self.lock()?;
-        let pool_count = pools.as_ref().map_or(allocator.pools().len(), Vec::len);
+        let pool_count = pools
+            .as_ref()
+            .map_or(allocator.pools().len(), |p| p.0.len());
         let orphaned = match pools {
-            Some(pools) => allocator
-                .replace_pools(pools)
+            Some((pools, reserved)) => allocator
+                .reconfigure(pools, reserved)
                 .map_err(|e| invalid(e.to_string()))?,
             None => Vec::new(),
         };

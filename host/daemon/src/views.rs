@@ -31,6 +31,8 @@ pub fn pools(allocator: &Allocator) -> Vec<PoolView> {
             total: u.total,
             default: u.default,
             orphaned: false,
+            disabled: u.disabled,
+            reserved: u.reserved,
         })
         .collect();
     let mut gone: BTreeMap<&str, u64> = BTreeMap::new();
@@ -46,6 +48,8 @@ pub fn pools(allocator: &Allocator) -> Vec<PoolView> {
             total: 0,
             default: false,
             orphaned: true,
+            disabled: false,
+            reserved: 0,
         });
     }
     views

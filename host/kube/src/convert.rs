@@ -72,6 +72,7 @@ pub fn pool_spec(pool: &BerthPool) -> Result<PoolSpec, ConvertError> {
                 options: d.options.clone(),
             })
             .unwrap_or_default(),
+        disable: s.disable,
     })
 }
 
@@ -103,6 +104,7 @@ pub fn berth_pool(spec: &PoolSpec) -> BerthPool {
                 search: spec.dns.search.clone(),
                 options: spec.dns.options.clone(),
             }),
+            disable: spec.disable,
         },
     )
 }

@@ -2,8 +2,8 @@
 //! usage `kubectl get bpool` shows in Spiderpool's columns:
 //!
 //! ```text
-//! NAME          SUBNET        ALLOCATED   TOTAL   DEFAULT   VALID   AGE
-//! test-ippool   10.6.0.0/16   2           10      true      True    5m
+//! NAME          SUBNET        ALLOCATED   TOTAL   RESERVED   DEFAULT   VALID   AGE
+//! test-ippool   10.6.0.0/16   2           10      1          true      True    5m
 //! ```
 
 // clippy reads the repeated `printcolumn(type_ = ...)` arguments of the
@@ -31,6 +31,7 @@ use std::collections::BTreeMap;
     printcolumn(name = "SUBNET", type_ = "string", json_path = ".spec.subnet"),
     printcolumn(name = "ALLOCATED", type_ = "integer", json_path = ".status.allocated"),
     printcolumn(name = "TOTAL", type_ = "integer", json_path = ".status.total"),
+    printcolumn(name = "RESERVED", type_ = "integer", json_path = ".status.reserved"),
     printcolumn(name = "DEFAULT", type_ = "boolean", json_path = ".spec.default"),
     printcolumn(
         name = "VALID",
@@ -79,6 +80,10 @@ pub struct BerthPoolSpec {
     /// result's `dns`).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub dns: Option<BerthPoolDns>,
+    /// Hand out no new address. Held and retained addresses stay, and a
+    /// workload holding one keeps it (a re-created StatefulSet pod).
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub disable: bool,
 }
 
 /// The CNI result's `dns` object. Whether it reaches the pod's resolv.conf
@@ -129,6 +134,11 @@ pub struct BerthPoolStatus {
     /// and broadcast.
     #[schemars(schema_with = "crate::crd_pool::count_schema")]
     pub total: u64,
+    /// Assignable addresses a BerthReservedIP covers (held ones included:
+    /// they stay with their holder until released).
+    #[serde(default)]
+    #[schemars(schema_with = "crate::crd_pool::count_schema")]
+    pub reserved: u64,
     /// Why the pool cannot be used, when its spec is invalid or overlaps
     /// an older pool.
     #[serde(default, skip_serializing_if = "Option::is_none")]

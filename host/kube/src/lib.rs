@@ -5,6 +5,7 @@
 //!   from pool and address ([`names`]) so the API server's name uniqueness
 //!   gives each address one owner (as Kubernetes' own `IPAddress` objects,
 //!   KEP-1880, do for Service IPs);
+//! * [`BerthReservedIP`] (`brip`) — addresses no node hands out;
 //! * [`KubeStore`] — `berth_core::store::Store` over those objects;
 //! * [`PoolStatusWriter`] and [`pools_from_cluster`] — pool status and
 //!   configuration.
@@ -19,6 +20,7 @@ pub mod convert;
 mod crash_point;
 pub mod crd_address;
 pub mod crd_pool;
+pub mod crd_reserved;
 pub mod error;
 pub mod list;
 pub mod names;
@@ -35,6 +37,7 @@ pub use convert::ConvertError;
 pub use crash_point::CRASH_AFTER_ADDRESS_WRITES_ENV;
 pub use crd_address::{BerthAddress, BerthAddressSpec};
 pub use crd_pool::{BerthPool, BerthPoolSpec, BerthPoolStatus};
+pub use crd_reserved::{BerthReservedIP, BerthReservedIPSpec};
 pub use error::KubeError;
 pub use status::{pools_from_cluster, PoolStatusWriter};
 pub use store::{KubeStore, StoreStats};
@@ -49,5 +52,6 @@ pub fn crds() -> Vec<(
     vec![
         ("berthpools.yaml", BerthPool::crd()),
         ("berthaddresses.yaml", BerthAddress::crd()),
+        ("berthreservedips.yaml", BerthReservedIP::crd()),
     ]
 }

@@ -92,7 +92,7 @@ fn is_range(entry: &str) -> String {
 }
 
 /// Rules on one entry of `ips` or `excludeIps` (the path names its index).
-fn entry_rules() -> Value {
+pub(crate) fn entry_rules() -> Value {
     let (a, b) = ("self.split('-')[0]", "self.split('-')[1]");
     json!([
         {

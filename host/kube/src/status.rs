@@ -23,13 +23,15 @@ use kube::{Client, ResourceExt};
 pub struct PoolStatusWriter {
     pools: Api<BerthPool>,
     addresses: Api<BerthAddress>,
+    client: Client,
 }
 
 impl PoolStatusWriter {
     pub fn new(client: Client) -> Self {
         PoolStatusWriter {
             pools: Api::all(client.clone()),
-            addresses: Api::all(client),
+            addresses: Api::all(client.clone()),
+            client,
         }
     }
 
@@ -100,11 +102,15 @@ impl PoolStatusWriter {
         // The label may be a shortened hash of a long name: count only the
         // objects that really name this pool.
         let allocated = held.iter().filter(|a| a.spec.pool == name).count();
-        let total = verdict
-            .valid
-            .iter()
-            .find(|p| p.name == name)
-            .map_or(0, Pool::total);
+        let valid = verdict.valid.iter().find(|p| p.name == name);
+        let total = valid.map_or(0, Pool::total);
+        let reserved = match valid {
+            Some(p) => crate::crd_reserved::reserved_in_cluster(&self.client)
+                .await?
+                .0
+                .count_in(p),
+            None => 0,
+        };
         let invalid = verdict
             .invalid
             .iter()
@@ -114,6 +120,7 @@ impl PoolStatusWriter {
         Ok(BerthPoolStatus {
             allocated: saturate_count(u64::try_from(allocated).unwrap_or(u64::MAX)),
             total: saturate_count(total),
+            reserved: saturate_count(reserved),
             conditions: vec![PoolCondition::valid(
                 invalid.as_deref(),
                 pool.metadata.generation,

@@ -67,7 +67,15 @@ fn crds_have_the_expected_names_columns_and_scope() {
     assert_eq!(pool["spec"]["names"]["shortNames"][0], "bpool");
     assert_eq!(
         cols(pool),
-        ["SUBNET", "ALLOCATED", "TOTAL", "DEFAULT", "VALID", "AGE"]
+        [
+            "SUBNET",
+            "ALLOCATED",
+            "TOTAL",
+            "RESERVED",
+            "DEFAULT",
+            "VALID",
+            "AGE"
+        ]
     );
     assert!(pool["spec"]["versions"][0]["subresources"]["status"].is_object());
 
@@ -79,4 +87,14 @@ fn crds_have_the_expected_names_columns_and_scope() {
         cols(addr),
         ["POOL", "ADDRESS", "POD", "IDENTITY", "STATE", "NODE", "AGE"]
     );
+
+    let reserved = &crds[2];
+    assert_eq!(reserved["metadata"]["name"], "berthreservedips.berth.io");
+    assert_eq!(reserved["spec"]["scope"], "Cluster");
+    assert_eq!(reserved["spec"]["names"]["shortNames"][0], "brip");
+    assert_eq!(cols(reserved), ["IPS", "AGE"]);
+    let ips = &reserved["spec"]["versions"][0]["schema"]["openAPIV3Schema"]["properties"]["spec"]
+        ["properties"]["ips"];
+    assert_eq!(ips["minItems"], 1);
+    assert!(ips["items"]["x-kubernetes-validations"].is_array());
 }

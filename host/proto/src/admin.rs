@@ -40,6 +40,12 @@ pub struct PoolView {
     pub default: bool,
     /// True when the pool was removed from the config but still has records.
     pub orphaned: bool,
+    /// `disable: true`: hands out no new address.
+    #[serde(default)]
+    pub disabled: bool,
+    /// Assignable addresses that are reserved (held ones included).
+    #[serde(default)]
+    pub reserved: u64,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]

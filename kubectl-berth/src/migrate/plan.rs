@@ -246,8 +246,9 @@ pub fn step(
     }
 }
 
-/// SpiderReservedIP has no Berth equivalent in this version: each one is
-/// listed with the migrated pools whose subnets contain its addresses.
+/// SpiderReservedIP is not migrated (yet): each one is listed with the
+/// migrated pools whose subnets contain its addresses, for the operator
+/// to reserve them in a BerthReservedIP before the cut-over.
 fn reserved(inputs: &Inputs<'_>, targets: &Targets, plan: &mut Plan) {
     for r in inputs.reserved {
         let ips = &r.spec.ips;
@@ -267,14 +268,14 @@ fn reserved(inputs: &Inputs<'_>, targets: &Targets, plan: &mut Plan) {
         } else {
             let names: Vec<&str> = inside.into_iter().collect();
             format!(
-                "; they lie in pool(s) {}, which may hand them out: add them to those pools' excludeIps",
+                "; they lie in pool(s) {}, which may hand them out: reserve them in a BerthReservedIP first",
                 names.join(", ")
             )
         };
         plan.note(
             format!("spiderreservedip/{}", r.name_any()),
             format!(
-                "no equivalent yet (this Berth version has no BerthReservedIP): {} NOT reserved in Berth{risk}",
+                "not migrated (create a BerthReservedIP with them): {} NOT reserved in Berth{risk}",
                 ips.join(",")
             ),
         );

@@ -13,14 +13,6 @@ use std::collections::BTreeMap;
 pub fn berth_spec(pool: &SpiderIPPool) -> (Option<PoolSpec>, Vec<String>) {
     let s = &pool.spec;
     let mut lost = Vec::new();
-    if s.disable == Some(true) {
-        lost.push(
-            "disable: true has no equivalent in this Berth version; the pool is not migrated \
-             (as a BerthPool it would hand out addresses)"
-                .to_owned(),
-        );
-        return (None, lost);
-    }
     if s.ips.is_empty() {
         lost.push(
             "has no ips: Berth reads an empty ips list as the whole subnet, so the pool is \
@@ -80,6 +72,9 @@ pub fn berth_spec(pool: &SpiderIPPool) -> (Option<PoolSpec>, Vec<String>) {
         // default route unless the pod's annotation cleans it, as here.
         clean_gateway: false,
         dns: Default::default(),
+        // A disabled SpiderIPPool stays disabled: it keeps what it holds
+        // and hands out nothing new, as in Spiderpool.
+        disable: s.disable.unwrap_or(false),
     };
     (Some(spec), lost)
 }
@@ -180,22 +175,24 @@ mod tests {
     }
 
     #[test]
-    fn disabled_or_empty_pools_are_not_migrated() {
-        for spec in [
-            IPPoolSpec {
-                subnet: "10.6.0.0/16".into(),
-                ips: vec!["10.6.168.101".into()],
-                disable: Some(true),
-                ..IPPoolSpec::default()
-            },
-            IPPoolSpec {
-                subnet: "10.6.0.0/16".into(),
-                ..IPPoolSpec::default()
-            },
-        ] {
-            let (spec, lost) = berth_spec(&pool(spec));
-            assert!(spec.is_none());
-            assert_eq!(lost.len(), 1, "{lost:?}");
-        }
+    fn empty_pools_are_not_migrated() {
+        let (spec, lost) = berth_spec(&pool(IPPoolSpec {
+            subnet: "10.6.0.0/16".into(),
+            ..IPPoolSpec::default()
+        }));
+        assert!(spec.is_none());
+        assert_eq!(lost.len(), 1, "{lost:?}");
+    }
+
+    #[test]
+    fn a_disabled_pool_migrates_disabled() {
+        let (spec, lost) = berth_spec(&pool(IPPoolSpec {
+            subnet: "10.6.0.0/16".into(),
+            ips: vec!["10.6.168.101".into()],
+            disable: Some(true),
+            ..IPPoolSpec::default()
+        }));
+        assert!(spec.expect("migrated").disable, "lost: {lost:?}");
+        assert!(lost.is_empty(), "{lost:?}");
     }
 }

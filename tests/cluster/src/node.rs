@@ -179,6 +179,13 @@ impl ClusterNode {
         std::fs::read_to_string(path).with_context(|| format!("reading {}", path.display()))
     }
 
+    /// Every line the test kubelet logged (its ADD and DEL failures, with
+    /// the CNI error).
+    pub fn kubelet_log(&self) -> Result<String> {
+        let path = self.dir.join("kubelet.log");
+        std::fs::read_to_string(&path).with_context(|| format!("reading {}", path.display()))
+    }
+
     pub fn berthd_log_path(&self) -> &Path {
         self.daemon.log_path()
     }

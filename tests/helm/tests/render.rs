@@ -617,6 +617,7 @@ fn rbac_grants_the_least_the_daemon_needs() {
             ("apps", "statefulsets"),
             ("apps", "replicasets"),
             ("berth.io", "berthpools"),
+            ("berth.io", "berthreservedips"),
         ] {
             assert_eq!(grant(group, resource), read, "{group}/{resource}");
         }
@@ -645,7 +646,7 @@ fn rbac_grants_the_least_the_daemon_needs() {
                 {"apiGroups": ["apps"], "resources": ["statefulsets", "replicasets"], "verbs": ["get", "list", "watch"]},
                 {"apiGroups": ["apps.kruise.io"], "resources": ["statefulsets"], "verbs": ["get"]},
                 {"apiGroups": ["berth.io"], "resources": ["berthaddresses"], "verbs": ["get", "list", "watch", "create", "update", "patch", "delete"]},
-                {"apiGroups": ["berth.io"], "resources": ["berthpools"], "verbs": ["get", "list", "watch"]},
+                {"apiGroups": ["berth.io"], "resources": ["berthpools", "berthreservedips"], "verbs": ["get", "list", "watch"]},
                 {"apiGroups": ["berth.io"], "resources": ["berthpools/status"], "verbs": ["get", "update", "patch"]}
             ]),
             "{helm:?}: exactly these rules"

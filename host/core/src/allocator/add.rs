@@ -163,14 +163,14 @@ impl Allocator {
                 .iter()
                 .filter_map(|name| named(name))
                 .find_map(|i| self.first_free(i).map(|a| (i, a)))
-                .ok_or_else(|| self.exhausted(family, &outcome.pools))?,
+                .ok_or_else(|| self.nothing_free(family, &outcome.pools))?,
             None => {
                 return Err(match want {
                     Some(addr) => AllocError::AddressUnavailable {
                         address: addr.to_string(),
-                        reason: "the policies left no candidate".to_owned(),
+                        reason: self.why_not_offered(addr, pools),
                     },
-                    None => self.exhausted(family, &outcome.pools),
+                    None => self.nothing_free(family, &outcome.pools),
                 })
             }
         };
@@ -181,14 +181,9 @@ impl Allocator {
                 return Err(internal(format!("asked for {w}, chose {address}")));
             }
             if !self.can_take(pool, address, key) {
-                let holder = self
-                    .records
-                    .get(&address)
-                    .map(|r| r.pod.name.clone())
-                    .unwrap_or_default();
                 return Err(AllocError::AddressUnavailable {
                     address: address.to_string(),
-                    reason: format!("held by pod {holder:?}"),
+                    reason: self.why_not_offered(address, &[pool]),
                 });
             }
         }
@@ -251,18 +246,48 @@ impl Allocator {
 }
 
 impl Allocator {
-    /// The exhaustion error, with how many addresses of `pools` are retained
-    /// for sticky identities: the one count that tells an operator whether
-    /// `release` helps. A scan, but only on this error path.
-    fn exhausted(&self, family: IpFamily, pools: &[String]) -> AllocError {
-        let retained = self
-            .records()
-            .filter(|r| !r.is_attached() && pools.contains(&r.pool))
-            .count();
-        AllocError::PoolExhausted {
-            family,
-            pools: pools.to_vec(),
-            retained,
+    /// No address of `family` for a new binding in `names`: disabled pools
+    /// are named as such, since waiting frees nothing there.
+    fn nothing_free(&self, family: IpFamily, names: &[String]) -> AllocError {
+        let disabled = |name: &String| self.pool(name).is_some_and(|p| p.disabled);
+        if !names.is_empty() && names.iter().all(disabled) {
+            AllocError::PoolsDisabled {
+                family,
+                pools: names.to_vec(),
+            }
+        } else {
+            // How many addresses are retained for sticky identities: the
+            // one count that tells an operator whether `release` helps. A
+            // scan, but only on this error path.
+            let retained = self
+                .records()
+                .filter(|r| !r.is_attached() && names.contains(&r.pool))
+                .count();
+            AllocError::PoolExhausted {
+                family,
+                pools: names.to_vec(),
+                retained,
+            }
+        }
+    }
+
+    /// Why a requested `address` (assignable in one of `pools`) cannot be
+    /// given to this request.
+    fn why_not_offered(&self, address: IpAddr, pools: &[usize]) -> String {
+        if let Some(r) = self.records.get(&address) {
+            return format!("held by pod {:?}", r.pod.name);
+        }
+        if self.reserved.contains(address) {
+            return "it is reserved".to_owned();
+        }
+        match pools
+            .iter()
+            .find(|i| self.pools[**i].is_assignable(address))
+        {
+            Some(i) if self.pools[*i].disabled => {
+                format!("its pool {:?} is disabled", self.pools[*i].name)
+            }
+            _ => "the policies left no candidate".to_owned(),
         }
     }
 }

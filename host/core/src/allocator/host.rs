@@ -44,7 +44,9 @@ impl ChainHost for RequestHost<'_> {
 
 impl Allocator {
     /// Whether `address` of pool `pool` may be handed to a request bound to
-    /// `identity`: assignable there, and free or already that identity's.
+    /// `identity`: assignable there, and either already that identity's
+    /// (kept even when the pool was disabled since) or free in a pool that
+    /// hands out new addresses and is not reserved.
     pub(super) fn can_take(&self, pool: usize, address: IpAddr, identity: Option<&str>) -> bool {
         let p = &self.pools[pool];
         let Some(offset) = p.offset_of(address) else {
@@ -54,6 +56,7 @@ impl Allocator {
             return false;
         }
         match self.records.get(&address) {
+            None if p.disabled || self.reserved.contains(address) => false,
             None => {
                 assert!(
                     self.free[pool].is_free(offset),
@@ -78,7 +81,11 @@ impl Allocator {
             subnet: p.subnet.to_string(),
             family: p.family,
             total: p.total(),
-            free: p.total().saturating_sub(self.free[pool].held()),
+            free: if p.disabled {
+                0
+            } else {
+                (p.total() - self.reserved_total[pool]).saturating_sub(self.free[pool].held())
+            },
             namespace_used: used,
         }
     }
@@ -86,9 +93,16 @@ impl Allocator {
     /// Up to `max` free addresses spread over `pools`, best first: each
     /// pool (in priority order) contributes an equal share from its search start.
     pub(super) fn sample(&self, pools: &[usize], max: usize) -> Vec<Candidate> {
+        // A disabled pool offers nothing new; the identity's own bindings
+        // reach the chain through `bindings_of`, not this sample.
+        let pools: Vec<usize> = pools
+            .iter()
+            .copied()
+            .filter(|i| !self.pools[*i].disabled)
+            .collect();
         let share = (max / pools.len().max(1)).max(1);
         let mut out = Vec::with_capacity(max);
-        for &i in pools {
+        for i in pools {
             let take = share.min(max - out.len());
             if take == 0 {
                 break;
@@ -109,6 +123,9 @@ impl Allocator {
 
     /// First free address of pool `i`, from its search start.
     pub(super) fn first_free(&self, i: usize) -> Option<IpAddr> {
+        if self.pools[i].disabled {
+            return None;
+        }
         let off = self.free[i]
             .first_free(self.search_start(i), 1)
             .into_iter()

@@ -10,6 +10,7 @@ mod add;
 mod host;
 mod input;
 mod release;
+mod reserved;
 mod restore;
 mod scope;
 mod state;
@@ -22,6 +23,7 @@ use crate::free_index::FreeIndex;
 use crate::limits::POOLS_MAX;
 use crate::pool::{Pool, PoolError};
 use crate::record::AddressRecord;
+use crate::reserved::Reserved;
 use berth_policy_sdk::IpFamily;
 use berth_proto::Attachment;
 use ipnet::IpNet;
@@ -39,6 +41,9 @@ pub struct PoolUsage {
     pub used: u64,
     pub total: u64,
     pub default: bool,
+    pub disabled: bool,
+    /// Assignable addresses that are reserved (held ones included).
+    pub reserved: u64,
 }
 
 /// One slot of an identity: the address it holds on an interface+family.
@@ -56,8 +61,15 @@ pub struct Allocator {
     /// In configuration order.
     pools: Vec<Pool>,
     pool_index: HashMap<String, usize>,
-    /// Parallel to `pools`.
+    /// Parallel to `pools`: the offerable addresses (assignable and not
+    /// reserved) and which of them are held.
     free: Vec<FreeIndex>,
+    /// Addresses no pool hands out (see `reserved.rs`).
+    reserved: Reserved,
+    /// Parallel to `pools`: assignable addresses that are reserved, and how
+    /// many of those are held (reserved after they were handed out).
+    reserved_total: Vec<u64>,
+    reserved_held: Vec<u64>,
     /// Parallel to `pools`: where the next search for free addresses
     /// starts, so a just-freed address is not handed out again at once.
     cursors: Vec<u128>,
@@ -88,17 +100,31 @@ pub struct Allocator {
 
 impl Allocator {
     pub fn new(pools: Vec<Pool>) -> Result<Self, PoolError> {
+        Self::with_reserved(pools, Reserved::default())
+    }
+
+    pub fn with_reserved(pools: Vec<Pool>, reserved: Reserved) -> Result<Self, PoolError> {
         let mut alloc = Allocator::default();
-        alloc.set_pools(pools)?;
+        alloc.configure(pools, reserved)?;
         Ok(alloc)
     }
 
-    /// Swaps the pool configuration (reload). Records are never dropped:
-    /// those of removed pools, or outside their pool's ranges now, are kept
-    /// and returned as orphaned until released.
+    /// Swaps the pool configuration (reload), keeping the reservations.
+    /// Records are never dropped: those of removed pools, or outside their
+    /// pool's ranges now, are kept and returned as orphaned until released.
     pub fn replace_pools(&mut self, pools: Vec<Pool>) -> Result<Vec<String>, PoolError> {
+        self.reconfigure(pools, self.reserved.clone())
+    }
+
+    /// Swaps pools and reservations together; see [`Self::replace_pools`].
+    /// A held address that became reserved stays with its holder.
+    pub fn reconfigure(
+        &mut self,
+        pools: Vec<Pool>,
+        reserved: Reserved,
+    ) -> Result<Vec<String>, PoolError> {
         let mut fresh = Allocator::default();
-        fresh.set_pools(pools)?;
+        fresh.configure(pools, reserved)?;
         fresh.spread_seed = self.spread_seed;
         for (i, pool) in fresh.pools.iter().enumerate() {
             if let Some(old) = self.pool_index.get(&pool.name) {
@@ -153,19 +179,24 @@ impl Allocator {
         pool.ranges().nth(u128::from(x) % count).unwrap_or(0)
     }
 
-    fn set_pools(&mut self, pools: Vec<Pool>) -> Result<(), PoolError> {
+    fn configure(&mut self, pools: Vec<Pool>, reserved: Reserved) -> Result<(), PoolError> {
         check_pool_set(&pools)?;
         self.pool_index = pools
             .iter()
             .enumerate()
             .map(|(i, p)| (p.name.clone(), i))
             .collect();
+        let offerable: Vec<_> = pools.iter().map(|p| reserved.unreserved_in(p)).collect();
+        self.reserved_total = pools.iter().map(|p| reserved.count_in(p)).collect();
         self.free = pools
             .iter()
-            .map(|p| FreeIndex::new(p.ranges(), p.max_offset()))
+            .zip(&offerable)
+            .map(|(p, o)| FreeIndex::new(o, p.max_offset()))
             .collect();
+        self.reserved_held = vec![0; pools.len()];
         self.cursors = vec![0; pools.len()];
         self.pools = pools;
+        self.reserved = reserved;
         Ok(())
     }
 
@@ -181,13 +212,16 @@ impl Allocator {
         self.pools
             .iter()
             .zip(&self.free)
-            .map(|(p, f)| PoolUsage {
+            .enumerate()
+            .map(|(i, (p, f))| PoolUsage {
                 name: p.name.clone(),
                 subnet: p.subnet,
                 family: p.family,
-                used: f.held(),
+                used: f.held() + self.reserved_held[i],
                 total: p.total(),
                 default: p.default,
+                disabled: p.disabled,
+                reserved: self.reserved_total[i],
             })
             .collect()
     }
@@ -231,15 +265,17 @@ impl Allocator {
             .collect()
     }
 
-    /// Index of the pool whose assignable ranges contain `address` (at
-    /// most one: pools never overlap).
+    /// Index of the pool whose free index holds `address`: the pool whose
+    /// offerable (assignable, unreserved) addresses contain it — at most
+    /// one, since pools never overlap.
     fn pool_covering(&self, pool: &str, address: IpAddr) -> Option<usize> {
-        let named = self
-            .pool_index
-            .get(pool)
-            .copied()
-            .filter(|i| self.pools[*i].is_assignable(address));
-        named.or_else(|| self.pools.iter().position(|p| p.is_assignable(address)))
+        let offers = |i: &usize| {
+            self.pools[*i]
+                .offset_of(address)
+                .is_some_and(|o| self.free[*i].is_assignable(o))
+        };
+        let named = self.pool_index.get(pool).copied().filter(offers);
+        named.or_else(|| (0..self.pools.len()).find(offers))
     }
 }
 

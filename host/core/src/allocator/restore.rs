@@ -48,7 +48,7 @@ impl Allocator {
     /// the module doc); records that cannot both be true are refused.
     pub fn restore(&mut self, records: Vec<AddressRecord>) -> Result<Restored, RestoreError> {
         let mut fresh = Allocator::default();
-        if let Err(e) = fresh.set_pools(self.pools.clone()) {
+        if let Err(e) = fresh.configure(self.pools.clone(), self.reserved.clone()) {
             return Err(RestoreError {
                 problems: vec![e.to_string()],
             });

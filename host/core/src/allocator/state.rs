@@ -151,6 +151,8 @@ impl Allocator {
         if let Some(i) = self.pool_covering(&record.pool, record.address) {
             let off = self.pools[i].offset_of(record.address).unwrap_or_default();
             self.free[i].hold(off);
+        } else if let Some(i) = self.reserved_in(&record.pool, record.address) {
+            self.reserved_held[i] += 1;
         }
         *self
             .namespace_used
@@ -177,6 +179,8 @@ impl Allocator {
         if let Some(i) = self.pool_covering(&record.pool, address) {
             let off = self.pools[i].offset_of(address).unwrap_or_default();
             self.free[i].release(off);
+        } else if let Some(i) = self.reserved_in(&record.pool, address) {
+            self.reserved_held[i] -= 1;
         }
         if let Some(att) = &record.attachment {
             if let Some(list) = self.by_attachment.get_mut(att) {
@@ -212,7 +216,7 @@ impl Allocator {
     pub fn check_invariants(&self) -> Result<(), String> {
         let mut rebuilt = Allocator::default();
         rebuilt
-            .set_pools(self.pools.clone())
+            .configure(self.pools.clone(), self.reserved.clone())
             .map_err(|e| e.to_string())?;
         for record in self.records.values() {
             self.reinsert_into(&mut rebuilt, record.clone())

@@ -11,6 +11,8 @@ use crate::service::{now_unix_secs, Service};
 use anyhow::Context;
 use berth_core::pool::{PoolError, PoolSpec};
 use berth_core::record::OwnerRef;
+use berth_core::Reserved;
+use berth_kube::crd_reserved::reserved_in_cluster;
 use berth_kube::{pools_from_cluster, KubeStore, PoolStatusWriter};
 use k8s_openapi::api::core::v1::Node;
 use kube::{Api, Client};
@@ -26,6 +28,8 @@ pub struct KubeParts {
     pub directory: Directory,
     /// Every BerthPool in precedence order, each readable or not.
     pub pools: Vec<Result<PoolSpec, PoolError>>,
+    /// Every readable BerthReservedIP together.
+    pub reserved: Reserved,
 }
 
 pub async fn client(config: &KubernetesConfig) -> anyhow::Result<Client> {
@@ -47,6 +51,11 @@ pub fn start(config: &KubernetesConfig, node: &str, handle: &Handle) -> anyhow::
     let pools = handle
         .block_on(pools_from_cluster(&client))
         .context("listing BerthPools")?;
+    let reserved = handle
+        .block_on(reserved_in_cluster(&client))
+        .context("listing BerthReservedIPs")?;
+    log_reserved_problems(&reserved.1);
+    let reserved = reserved.0;
     let store = KubeStore::new(client.clone(), node, handle.clone());
     let directory = Directory::start(client.clone(), handle.clone(), node);
     Ok(KubeParts {
@@ -54,7 +63,16 @@ pub fn start(config: &KubernetesConfig, node: &str, handle: &Handle) -> anyhow::
         store,
         directory,
         pools,
+        reserved,
     })
+}
+
+/// A BerthReservedIP berthd cannot read (the CRD's rules refuse most of
+/// them at apply time) is left out whole; say which and why.
+fn log_reserved_problems(problems: &[String]) {
+    for problem in problems {
+        tracing::warn!(%problem, "BerthReservedIP not used");
+    }
 }
 
 /// Re-reads BerthPools and recomputes their status counts.
@@ -70,16 +88,23 @@ pub async fn sync_pools(
         tokio::select! {
             _ = stop.changed() => return,
             _ = tick.tick() => {
-                match pools_from_cluster(&client).await {
-                    Ok(specs) => {
+                let listed = match (pools_from_cluster(&client).await, reserved_in_cluster(&client).await) {
+                    (Ok(specs), Ok((reserved, problems))) => {
+                        log_reserved_problems(&problems);
+                        Ok((specs, reserved))
+                    }
+                    (Err(error), _) | (_, Err(error)) => Err(error),
+                };
+                match listed {
+                    Ok((specs, reserved)) => {
                         let service = service.clone();
-                        match tokio::task::spawn_blocking(move || service.replace_pools(&specs)).await {
+                        match tokio::task::spawn_blocking(move || service.replace_pools(&specs, reserved)).await {
                             Ok(Ok(())) => {}
                             Ok(Err(error)) => tracing::warn!(%error, "BerthPools refused; keeping the pools in force"),
                             Err(error) => tracing::error!(%error, "pool sync task failed"),
                         }
                     }
-                    Err(error) => tracing::warn!(%error, "listing BerthPools failed"),
+                    Err(error) => tracing::warn!(%error, "listing BerthPools or BerthReservedIPs failed"),
                 }
                 if let Err(error) = writer.recompute_all().await {
                     tracing::warn!(%error, "pool status update failed");

@@ -31,6 +31,13 @@ impl Cluster {
         api.register_resource(
             "berth.io",
             "v1alpha1",
+            "BerthReservedIP",
+            "berthreservedips",
+            false,
+        );
+        api.register_resource(
+            "berth.io",
+            "v1alpha1",
             "BerthAddress",
             "berthaddresses",
             false,
@@ -118,6 +125,23 @@ impl Cluster {
             "metadata": { "name": name },
             "spec": { "subnet": subnet, "ips": ips }
         }));
+    }
+
+    /// Merges `spec` into BerthPool `name`'s spec (as `kubectl patch`).
+    pub fn patch_pool(&self, name: &str, spec: Value) {
+        let client = self.client();
+        let name = name.to_owned();
+        self.api.block_on(async move {
+            let api: Api<berth_kube::BerthPool> = Api::all(client);
+            let patch = json!({ "spec": spec });
+            api.patch(
+                &name,
+                &kube::api::PatchParams::default(),
+                &kube::api::Patch::Merge(&patch),
+            )
+            .await
+            .expect("patch pool");
+        });
     }
 
     pub fn stateful_set(&self, name: &str, replicas: i32) -> String {

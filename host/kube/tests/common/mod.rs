@@ -27,6 +27,13 @@ impl Cluster {
         server.register_resource(
             "berth.io",
             "v1alpha1",
+            "BerthReservedIP",
+            "berthreservedips",
+            false,
+        );
+        server.register_resource(
+            "berth.io",
+            "v1alpha1",
             "BerthAddress",
             "berthaddresses",
             false,

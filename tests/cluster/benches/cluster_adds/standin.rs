@@ -45,6 +45,13 @@ pub async fn run(shape: RunShape) -> Result<Run> {
     server.register_resource(
         "berth.io",
         "v1alpha1",
+        "BerthReservedIP",
+        "berthreservedips",
+        false,
+    );
+    server.register_resource(
+        "berth.io",
+        "v1alpha1",
         "BerthAddress",
         "berthaddresses",
         false,
