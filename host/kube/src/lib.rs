@@ -20,6 +20,7 @@ mod crash_point;
 pub mod crd_address;
 pub mod crd_pool;
 pub mod error;
+pub mod feed;
 pub mod list;
 pub mod names;
 pub mod network_annotations;
