@@ -279,8 +279,17 @@ fn main() {
         .map(|s| s.trim().parse().expect("BERTH_SCALE_SIZES: numbers"))
         .collect();
     let mut rows = Vec::new();
+    let mut object_bytes = 0.0;
     for &n in &sizes {
         let api = cluster(n);
+        if object_bytes == 0.0 {
+            // The JSON size of a stored object, as a watch event or a list
+            // item carries it (etcd keeps about this much per object).
+            let gvr = berth_kube_standin::Gvr::new("berth.io", "v1alpha1", RESOURCE);
+            let objects = api.objects(&gvr);
+            let bytes: usize = objects.iter().map(|o| o.to_string().len()).sum();
+            object_bytes = bytes as f64 / objects.len().max(1) as f64;
+        }
         for (round, mode) in ["relist", "watch"].into_iter().enumerate() {
             rows.push(measure(&api, n, mode, round));
         }
@@ -314,6 +323,7 @@ fn main() {
             r.gc_read
         );
     }
+    println!("one BerthAddress object: {object_bytes:.0} bytes of JSON");
     for mode in ["relist", "watch"] {
         let of_mode: Vec<&Row> = rows.iter().filter(|r| r.mode == mode).collect();
         let base = of_mode[0];

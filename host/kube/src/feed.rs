@@ -41,7 +41,7 @@ use kube::api::{ListParams, WatchEvent, WatchParams};
 use kube::ResourceExt;
 use std::collections::{HashMap, HashSet};
 use std::net::IpAddr;
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
@@ -81,6 +81,9 @@ pub(crate) struct Feed {
     /// Objects this node deleted, at the version it last saw them: older
     /// or equal events of them are echoes. Pruned when the queue drains.
     tombstones: Mutex<HashMap<String, String>>,
+    /// The newest version the watch has queued (0: none yet, or not a
+    /// number): every event up to it is in the queue or drained.
+    delivered: AtomicU64,
 }
 
 /// Whether version `a` is newer than `b` (see the module doc).
@@ -142,6 +145,8 @@ impl Feed {
     /// the store's view, updated to include them. Call under the
     /// allocator lock, and apply the result before releasing it.
     pub(crate) fn drain(&self, seen: &mut HashMap<String, Seen>) -> Vec<Mutation> {
+        // Read before the queue is taken: every event up to it is in there.
+        let delivered = self.delivered.load(Ordering::Acquire);
         let queue = std::mem::take(&mut *lock(&self.queue));
         let mut tombstones = lock(&self.tombstones);
         let mut out = Vec::new();
@@ -186,7 +191,19 @@ impl Feed {
                 }
             }
         }
+        // No event at or below `delivered` can come any more: the
+        // tombstones it covers have done their work.
+        if delivered > 0 {
+            tombstones.retain(|_, v| newer(v, &delivered.to_string()));
+        }
         out
+    }
+
+    /// The watch queued everything up to `version`.
+    fn delivered(&self, version: &str) {
+        if let Ok(v) = version.parse::<u64>() {
+            self.delivered.fetch_max(v, Ordering::AcqRel);
+        }
     }
 }
 
@@ -232,12 +249,17 @@ impl Inner {
                     Ok(WatchEvent::Added(obj) | WatchEvent::Modified(obj)) => {
                         version = obj.resource_version().unwrap_or(version);
                         self.feed.put(&obj);
+                        self.feed.delivered(&version);
                     }
                     Ok(WatchEvent::Deleted(obj)) => {
                         version = obj.resource_version().unwrap_or(version);
                         self.feed.gone(&obj);
+                        self.feed.delivered(&version);
                     }
-                    Ok(WatchEvent::Bookmark(b)) => version = b.metadata.resource_version,
+                    Ok(WatchEvent::Bookmark(b)) => {
+                        version = b.metadata.resource_version;
+                        self.feed.delivered(&version);
+                    }
                     Ok(WatchEvent::Error(status)) => {
                         expired = status.code == 410;
                         if !expired {
