@@ -252,7 +252,9 @@ impl Inner {
             if unseen && same_slot {
                 // The caller refreshes next: hand it this record, read
                 // already, instead of waiting for the watch.
-                self.feed.put(obj);
+                if self.feed.following() {
+                    self.feed.put(obj);
+                }
                 return Err(StoreError::Conflict {
                     message: format!(
                         "identity {key} already holds berthaddresses/{} (written by {}), not yet seen here",
@@ -269,6 +271,10 @@ impl Inner {
     /// for the caller's refresh (`crate::feed`), so the re-plan sees it
     /// without a list of the cluster or a wait for the watch. One GET.
     async fn reread(&self, name: &str) {
+        if !self.feed.following() {
+            // Re-listing stores refresh by listing everything anyway.
+            return;
+        }
         self.counters.rereads.fetch_add(1, Ordering::Relaxed);
         match with_retries(|| self.api.get_opt(name)).await.result {
             Ok(Some(current)) => self.feed.put(&current),
