@@ -172,6 +172,10 @@ pub const KUBE_RETRY_BACKOFF_MAX_MS: u64 = 800;
 pub const KUBE_REQUEST_TIMEOUT_MS: u64 = 10_000;
 /// Objects per page when listing records (kube's `limit`/`continue`).
 pub const KUBE_LIST_PAGE_OBJECTS: u32 = 500;
+/// How long one BerthAddress watch request lasts before it is resumed from
+/// its last version (under the API server's own 30-minute cap, and short
+/// enough that a half-open connection is noticed).
+pub const KUBE_WATCH_TIMEOUT_SECS: u32 = 290;
 /// Bytes of a record's trace as JSON in its BerthAddress object; longer
 /// traces keep their first steps (objects stay small; etcd caps 1.5 MiB).
 pub const KUBE_TRACE_BYTES_MAX: usize = 32 << 10;

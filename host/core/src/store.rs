@@ -42,6 +42,16 @@ pub trait Store: Send + Sync {
     /// were refused must not switch off the guard against writes this node
     /// never applied. Stores without that guard have nothing to do.
     fn loaded(&self) {}
+    /// What other writers changed since the caller's records were read
+    /// (the last `load`, or the last `changes`), for a store that follows
+    /// the changes itself (the Kubernetes store's watch): `Some(changes)`
+    /// to apply with `Allocator::absorb` — a refresh that reads nothing
+    /// from the backend, whatever its size. `None`: the store does not
+    /// follow changes; refresh with `load`. Each change is handed out
+    /// once; the store takes them as seen when it hands them out.
+    fn changes(&self) -> Result<Option<Vec<Mutation>>, StoreError> {
+        Ok(None)
+    }
     /// Persists the whole batch or nothing; durable when it returns `Ok`.
     fn apply(&self, mutations: &[Mutation]) -> Result<(), StoreError>;
     /// Whether the store can commit now (CNI STATUS, `/healthz`). Stores

@@ -5,7 +5,7 @@ use crate::kube::annotations;
 use crate::kube::directory::DirectoryError;
 use crate::pod_request::PodRequest;
 use crate::service::{fail, now_unix_secs, removed, Service};
-use berth_core::allocator::{AddInput, Allocator};
+use berth_core::allocator::AddInput;
 use berth_core::placement::Placement;
 use berth_core::pool::{Pool, PoolSpec};
 use berth_core::record::AddressRecord;
@@ -90,41 +90,13 @@ impl Service {
         Ok(request)
     }
 
-    /// Rebuilds the allocator from the store's records (other nodes write
-    /// there too). Keeps the pools in force. The records are read while
-    /// the allocator is locked: a commit of this node landing between the
-    /// read and the swap would otherwise be forgotten, and its address
-    /// handed out again.
+    /// Brings the allocator up to date with what other nodes wrote (see
+    /// `crate::kube::refresh`). The allocator stays locked throughout: a
+    /// commit of this node landing between the read and the swap would
+    /// otherwise be forgotten, and its address handed out again.
     pub fn resync(&self) -> Result<(), ErrorBody> {
         let mut allocator = self.lock()?;
-        let records = self
-            .store
-            .load()
-            .map_err(|e| fail(e.error_kind(), format!("store: {e}")))?;
-        let mut fresh =
-            Allocator::with_reserved(allocator.pools().to_vec(), allocator.reserved().clone())
-                .map_err(|e| fail(ErrorKind::Internal, e.to_string()))?;
-        let restored = fresh.restore(records).map_err(|e| {
-            fail(
-                ErrorKind::Internal,
-                format!("records in the store are inconsistent: {e}"),
-            )
-        })?;
-        for s in &restored.superseded {
-            tracing::debug!(record = %s.record, node = %s.node, kept = %s.kept, "superseded record held until its node releases it");
-        }
-        fresh.spread_cursors(crate::service::node_seed(&self.node));
-        *allocator = fresh;
-        // Only now does this node's view include what it just read.
-        self.store.loaded();
-        if allocator.superseded_count() > 0 {
-            // A failed release keeps the records held; the next refresh
-            // tries again, and the refresh itself succeeded.
-            if let Err(error) = self.release_superseded(&mut allocator) {
-                tracing::warn!(message = %error.message, "releasing superseded records failed; retrying at the next refresh");
-            }
-        }
-        Ok(())
+        self.refresh_locked(&mut allocator)
     }
 
     pub fn records_snapshot(&self) -> Vec<AddressRecord> {

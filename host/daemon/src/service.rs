@@ -237,6 +237,8 @@ impl Service {
             // The lock may have been a long wait (a slow API server, a busy
             // node): plan only while the plugin still waits for the answer.
             in_time(deadline)?;
+            // Plan on what other nodes' writes the watch has delivered.
+            self.catch_up(&mut allocator)?;
             // Patterns match the pools in force now.
             input.pools = resolve(allocator.pools(), &request.pools)
                 .map_err(|e| fail(e.kind(), e.to_string()))?;

@@ -149,12 +149,13 @@ impl Inner {
                 match self.ours_after_ambiguity(attempt.ambiguous, &obj).await {
                     Some(stored) => stored,
                     None => {
+                        self.reread(&name).await;
                         return Err(StoreError::Conflict {
                             message: format!(
                                 "{}/{} is held by another node (berthaddresses/{name} exists)",
                                 record.pool, record.address
                             ),
-                        })
+                        });
                     }
                 }
             }
@@ -178,7 +179,7 @@ impl Inner {
                 match self.ours_after_ambiguity(attempt.ambiguous, &obj).await {
                     Some(stored) => stored,
                     None => {
-                        self.lock_seen().remove(&name);
+                        self.reread(&name).await;
                         return Err(StoreError::Conflict {
                             message: format!(
                                 "berthaddresses/{name} changed since this node read it ({} {})",
@@ -211,7 +212,7 @@ impl Inner {
             Ok(_) => {}
             Err(Failure::Api(s)) if s.is_not_found() => {}
             Err(Failure::Api(s)) if s.is_conflict() => {
-                self.lock_seen().remove(name);
+                self.reread(name).await;
                 return Err(StoreError::Conflict {
                     message: format!("berthaddresses/{name} changed since this node read it"),
                 });
@@ -219,6 +220,7 @@ impl Inner {
             Err(e) => return Err(backend("delete", name, e)),
         }
         self.lock_seen().remove(name);
+        self.feed.deleted(name, &seen.resource_version);
         self.crash_point.wrote();
         Ok(())
     }
@@ -248,6 +250,11 @@ impl Inner {
                     && r.address != record.address
             });
             if unseen && same_slot {
+                // The caller refreshes next: hand it this record, read
+                // already, instead of waiting for the watch.
+                if self.feed.following() {
+                    self.feed.put(obj);
+                }
                 return Err(StoreError::Conflict {
                     message: format!(
                         "identity {key} already holds berthaddresses/{} (written by {}), not yet seen here",
@@ -258,6 +265,34 @@ impl Inner {
             }
         }
         Ok(())
+    }
+
+    /// After a lost race on `name`: reads that one object and queues it
+    /// for the caller's refresh (`crate::feed`), so the re-plan sees it
+    /// without a list of the cluster or a wait for the watch. One GET.
+    async fn reread(&self, name: &str) {
+        if !self.feed.following() {
+            // Re-listing stores refresh by listing everything anyway.
+            return;
+        }
+        self.counters.rereads.fetch_add(1, Ordering::Relaxed);
+        match with_retries(|| self.api.get_opt(name)).await.result {
+            Ok(Some(current)) => self.feed.put(&current),
+            Ok(None) => {
+                let held = self
+                    .lock_seen()
+                    .get(name)
+                    .map(|s| s.resource_version.clone());
+                if let Some(version) = held {
+                    self.feed.vanished(name, version);
+                }
+            }
+            // The refresh goes on with what the watch brings; the retry
+            // races on the name again.
+            Err(error) => {
+                tracing::warn!(object = %name, %error, "re-reading a contended BerthAddress failed")
+            }
+        }
     }
 
     /// After a write that may have reached the server before failing,

@@ -22,6 +22,7 @@ pub mod crd_address;
 pub mod crd_pool;
 pub mod crd_reserved;
 pub mod error;
+pub mod feed;
 pub mod list;
 pub mod names;
 pub mod network_annotations;

@@ -13,6 +13,20 @@ pub async fn list_all<K>(api: &Api<K>, params: &ListParams) -> Result<Vec<K>, Fa
 where
     K: Resource + Clone + DeserializeOwned + Debug,
 {
+    Ok(list_all_versioned(api, params).await?.0)
+}
+
+/// [`list_all`], with the resourceVersion of the list (its first page:
+/// later pages of a paged list are served from the same snapshot), from
+/// which a watch continues without a gap.
+pub async fn list_all_versioned<K>(
+    api: &Api<K>,
+    params: &ListParams,
+) -> Result<(Vec<K>, String), Failure>
+where
+    K: Resource + Clone + DeserializeOwned + Debug,
+{
+    let mut version = None;
     let mut out = Vec::new();
     let mut token: Option<String> = None;
     loop {
@@ -21,10 +35,13 @@ where
             page = page.continue_token(t);
         }
         let list = with_retries(|| api.list(&page)).await.result?;
+        if version.is_none() {
+            version = Some(list.metadata.resource_version.unwrap_or_default());
+        }
         out.extend(list.items);
         match list.metadata.continue_ {
             Some(t) if !t.is_empty() => token = Some(t),
-            _ => return Ok(out),
+            _ => return Ok((out, version.unwrap_or_default())),
         }
     }
 }

@@ -32,7 +32,7 @@
 
 use crate::convert::address_record;
 use crate::crd_address::BerthAddress;
-use crate::list::list_all;
+use crate::list::list_all_versioned;
 use berth_core::record::{AddressRecord, Mutation};
 use berth_core::store::{Store, StoreError};
 use kube::api::{Api, ListParams};
@@ -59,6 +59,7 @@ pub(crate) struct Counters {
     pub conflicts: AtomicU64,
     pub rollbacks: AtomicU64,
     pub identity_checks: AtomicU64,
+    pub rereads: AtomicU64,
 }
 
 /// A snapshot of [`KubeStore::stats`].
@@ -73,6 +74,8 @@ pub struct StoreStats {
     pub rollbacks: u64,
     /// Identity lists before creating an identity's record.
     pub identity_checks: u64,
+    /// Contended objects read again after a lost race (one GET each).
+    pub rereads: u64,
 }
 
 pub(crate) struct Inner {
@@ -86,6 +89,8 @@ pub(crate) struct Inner {
     pub listed: Mutex<Option<HashMap<String, Seen>>>,
     pub counters: Counters,
     pub crash_point: crate::crash_point::CrashPoint,
+    /// What other nodes wrote since the load (see [`crate::feed`]).
+    pub feed: crate::feed::Feed,
 }
 
 /// The Kubernetes store of one node. Cheap to clone (shared state).
@@ -108,6 +113,7 @@ impl KubeStore {
                 listed: Mutex::new(None),
                 counters: Counters::default(),
                 crash_point: crate::crash_point::CrashPoint::from_env(),
+                feed: crate::feed::Feed::default(),
             }),
             handle,
         }
@@ -127,6 +133,7 @@ impl KubeStore {
             conflicts: get(&c.conflicts),
             rollbacks: get(&c.rollbacks),
             identity_checks: get(&c.identity_checks),
+            rereads: get(&c.rereads),
         }
     }
 
@@ -145,8 +152,12 @@ impl KubeStore {
 
     /// Every record in the cluster; the versions they were read at become
     /// this node's view once [`Store::loaded`] says they were applied.
+    /// The first load also starts following changes from the list's
+    /// version ([`crate::feed`]), so later refreshes read nothing.
     pub async fn load_async(&self) -> Result<Vec<AddressRecord>, StoreError> {
-        self.inner.load().await
+        let (records, version) = self.inner.load().await?;
+        self.inner.follow(&self.handle, version);
+        Ok(records)
     }
 
     /// Persists `mutations` (see [`crate::apply`] for order and rollback).
@@ -199,6 +210,14 @@ impl Store for KubeStore {
         }
     }
 
+    fn changes(&self) -> Result<Option<Vec<Mutation>>, StoreError> {
+        if !self.inner.feed.following() {
+            return Ok(None);
+        }
+        let mut seen = self.inner.lock_seen();
+        Ok(Some(self.inner.feed.drain(&mut seen)))
+    }
+
     fn apply(&self, mutations: &[Mutation]) -> Result<(), StoreError> {
         let store = self.clone();
         let mutations = mutations.to_vec();
@@ -207,8 +226,8 @@ impl Store for KubeStore {
 }
 
 impl Inner {
-    async fn load(&self) -> Result<Vec<AddressRecord>, StoreError> {
-        let objects = list_all(&self.api, &ListParams::default())
+    async fn load(&self) -> Result<(Vec<AddressRecord>, String), StoreError> {
+        let (objects, version) = list_all_versioned(&self.api, &ListParams::default())
             .await
             .map_err(|e| StoreError::Backend {
                 operation: "list berthaddresses",
@@ -241,7 +260,7 @@ impl Inner {
             });
         }
         *self.listed.lock().unwrap_or_else(|p| p.into_inner()) = Some(seen);
-        Ok(records)
+        Ok((records, version))
     }
 
     pub(crate) fn lock_seen(&self) -> std::sync::MutexGuard<'_, HashMap<String, Seen>> {

@@ -93,11 +93,29 @@ impl RequestCounts {
 }
 
 /// The knobs shared by all connections.
-#[derive(Debug, Default)]
+#[derive(Debug)]
 pub(crate) struct Knobs {
     counts: Mutex<RequestCounts>,
+    /// Objects served by lists and by the initial events of watches, by
+    /// resource: what a request count hides (one LIST of 100,000 objects
+    /// is one request).
+    objects_read: Mutex<BTreeMap<String, u64>>,
     latency_us: AtomicU64,
     faults: Mutex<Vec<FaultRule>>,
+    /// While true, open watches deliver no events (a lagging watch cache).
+    watches_paused: tokio::sync::watch::Sender<bool>,
+}
+
+impl Default for Knobs {
+    fn default() -> Self {
+        Knobs {
+            counts: Mutex::default(),
+            objects_read: Mutex::default(),
+            latency_us: AtomicU64::default(),
+            faults: Mutex::default(),
+            watches_paused: tokio::sync::watch::Sender::new(false),
+        }
+    }
 }
 
 impl Knobs {
@@ -108,6 +126,31 @@ impl Knobs {
         }
     }
 
+    pub(crate) fn count_objects_read(&self, resource: &str, n: usize) {
+        if let Ok(mut c) = self.objects_read.lock() {
+            *c.entry(resource.to_owned()).or_insert(0) += n as u64;
+        }
+    }
+
+    pub(crate) fn objects_read(&self, resource: &str) -> u64 {
+        self.objects_read
+            .lock()
+            .map(|c| c.get(resource).copied().unwrap_or(0))
+            .unwrap_or(0)
+    }
+
+    pub(crate) fn pause_watches(&self, paused: bool) {
+        self.watches_paused.send_replace(paused);
+    }
+
+    /// Waits while watches are paused.
+    pub(crate) async fn watches_flowing(&self) {
+        let mut rx = self.watches_paused.subscribe();
+        // The sender lives as long as the knobs: an error cannot happen
+        // while a watch runs, and would mean "not paused" anyway.
+        let _ = rx.wait_for(|paused| !*paused).await;
+    }
+
     pub(crate) fn counts(&self) -> RequestCounts {
         self.counts.lock().map(|c| c.clone()).unwrap_or_default()
     }
@@ -115,6 +158,9 @@ impl Knobs {
     pub(crate) fn reset_counts(&self) {
         if let Ok(mut c) = self.counts.lock() {
             c.0.clear();
+        }
+        if let Ok(mut c) = self.objects_read.lock() {
+            c.clear();
         }
     }
 

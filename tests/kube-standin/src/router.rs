@@ -185,6 +185,7 @@ async fn route(shared: Arc<Shared>, req: Request<Incoming>) -> Result<Response<B
                     .lock()
                     .map_err(lock_err)?
                     .list(&def, path.namespace.as_deref(), &sel);
+            shared.knobs.count_objects_read(&resource, items.len());
             Ok(json_response(200, &list_body(&def, items, rv)))
         }
         "watch" => {

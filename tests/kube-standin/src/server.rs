@@ -230,7 +230,20 @@ impl ApiServer {
         self.shared.knobs.counts()
     }
 
-    /// Zero the request counters.
+    /// Objects served so far by lists and initial watch events of
+    /// `resource` (a plural): the bytes behind a request count.
+    pub fn objects_read(&self, resource: &str) -> u64 {
+        self.shared.knobs.objects_read(resource)
+    }
+
+    /// Hold every open watch's events (true) until released (false), as a
+    /// lagging watch cache does; writes and reads go on. Events are
+    /// delivered in order once released.
+    pub fn pause_watches(&self, paused: bool) {
+        self.shared.knobs.pause_watches(paused);
+    }
+
+    /// Zero the request counters (and the objects-read counts).
     pub fn reset_counts(&self) {
         self.shared.knobs.reset_counts();
     }

@@ -84,6 +84,9 @@ pub(crate) async fn run(shared: Arc<Shared>, req: WatchRequest, mut tx: Sender<B
                 Ok(s) => s.list(&req.def, req.namespace.as_deref(), &req.selectors),
                 Err(_) => return,
             };
+            shared
+                .knobs
+                .count_objects_read(&req.def.plural, items.len());
             for item in &items {
                 if tx.send_data(line("ADDED", item)).await.is_err() {
                     return;
@@ -99,6 +102,7 @@ pub(crate) async fn run(shared: Arc<Shared>, req: WatchRequest, mut tx: Sender<B
     let mut ticker = tokio::time::interval(shared.bookmark_interval);
     ticker.tick().await;
     loop {
+        shared.knobs.watches_flowing().await;
         changes.borrow_and_update();
         let batch = match shared.store.lock() {
             Ok(s) => s

@@ -6,6 +6,7 @@
 //! daemon does plan → persist → apply → answer, so a crash between any two
 //! steps leaves the store as the truth and a restart rebuilds from it.
 
+mod absorb;
 mod add;
 mod host;
 mod input;
@@ -15,6 +16,7 @@ mod restore;
 mod scope;
 mod state;
 
+pub use absorb::Absorbed;
 pub use input::{AddInput, AddPlan, Assigned};
 pub use restore::{Restored, Superseded};
 pub use scope::NodeScope;

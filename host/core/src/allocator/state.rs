@@ -173,7 +173,7 @@ impl Allocator {
         }
     }
 
-    fn remove_record(&mut self, address: IpAddr) -> Option<AddressRecord> {
+    pub(super) fn remove_record(&mut self, address: IpAddr) -> Option<AddressRecord> {
         let record = self.records.remove(&address)?;
         self.superseded.remove(&address);
         if let Some(i) = self.pool_covering(&record.pool, address) {

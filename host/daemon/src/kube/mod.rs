@@ -10,6 +10,7 @@ pub mod gc;
 pub mod mode;
 pub mod ordinals;
 pub mod owners;
+pub mod refresh;
 
 use serde::Deserialize;
 
