@@ -40,6 +40,10 @@ pub struct PoolView {
     pub default: bool,
     /// True when the pool was removed from the config but still has records.
     pub orphaned: bool,
+    /// Held addresses of this (configured) pool outside its ranges now:
+    /// they stay with their holders and are never handed out again.
+    #[serde(default)]
+    pub orphaned_addresses: u64,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -55,6 +59,10 @@ pub struct AllocationView {
     pub identity: Option<String>,
     pub retention: Option<String>,
     pub expires_at_unix_secs: Option<u64>,
+    /// Its pool is gone or no longer covers it: held until released, then
+    /// never handed out again.
+    #[serde(default)]
+    pub orphaned: bool,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
