@@ -5,6 +5,7 @@ use crate::output::{or_none, relative, short_duration, structured, Format, Table
 use crate::read::Held;
 use berth_core::describe;
 use berth_kube::crd_address::AddressState;
+use berth_kube::BerthPool;
 use serde::Serialize;
 use std::net::IpAddr;
 
@@ -34,6 +35,9 @@ pub struct AllocationRow {
     pub created_at_unix_secs: u64,
     /// Why berthd cannot read this object (see `kubectl berth check`).
     pub malformed: Option<String>,
+    /// Outside its pool's ranges now, or of a removed pool: held for its
+    /// holder, never handed out again once released (`orphans`).
+    pub orphaned: bool,
 }
 
 /// Which rows to keep beyond what the listing already narrowed.
@@ -42,7 +46,10 @@ pub struct Filter {
     pub namespace: Option<String>,
 }
 
-pub fn rows(held: &[Held], filter: &Filter) -> Vec<AllocationRow> {
+/// The rows of `held`, orphaned ones marked as judged against `pools`.
+pub fn rows(held: &[Held], pools: &[BerthPool], filter: &Filter) -> Vec<AllocationRow> {
+    let verdict = berth_kube::pool_admission::judge(pools);
+    let names = crate::orphans::pool_names(pools);
     let mut rows: Vec<AllocationRow> = held
         .iter()
         .filter(|h| {
@@ -51,7 +58,10 @@ pub fn rows(held: &[Held], filter: &Filter) -> Vec<AllocationRow> {
                 .as_ref()
                 .is_none_or(|ns| h.object.spec.pod.namespace == *ns)
         })
-        .map(row)
+        .map(|h| AllocationRow {
+            orphaned: crate::orphans::is_orphaned(&names, &verdict, h),
+            ..row(h)
+        })
         .collect();
     // Address order (numeric, v4 before v6), then pool.
     rows.sort_by(|a, b| {
@@ -95,6 +105,7 @@ fn row(h: &Held) -> AllocationRow {
         owner: s.owner.as_ref().map(|o| format!("{}/{}", o.kind, o.name)),
         created_at_unix_secs: s.created_at_unix_secs,
         malformed: h.record.as_ref().err().map(ToString::to_string),
+        orphaned: false,
     }
 }
 
@@ -121,10 +132,10 @@ pub fn render(rows: &[AllocationRow], format: Format, now: u64) -> anyhow::Resul
     }
     let mut table = Table::new(headers);
     for r in rows {
-        let state = if r.malformed.is_some() {
-            format!("{} (malformed)", r.state)
-        } else {
-            r.state.clone()
+        let state = match (&r.malformed, r.orphaned) {
+            (Some(_), _) => format!("{} (malformed)", r.state),
+            (None, true) => format!("{} (orphaned)", r.state),
+            (None, false) => r.state.clone(),
         };
         let expires = match (r.state.as_str(), r.expires_at_unix_secs) {
             (_, Some(at)) => relative(at, now),

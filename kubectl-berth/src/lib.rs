@@ -14,6 +14,7 @@ pub mod client;
 pub mod explain;
 pub mod limits;
 pub mod migrate;
+pub mod orphans;
 pub mod output;
 pub mod pools;
 pub mod pools_reserved;

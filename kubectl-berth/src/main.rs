@@ -93,10 +93,12 @@ async fn run(cli: Cli) -> anyhow::Result<Outcome> {
         }
         Verb::Allocations(a) => {
             let held = read::addresses(&client, a.pool.as_deref(), a.node.as_deref()).await?;
+            let pools = read::pools(&client).await?;
             let filter = allocations::Filter {
                 namespace: a.namespace,
             };
-            allocations::render(&allocations::rows(&held, &filter), format(a.output), now)?.into()
+            let rows = allocations::rows(&held, &pools, &filter);
+            allocations::render(&rows, format(a.output), now)?.into()
         }
         Verb::Explain { target, output } => {
             let found = explain::find(&client, &target).await?;

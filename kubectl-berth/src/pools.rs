@@ -33,6 +33,9 @@ pub struct PoolRow {
     pub total: u64,
     /// Assignable addresses a BerthReservedIP covers (`pools_reserved`).
     pub reserved: u64,
+    /// Held addresses outside the pool's ranges now (all of a removed
+    /// pool's): kept for their holders, never handed out again.
+    pub orphaned: u64,
     pub valid: bool,
     /// Why berthd does not use the pool.
     pub invalid_reason: Option<String>,
@@ -67,6 +70,7 @@ pub fn usage(held: &[Held]) -> BTreeMap<String, Usage> {
 pub fn rows(pools: &[BerthPool], held: &[Held]) -> Vec<PoolRow> {
     let verdict = judge(pools);
     let mut used = usage(held);
+    let orphaned = crate::orphans::count(pools, &verdict, held);
     let mut ordered: Vec<&BerthPool> = pools.iter().collect();
     ordered.sort_by_key(|p| {
         (
@@ -103,6 +107,7 @@ pub fn rows(pools: &[BerthPool], held: &[Held]) -> Vec<PoolRow> {
             total,
             // Filled in by `pools_reserved::fill`.
             reserved: 0,
+            orphaned: orphaned.get(&name).copied().unwrap_or(0),
             valid: invalid_reason.is_none(),
             invalid_reason,
             removed: false,
@@ -116,6 +121,7 @@ pub fn rows(pools: &[BerthPool], held: &[Held]) -> Vec<PoolRow> {
             allocated: u.allocated,
             attached: u.attached,
             retained: u.retained,
+            orphaned: u.allocated,
             invalid_reason: Some("the BerthPool was deleted; release these addresses".into()),
             removed: true,
             ..PoolRow::default()
@@ -125,8 +131,8 @@ pub fn rows(pools: &[BerthPool], held: &[Held]) -> Vec<PoolRow> {
 }
 
 /// A column of the table: its header, whether only `-o wide` shows it, and
-/// how a row fills it. Adding a column (e.g. ORPHANED once the BerthPool
-/// status carries it) is one entry here and one field above.
+/// how a row fills it. Adding a column is one entry here and one field
+/// above.
 struct Column {
     header: &'static str,
     wide: bool,
@@ -174,6 +180,11 @@ const COLUMNS: &[Column] = &[
         header: "RESERVED",
         wide: false,
         cell: |p| p.reserved.to_string(),
+    },
+    Column {
+        header: "ORPHANED",
+        wide: false,
+        cell: |p| p.orphaned.to_string(),
     },
     Column {
         header: "DEFAULT",

@@ -5,7 +5,8 @@
 //! first — and an overlap makes the *later* pool invalid, so a pool in use
 //! keeps working when someone creates a conflicting one.
 //!
-//! Single-host configs do not use this: a bad file is refused whole.
+//! Single-host configs use it to list every reason a file is refused, and
+//! then refuse the file whole.
 
 use crate::limits::POOLS_MAX;
 use crate::pool::{Pool, PoolError};

@@ -87,8 +87,8 @@ pub fn print(answer: &AdminResponse, json: bool) -> anyhow::Result<()> {
 
 fn print_pools(pools: &[PoolView]) {
     println!(
-        "{:<24} {:<6} {:<28} {:>10} {:>20} {:>10} {:<8}",
-        "NAME", "FAMILY", "SUBNET", "ALLOCATED", "TOTAL", "RESERVED", "DEFAULT"
+        "{:<24} {:<6} {:<28} {:>10} {:>20} {:>10} {:<8} {:>9}",
+        "NAME", "FAMILY", "SUBNET", "ALLOCATED", "TOTAL", "RESERVED", "DEFAULT", "ORPHANED"
     );
     for p in pools {
         let name = if p.orphaned {
@@ -99,15 +99,15 @@ fn print_pools(pools: &[PoolView]) {
             p.name.clone()
         };
         println!(
-            "{:<24} {:<6} {:<28} {:>10} {:>20} {:>10} {:<8}",
-            name, p.family, p.subnet, p.used, p.total, p.reserved, p.default
+            "{:<24} {:<6} {:<28} {:>10} {:>20} {:>10} {:<8} {:>9}",
+            name, p.family, p.subnet, p.used, p.total, p.reserved, p.default, p.orphaned_addresses
         );
     }
 }
 
 fn print_allocations(allocations: &[AllocationView]) {
     println!(
-        "{:<16} {:<26} {:<9} {:<28} {:<14} {:<30} RETENTION",
+        "{:<16} {:<26} {:<18} {:<28} {:<14} {:<30} RETENTION",
         "POOL", "ADDRESS", "STATE", "POD", "CONTAINER", "IDENTITY"
     );
     for a in allocations {
@@ -116,11 +116,18 @@ fn print_allocations(allocations: &[AllocationView]) {
         if let Some(at) = a.expires_at_unix_secs {
             retention.push_str(&format!(" (expires at {at})"));
         }
+        // Held outside its pool's ranges (or of a removed pool): kept
+        // for its holder, never handed out again once released.
+        let state = if a.orphaned {
+            format!("{} (orphaned)", a.state)
+        } else {
+            a.state.clone()
+        };
         println!(
-            "{:<16} {:<26} {:<9} {:<28} {:<14} {:<30} {}",
+            "{:<16} {:<26} {:<18} {:<28} {:<14} {:<30} {}",
             a.pool,
             a.address,
-            a.state,
+            state,
             a.pod,
             container,
             a.identity.as_deref().unwrap_or("-"),

@@ -7,9 +7,10 @@ use crate::pod_request::PodRequest;
 use crate::service::{fail, now_unix_secs, removed, Service};
 use berth_core::allocator::AddInput;
 use berth_core::placement::Placement;
-use berth_core::pool::{Pool, PoolSpec};
+use berth_core::pool::Pool;
 use berth_core::record::AddressRecord;
 use berth_kube::network_annotations;
+use berth_kube::pool_lifecycle::ClusterPools;
 use berth_proto::{AddRequest, Attachment, ErrorBody, ErrorKind};
 use std::sync::atomic::Ordering::Relaxed;
 
@@ -148,13 +149,15 @@ impl Service {
     /// force (a reserved address held stays with its holder): each pool on its own
     /// merits (`berth_core::admission`), so one broken or overlapping pool
     /// never blocks the others; the invalid ones are logged when the set
-    /// changes and reported in their status by the status writer.
+    /// changes and reported in their status by the status writer. A
+    /// withheld pool (being deleted) hands out nothing; its held addresses
+    /// stay held as records of a pool not in force.
     pub fn replace_pools(
         &self,
-        specs: &[Result<PoolSpec, berth_core::pool::PoolError>],
+        pools: &ClusterPools,
         reserved: berth_core::Reserved,
     ) -> anyhow::Result<()> {
-        let pools = usable_pools(specs);
+        let pools = usable_pools(pools);
         let mut allocator = self.lock().map_err(|e| anyhow::anyhow!(e.message))?;
         let unchanged = allocator.pools().len() == pools.len()
             && allocator.pools().iter().zip(&pools).all(|(a, b)| a == b)
@@ -173,10 +176,13 @@ impl Service {
 }
 
 /// The usable pools among the cluster's BerthPools (in precedence order);
-/// each unusable one is logged with its reason.
-pub fn usable_pools(specs: &[Result<PoolSpec, berth_core::pool::PoolError>]) -> Vec<Pool> {
-    let admitted = berth_core::admission::admit(
-        specs
+/// each unusable one is logged with its reason. Withheld pools are judged
+/// with the others (a deleting pool still owns its addresses, so a later
+/// pool overlapping it stays invalid) and then left out.
+pub fn usable_pools(pools: &ClusterPools) -> Vec<Pool> {
+    let mut admitted = berth_core::admission::admit(
+        pools
+            .specs
             .iter()
             .map(|spec| spec.clone().and_then(|s| Pool::from_spec(&s)))
             .collect(),
@@ -184,5 +190,6 @@ pub fn usable_pools(specs: &[Result<PoolSpec, berth_core::pool::PoolError>]) -> 
     for problem in &admitted.invalid {
         tracing::debug!(%problem, "BerthPool not used");
     }
+    admitted.valid.retain(|p| !pools.withheld.contains(&p.name));
     admitted.valid
 }

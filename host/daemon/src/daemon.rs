@@ -211,6 +211,7 @@ async fn run(
         tokio::spawn(mode::sync_pools(
             service.clone(),
             client.clone(),
+            node.clone(),
             k.pool_sync_interval_secs,
             stop_rx.clone(),
         ));

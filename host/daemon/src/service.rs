@@ -77,12 +77,20 @@ pub fn now_unix_secs() -> u64 {
 }
 
 /// Validates every pool of `config` (all or nothing).
+/// The config's pools, or every reason the set is refused: a single-host
+/// config is taken whole or not at all, and the operator fixing it should
+/// see every broken pool (and every overlap) at once, not one per try.
 pub fn pools_of(config: &DaemonConfig) -> anyhow::Result<Vec<Pool>> {
-    config
-        .pools
-        .iter()
-        .map(|spec| Pool::from_spec(spec).map_err(anyhow::Error::from))
-        .collect()
+    let judged = berth_core::admission::admit(config.pools.iter().map(Pool::from_spec).collect());
+    if judged.invalid.is_empty() {
+        return Ok(judged.valid);
+    }
+    let reasons: Vec<String> = judged.invalid.iter().map(ToString::to_string).collect();
+    anyhow::bail!(
+        "{} pool problem(s), nothing applied:\n  {}",
+        reasons.len(),
+        reasons.join("\n  ")
+    )
 }
 
 /// Where the config comes from, and what it said at start of the settings

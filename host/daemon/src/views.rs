@@ -19,26 +19,41 @@ fn family(f: IpFamily) -> &'static str {
     }
 }
 
+/// Every pool in force with its usage and the held addresses its ranges
+/// no longer cover, then one row per removed pool that still has records.
 pub fn pools(allocator: &Allocator) -> Vec<PoolView> {
+    let mut gone: BTreeMap<&str, u64> = BTreeMap::new();
+    let mut outside: BTreeMap<&str, u64> = BTreeMap::new();
+    for record in allocator.orphaned() {
+        let counts = if allocator.pool(&record.pool).is_some() {
+            &mut outside
+        } else {
+            &mut gone
+        };
+        *counts.entry(record.pool.as_str()).or_default() += 1;
+    }
     let mut views: Vec<PoolView> = allocator
         .pool_usage()
         .into_iter()
-        .map(|u| PoolView {
-            name: u.name,
-            subnet: u.subnet.to_string(),
-            family: family(u.family).to_owned(),
-            used: u.used,
-            total: u.total,
-            default: u.default,
-            orphaned: false,
-            disabled: u.disabled,
-            reserved: u.reserved,
+        .map(|u| {
+            // ALLOCATED counts every held address naming the pool, as a
+            // BerthPool's status does; ORPHANED says how many of them lie
+            // outside its ranges now.
+            let orphaned_addresses = outside.get(u.name.as_str()).copied().unwrap_or(0);
+            PoolView {
+                orphaned_addresses,
+                name: u.name,
+                subnet: u.subnet.to_string(),
+                family: family(u.family).to_owned(),
+                used: u.used + orphaned_addresses,
+                total: u.total,
+                default: u.default,
+                orphaned: false,
+                disabled: u.disabled,
+                reserved: u.reserved,
+            }
         })
         .collect();
-    let mut gone: BTreeMap<&str, u64> = BTreeMap::new();
-    for record in allocator.orphaned() {
-        *gone.entry(record.pool.as_str()).or_default() += 1;
-    }
     for (name, used) in gone {
         views.push(PoolView {
             name: name.to_owned(),
@@ -50,6 +65,7 @@ pub fn pools(allocator: &Allocator) -> Vec<PoolView> {
             orphaned: true,
             disabled: false,
             reserved: 0,
+            orphaned_addresses: used,
         });
     }
     views
@@ -80,7 +96,10 @@ pub fn allocations_page(
         let Some(record) = allocator.record(*address) else {
             continue;
         };
-        let view = allocation(record);
+        let mut view = allocation(record);
+        view.orphaned = !allocator
+            .pool(&record.pool)
+            .is_some_and(|p| p.is_assignable(record.address));
         // Encoding a small struct cannot fail; count it as large if it did.
         bytes += serde_json::to_vec(&view).map_or(ADMIN_PAGE_BYTES_MAX, |v| v.len() + 1);
         if bytes > ADMIN_PAGE_BYTES_MAX && !page.is_empty() {
@@ -114,6 +133,7 @@ fn allocation(r: &AddressRecord) -> AllocationView {
             .as_ref()
             .map(|i| describe::retention(i.retention)),
         expires_at_unix_secs: expires,
+        orphaned: false,
     }
 }
 

@@ -139,11 +139,19 @@ pub struct BerthPoolStatus {
     #[serde(default)]
     #[schemars(schema_with = "crate::crd_pool::count_schema")]
     pub reserved: u64,
+    /// Held addresses outside the pool's assignable ranges now (the ranges
+    /// shrank under them): they stay with their holders and are never
+    /// handed out again once released. Counted in `allocated` too.
+    #[serde(default)]
+    #[schemars(schema_with = "crate::crd_pool::count_schema")]
+    pub orphaned: u64,
     /// Why the pool cannot be used, when its spec is invalid or overlaps
     /// an older pool.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub invalid: Option<String>,
-    /// `Valid`: whether berthd uses the pool, and why not.
+    /// `Valid`: whether berthd uses the pool, and why not; `Orphaned`
+    /// (while held addresses lie outside the ranges) and `Deleting` (while
+    /// deletion waits for held addresses) are warnings.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub conditions: Vec<PoolCondition>,
 }
@@ -152,12 +160,13 @@ pub struct BerthPoolStatus {
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct PoolCondition {
-    /// "Valid".
+    /// "Valid", "Orphaned" or "Deleting".
     #[serde(rename = "type")]
     pub type_: String,
     /// "True" or "False".
     pub status: String,
-    /// CamelCase reason: "Accepted" or "Invalid".
+    /// CamelCase reason: "Accepted", "Invalid", "HeldOutsideRanges",
+    /// "AddressesHeld".
     pub reason: String,
     pub message: String,
     /// The `metadata.generation` the condition was computed from.
@@ -187,12 +196,25 @@ impl PoolCondition {
                 format!("{p}; berthd does not use this pool"),
             ),
         };
+        Self::new("Valid", status, reason, message, generation, previous)
+    }
+
+    /// A condition of `type_`, keeping the transition time of `previous`
+    /// (the same type's condition before) when the status holds.
+    pub fn new(
+        type_: &str,
+        status: &str,
+        reason: &str,
+        message: String,
+        generation: Option<i64>,
+        previous: Option<&PoolCondition>,
+    ) -> Self {
         let last_transition_time = previous
             .filter(|c| c.status == status)
             .map(|c| c.last_transition_time.clone())
             .unwrap_or_else(|| k8s_openapi::jiff::Timestamp::now().to_string());
         PoolCondition {
-            type_: "Valid".to_owned(),
+            type_: type_.to_owned(),
             status: status.to_owned(),
             reason: reason.to_owned(),
             message,

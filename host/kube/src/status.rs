@@ -7,11 +7,14 @@
 //! make it the hot object of every allocation).
 
 use crate::crd_address::BerthAddress;
-use crate::crd_pool::{saturate_count, valid_condition, BerthPool, BerthPoolStatus, PoolCondition};
+use crate::crd_pool::{saturate_count, BerthPool, BerthPoolStatus};
 use crate::error::KubeError;
 use crate::list::list_all;
 use crate::names::{label_value, LABEL_POOL};
 use crate::pool_admission::judge;
+use crate::pool_events::PoolEvents;
+use crate::pool_health::{conditions, events, Counted};
+use crate::pool_lifecycle::{is_deleting, release_if_empty};
 use crate::retry::with_retries;
 use berth_core::admission::Admitted;
 use berth_core::pool::Pool;
@@ -24,6 +27,16 @@ pub struct PoolStatusWriter {
     pools: Api<BerthPool>,
     addresses: Api<BerthAddress>,
     client: Client,
+    /// berthd's: Events and the finalizer (`pool_lifecycle`). Absent for
+    /// readers that only compute (`kubectl berth check`).
+    steward: Option<std::sync::Arc<Steward>>,
+}
+
+/// What a node does besides the counts.
+struct Steward {
+    events: PoolEvents,
+    /// How old a deletion must be before the finalizer goes.
+    finalizer_grace_secs: u64,
 }
 
 impl PoolStatusWriter {
@@ -32,7 +45,20 @@ impl PoolStatusWriter {
             pools: Api::all(client.clone()),
             addresses: Api::all(client.clone()),
             client,
+            steward: None,
         }
+    }
+
+    /// berthd's writer: also writes pool Events (as `node`) and removes the
+    /// finalizer of a deleted pool that holds nothing any more, once its
+    /// deletion is `finalizer_grace_secs` old.
+    pub fn stewarding(client: Client, node: &str, finalizer_grace_secs: u64) -> Self {
+        let mut writer = Self::new(client.clone());
+        writer.steward = Some(std::sync::Arc::new(Steward {
+            events: PoolEvents::new(client, node),
+            finalizer_grace_secs,
+        }));
+        writer
     }
 
     /// Recomputes and writes the status of pool `name`; returns it. The
@@ -77,13 +103,30 @@ impl PoolStatusWriter {
     ) -> Result<BerthPoolStatus, KubeError> {
         let name = pool.name_any();
         let object = format!("berthpools/{name}");
-        let status = self.compute(pool, verdict).await?;
-        let patch = Patch::Merge(serde_json::json!({ "status": status }));
+        let (status, counted) = self.count(pool, verdict).await?;
+        let mut body = serde_json::json!({ "status": status });
+        // A merge patch leaves absent keys alone: clear a cleared reason.
+        if status.invalid.is_none() {
+            body["status"]["invalid"] = serde_json::Value::Null;
+        }
+        let patch = Patch::Merge(body);
         let params = PatchParams::default();
         with_retries(|| self.pools.patch_status(&name, &params, &patch))
             .await
             .result
             .map_err(|e| request("patch status", &object, e))?;
+        if let Some(steward) = &self.steward {
+            for event in events(pool, &counted) {
+                steward.events.emit(pool, &event).await;
+            }
+            release_if_empty(
+                &self.pools,
+                pool,
+                counted.allocated,
+                steward.finalizer_grace_secs,
+            )
+            .await;
+        }
         Ok(status)
     }
 
@@ -93,6 +136,14 @@ impl PoolStatusWriter {
         pool: &BerthPool,
         verdict: &Admitted,
     ) -> Result<BerthPoolStatus, KubeError> {
+        Ok(self.count(pool, verdict).await?.0)
+    }
+
+    async fn count(
+        &self,
+        pool: &BerthPool,
+        verdict: &Admitted,
+    ) -> Result<(BerthPoolStatus, Counted), KubeError> {
         let name = pool.name_any();
         let selector =
             ListParams::default().labels(&format!("{LABEL_POOL}={}", label_value(&name)));
@@ -101,7 +152,7 @@ impl PoolStatusWriter {
             .map_err(|e| request("list", "berthaddresses", e))?;
         // The label may be a shortened hash of a long name: count only the
         // objects that really name this pool.
-        let allocated = held.iter().filter(|a| a.spec.pool == name).count();
+        let held: Vec<&BerthAddress> = held.iter().filter(|a| a.spec.pool == name).collect();
         let valid = verdict.valid.iter().find(|p| p.name == name);
         let total = valid.map_or(0, Pool::total);
         let reserved = match valid {
@@ -111,23 +162,37 @@ impl PoolStatusWriter {
                 .count_in(p),
             None => 0,
         };
+        // Outside the ranges of the pool in force: held, never handed out
+        // again. (An invalid pool hands out nothing; `Valid` says so.)
+        let mut orphaned: Vec<std::net::IpAddr> = valid
+            .map(|p| {
+                held.iter()
+                    .filter_map(|a| a.spec.address.parse().ok())
+                    .filter(|a| !p.is_assignable(*a))
+                    .collect()
+            })
+            .unwrap_or_default();
+        orphaned.sort_unstable();
         let invalid = verdict
             .invalid
             .iter()
             .find(|e| e.pool == name)
             .map(ToString::to_string);
-        let previous = pool.status.as_ref().and_then(|s| valid_condition(s));
-        Ok(BerthPoolStatus {
-            allocated: saturate_count(u64::try_from(allocated).unwrap_or(u64::MAX)),
+        let counted = Counted {
+            allocated: u64::try_from(held.len()).unwrap_or(u64::MAX),
+            orphaned,
+            invalid,
+            deleting: is_deleting(pool),
+        };
+        let status = BerthPoolStatus {
+            allocated: saturate_count(counted.allocated),
             total: saturate_count(total),
             reserved: saturate_count(reserved),
-            conditions: vec![PoolCondition::valid(
-                invalid.as_deref(),
-                pool.metadata.generation,
-                previous,
-            )],
-            invalid,
-        })
+            orphaned: saturate_count(u64::try_from(counted.orphaned.len()).unwrap_or(u64::MAX)),
+            conditions: conditions(pool, &counted),
+            invalid: counted.invalid.clone(),
+        };
+        Ok((status, counted))
     }
 }
 

@@ -46,6 +46,10 @@ pub struct PoolView {
     /// Assignable addresses that are reserved (held ones included).
     #[serde(default)]
     pub reserved: u64,
+    /// Held addresses of this (configured) pool outside its ranges now:
+    /// they stay with their holders and are never handed out again.
+    #[serde(default)]
+    pub orphaned_addresses: u64,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -61,6 +65,10 @@ pub struct AllocationView {
     pub identity: Option<String>,
     pub retention: Option<String>,
     pub expires_at_unix_secs: Option<u64>,
+    /// Its pool is gone or no longer covers it: held until released, then
+    /// never handed out again.
+    #[serde(default)]
+    pub orphaned: bool,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]

@@ -26,7 +26,9 @@ pub enum Fault {
     /// A pod's IP that Berth holds for another pod.
     PodIpHeldByOther,
     /// An address its pool does not hand out (outside `ips`, excluded, or
-    /// the pool is invalid).
+    /// the pool is invalid) that the pool's status does not count as
+    /// orphaned. (Ranges shrunk under held addresses are not a fault:
+    /// berthd counts them in `status.orphaned` with a warning condition.)
     OutsidePool,
     /// An address of a BerthPool that no longer exists.
     PoolGone,
@@ -77,6 +79,18 @@ pub fn analyse(s: &Snapshot<'_>, now: u64, expiry_slack_secs: u64) -> Vec<Findin
 
 fn records(s: &Snapshot<'_>, now: u64, slack: u64, out: &mut Vec<Finding>) {
     let pool_names: HashSet<String> = s.pools.iter().map(ResourceExt::name_any).collect();
+    // Pools whose status counts every orphaned address they have now: those
+    // addresses are a known, reported state, not a fault.
+    let orphaned_now = crate::orphans::count(s.pools, s.verdict, s.held);
+    let counted: HashSet<String> = s
+        .pools
+        .iter()
+        .filter(|p| {
+            let n = orphaned_now.get(&p.name_any()).copied().unwrap_or(0);
+            n > 0 && p.status.as_ref().is_some_and(|st| st.orphaned == n)
+        })
+        .map(ResourceExt::name_any)
+        .collect();
     // (namespace, name) → uid of every pod.
     let live: BTreeMap<(&str, &str), &str> = s
         .pods
@@ -122,10 +136,14 @@ fn records(s: &Snapshot<'_>, now: u64, slack: u64, out: &mut Vec<Finding>) {
             );
         } else {
             match s.verdict.valid.iter().find(|p| p.name == record.pool) {
-                Some(pool) if !pool.is_assignable(record.address) => find(
+                Some(pool)
+                    if !pool.is_assignable(record.address) && !counted.contains(&record.pool) =>
+                {
+                    find(
                     Fault::OutsidePool,
-                    format!("outside pool {}'s assignable addresses (ips minus excludeIps, gateway, network and broadcast)", record.pool),
-                ),
+                    format!("outside pool {}'s assignable addresses (ips minus excludeIps, gateway, network and broadcast), and its status does not count it as orphaned", record.pool),
+                )
+                }
                 Some(_) => {}
                 None => find(
                     Fault::OutsidePool,

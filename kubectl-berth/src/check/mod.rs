@@ -138,6 +138,10 @@ async fn status_counts(client: &Client, pools: &[BerthPool]) -> anyhow::Result<V
                     "status says {} allocated of {}, the objects say {} of {}",
                     s.allocated, s.total, want.allocated, want.total
                 )),
+                Some(s) if s.orphaned != want.orphaned => Some(format!(
+                    "status counts {} orphaned address(es), the objects say {}",
+                    s.orphaned, want.orphaned
+                )),
                 Some(_) => None,
             };
             if detail.is_none() {

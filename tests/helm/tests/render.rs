@@ -616,11 +616,17 @@ fn rbac_grants_the_least_the_daemon_needs() {
             ("", "nodes"),
             ("apps", "statefulsets"),
             ("apps", "replicasets"),
-            ("berth.io", "berthpools"),
             ("berth.io", "berthreservedips"),
         ] {
             assert_eq!(grant(group, resource), read, "{group}/{resource}");
         }
+        // Pools: read, and the finalizer patched; Events about them created.
+        assert_eq!(
+            grant("berth.io", "berthpools"),
+            ["get", "list", "watch", "patch"]
+        );
+        assert_eq!(grant("berth.io", "berthpools/finalizers"), ["update"]);
+        assert_eq!(grant("events.k8s.io", "events"), ["create"]);
         assert_eq!(grant("apps.kruise.io", "statefulsets"), ["get"]);
         assert_eq!(
             grant("berth.io", "berthaddresses"),
@@ -646,7 +652,10 @@ fn rbac_grants_the_least_the_daemon_needs() {
                 {"apiGroups": ["apps"], "resources": ["statefulsets", "replicasets"], "verbs": ["get", "list", "watch"]},
                 {"apiGroups": ["apps.kruise.io"], "resources": ["statefulsets"], "verbs": ["get"]},
                 {"apiGroups": ["berth.io"], "resources": ["berthaddresses"], "verbs": ["get", "list", "watch", "create", "update", "patch", "delete"]},
-                {"apiGroups": ["berth.io"], "resources": ["berthpools", "berthreservedips"], "verbs": ["get", "list", "watch"]},
+                {"apiGroups": ["berth.io"], "resources": ["berthreservedips"], "verbs": ["get", "list", "watch"]},
+                {"apiGroups": ["berth.io"], "resources": ["berthpools"], "verbs": ["get", "list", "watch", "patch"]},
+                {"apiGroups": ["berth.io"], "resources": ["berthpools/finalizers"], "verbs": ["update"]},
+                {"apiGroups": ["events.k8s.io"], "resources": ["events"], "verbs": ["create"]},
                 {"apiGroups": ["berth.io"], "resources": ["berthpools/status"], "verbs": ["get", "update", "patch"]}
             ]),
             "{helm:?}: exactly these rules"

@@ -9,11 +9,11 @@ use super::KubernetesConfig;
 use crate::cluster::ReleaseCause;
 use crate::service::{now_unix_secs, Service};
 use anyhow::Context;
-use berth_core::pool::{PoolError, PoolSpec};
 use berth_core::record::OwnerRef;
 use berth_core::Reserved;
 use berth_kube::crd_reserved::reserved_in_cluster;
-use berth_kube::{pools_from_cluster, KubeStore, PoolStatusWriter};
+use berth_kube::pool_lifecycle::{pools_in_force, ClusterPools};
+use berth_kube::{KubeStore, PoolStatusWriter};
 use k8s_openapi::api::core::v1::Node;
 use kube::{Api, Client};
 use std::collections::BTreeSet;
@@ -26,8 +26,9 @@ pub struct KubeParts {
     pub client: Client,
     pub store: KubeStore,
     pub directory: Directory,
-    /// Every BerthPool in precedence order, each readable or not.
-    pub pools: Vec<Result<PoolSpec, PoolError>>,
+    /// Every BerthPool in precedence order, each readable or not, and
+    /// those nothing is handed out from (deleting, no finalizer yet).
+    pub pools: ClusterPools,
     /// Every readable BerthReservedIP together.
     pub reserved: Reserved,
 }
@@ -49,7 +50,7 @@ pub async fn client(config: &KubernetesConfig) -> anyhow::Result<Client> {
 pub fn start(config: &KubernetesConfig, node: &str, handle: &Handle) -> anyhow::Result<KubeParts> {
     let client = handle.block_on(client(config))?;
     let pools = handle
-        .block_on(pools_from_cluster(&client))
+        .block_on(pools_in_force(&client))
         .context("listing BerthPools")?;
     let reserved = handle
         .block_on(reserved_in_cluster(&client))
@@ -75,30 +76,34 @@ fn log_reserved_problems(problems: &[String]) {
     }
 }
 
-/// Re-reads BerthPools and recomputes their status counts.
+/// Re-reads BerthPools (adding the finalizer where it is missing) and
+/// BerthReservedIPs, and recomputes the pools' status, Events and, for a
+/// deleted pool that holds nothing, the finalizer's removal.
 pub async fn sync_pools(
     service: Arc<Service>,
     client: Client,
+    node: String,
     every_secs: u64,
     mut stop: watch::Receiver<bool>,
 ) {
-    let writer = PoolStatusWriter::new(client.clone());
+    // Two syncs: every node has stopped handing a deleted pool out by then.
+    let writer = PoolStatusWriter::stewarding(client.clone(), &node, 2 * every_secs);
     let mut tick = tokio::time::interval(Duration::from_secs(every_secs));
     loop {
         tokio::select! {
             _ = stop.changed() => return,
             _ = tick.tick() => {
-                let listed = match (pools_from_cluster(&client).await, reserved_in_cluster(&client).await) {
-                    (Ok(specs), Ok((reserved, problems))) => {
+                let listed = match (pools_in_force(&client).await, reserved_in_cluster(&client).await) {
+                    (Ok(pools), Ok((reserved, problems))) => {
                         log_reserved_problems(&problems);
-                        Ok((specs, reserved))
+                        Ok((pools, reserved))
                     }
                     (Err(error), _) | (_, Err(error)) => Err(error),
                 };
                 match listed {
-                    Ok((specs, reserved)) => {
+                    Ok((pools, reserved)) => {
                         let service = service.clone();
-                        match tokio::task::spawn_blocking(move || service.replace_pools(&specs, reserved)).await {
+                        match tokio::task::spawn_blocking(move || service.replace_pools(&pools, reserved)).await {
                             Ok(Ok(())) => {}
                             Ok(Err(error)) => tracing::warn!(%error, "BerthPools refused; keeping the pools in force"),
                             Err(error) => tracing::error!(%error, "pool sync task failed"),
