@@ -211,11 +211,9 @@ impl DaemonConfig {
         config
             .reserved_set()
             .map_err(|e| invalid(format!("reserved: {e}")))?;
-        let mut names = std::collections::HashSet::new();
+        // Duplicate names are judged with the other pool problems
+        // (`berth_core::admission`), so a refusal lists every reason at once.
         for pool in &config.pools {
-            if !names.insert(pool.name.as_str()) {
-                return Err(invalid(format!("pool {:?} is defined twice", pool.name)));
-            }
             // Only Kubernetes mode knows namespace and node labels; a
             // selector that silently matched nothing (or everything) here
             // would mislead the operator.
