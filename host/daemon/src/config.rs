@@ -9,6 +9,9 @@ use serde::Deserialize;
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 
+/// Default directory of compiled policies, inside `dataDir`.
+pub const POLICY_CACHE_DIR: &str = "policy-cache";
+
 /// Largest config file accepted.
 pub const CONFIG_BYTES_MAX: u64 = 1024 * 1024;
 
@@ -21,6 +24,10 @@ pub struct DaemonConfig {
     /// Directory of the embedded database (`berth.redb`).
     #[serde(default = "default_data_dir")]
     pub data_dir: PathBuf,
+    /// Where compiled policies are kept by module digest, so a restart
+    /// or reload does not compile them again; absent: `dataDir/policy-cache`.
+    #[serde(default)]
+    pub policy_cache_dir: Option<PathBuf>,
     /// Where to serve `/metrics`; absent means no metrics endpoint.
     #[serde(default)]
     pub metrics_address: Option<SocketAddr>,
@@ -121,6 +128,13 @@ pub enum ConfigError {
 }
 
 impl DaemonConfig {
+    /// `policyCacheDir`, or its default inside `dataDir`.
+    pub fn policy_cache_dir(&self) -> PathBuf {
+        self.policy_cache_dir
+            .clone()
+            .unwrap_or_else(|| self.data_dir.join(POLICY_CACHE_DIR))
+    }
+
     pub fn load(path: &Path) -> Result<Self, ConfigError> {
         let read_err = |source| ConfigError::Read {
             path: path.to_owned(),
@@ -191,6 +205,13 @@ impl DaemonConfig {
                 config.socket_path
             )));
         }
+        if let Some(dir) = config
+            .policy_cache_dir
+            .as_ref()
+            .filter(|d| !d.is_absolute())
+        {
+            return Err(invalid(format!("policyCacheDir {dir:?} must be absolute")));
+        }
         if config.kubernetes.is_some() && !config.pools.is_empty() {
             return Err(invalid(
                 "in Kubernetes mode pools come from BerthPool objects; remove `pools` from the config".into(),
@@ -251,6 +272,7 @@ impl DaemonConfig {
 pub struct StartOnly {
     socket_path: PathBuf,
     data_dir: PathBuf,
+    policy_cache_dir: PathBuf,
     metrics_address: Option<SocketAddr>,
     node_name: Option<String>,
     limits: DaemonLimits,
@@ -262,6 +284,7 @@ impl StartOnly {
         StartOnly {
             socket_path: config.socket_path.clone(),
             data_dir: config.data_dir.clone(),
+            policy_cache_dir: config.policy_cache_dir(),
             metrics_address: config.metrics_address,
             node_name: config.node_name.clone(),
             limits: config.limits.clone(),
@@ -274,6 +297,10 @@ impl StartOnly {
         [
             ("socketPath", self.socket_path != other.socket_path),
             ("dataDir", self.data_dir != other.data_dir),
+            (
+                "policyCacheDir",
+                self.policy_cache_dir != other.policy_cache_dir,
+            ),
             (
                 "metricsAddress",
                 self.metrics_address != other.metrics_address,
@@ -298,6 +325,27 @@ fn hostname() -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_policy_cache_lives_in_the_data_dir_unless_configured() {
+        let parse =
+            |extra: &str| DaemonConfig::parse(&format!(r#"{{"dataDir": "/srv/berth"{extra}}}"#));
+        let default = parse("").expect("valid");
+        assert_eq!(
+            default.policy_cache_dir(),
+            PathBuf::from("/srv/berth/policy-cache")
+        );
+        let set = parse(r#", "policyCacheDir": "/var/cache/berth""#).expect("valid");
+        assert_eq!(set.policy_cache_dir(), PathBuf::from("/var/cache/berth"));
+        assert!(StartOnly::of(&default)
+            .changed(&StartOnly::of(&set))
+            .contains(&"policyCacheDir".to_owned()));
+        let relative = parse(r#", "policyCacheDir": "cache""#);
+        assert!(
+            matches!(&relative, Err(ConfigError::Invalid { message, .. }) if message.contains("policyCacheDir")),
+            "{relative:?}"
+        );
+    }
 
     #[test]
     fn pool_selectors_are_refused_on_a_single_host() {

@@ -7,11 +7,13 @@
 //! ticker (which is what stops runaway guests) lives as long as anything
 //! that can run a guest.
 
+use crate::artefact::ArtefactCache;
 use crate::error::RuntimeError;
 use crate::limits::RuntimeLimits;
 use crate::metrics::{Metrics, MetricsSnapshot};
 use crate::sandbox::PolicyState;
 use std::collections::HashMap;
+use std::path::{Path, PathBuf};
 use std::sync::mpsc::{self, RecvTimeoutError};
 use std::sync::{Arc, Mutex};
 use std::thread::JoinHandle;
@@ -33,11 +35,31 @@ pub(crate) struct Inner {
     /// Compiled components by sha256, so reloading a chain only compiles
     /// the modules that changed (a compile costs tens of milliseconds).
     pub compiled: Mutex<HashMap<String, Component>>,
+    /// Compiled components on disk (`artefact.rs`), when configured.
+    pub artefacts: Option<ArtefactCache>,
     _ticker: Ticker,
 }
 
 impl Runtime {
+    /// A runtime that compiles every module it has not compiled itself.
     pub fn new(limits: RuntimeLimits) -> Result<Self, RuntimeError> {
+        Self::build(limits, None)
+    }
+
+    /// A runtime that keeps compiled modules in `dir` (created mode 0700
+    /// when first written), so a later runtime, in this process or the
+    /// next, loads them without compiling (`artefact.rs`).
+    pub fn with_artefact_cache(
+        limits: RuntimeLimits,
+        dir: impl Into<PathBuf>,
+    ) -> Result<Self, RuntimeError> {
+        Self::build(limits, Some(ArtefactCache::new(dir.into())))
+    }
+
+    fn build(
+        limits: RuntimeLimits,
+        artefacts: Option<ArtefactCache>,
+    ) -> Result<Self, RuntimeError> {
         limits.check().map_err(RuntimeError::Limits)?;
         let engine = Engine::new(&engine_config(&limits))
             .map_err(|e| RuntimeError::Engine(format!("{e:#}")))?;
@@ -62,9 +84,15 @@ impl Runtime {
                 limits,
                 metrics: Metrics::default(),
                 compiled: Mutex::new(HashMap::new()),
+                artefacts,
                 _ticker: ticker,
             }),
         })
+    }
+
+    /// Where compiled modules are kept, if anywhere.
+    pub fn artefact_dir(&self) -> Option<&Path> {
+        self.inner.artefacts.as_ref().map(ArtefactCache::dir)
     }
 
     pub fn limits(&self) -> &RuntimeLimits {

@@ -15,6 +15,7 @@
 //! ```
 
 mod admit;
+mod artefact;
 mod bindings;
 mod budget;
 mod chain;

@@ -106,11 +106,20 @@ impl Runtime {
             return Ok(component.clone());
         }
         // Compiled outside the lock: loads of other modules need not wait.
-        let component =
-            Component::new(&self.inner.engine, bytes).map_err(|e| LoadError::Compile {
-                policy: policy.to_owned(),
-                message: format!("{e:#}"),
-            })?;
+        let engine = &self.inner.engine;
+        let compiled = match &self.inner.artefacts {
+            Some(artefacts) => artefacts
+                .component(engine, digest, bytes)
+                .map(|(c, outcome)| {
+                    tracing::debug!(target: crate::LOG_TARGET, policy, ?outcome, "policy compiled");
+                    c
+                }),
+            None => Component::new(engine, bytes),
+        };
+        let component = compiled.map_err(|e| LoadError::Compile {
+            policy: policy.to_owned(),
+            message: format!("{e:#}"),
+        })?;
         let mut cache = lock(cache);
         // Old chains' modules would pile up across many reloads; starting
         // over now and then costs one compile per module.
