@@ -5,6 +5,7 @@
 
 use berth_e2e::cni::{exec, pod_args, CniCall, CniOutput};
 use berth_e2e::daemon::{Daemon, Launch};
+use berth_e2e::eventually;
 use berth_e2e::http::{free_port, get as http_get};
 use berth_e2e::raw::{add_request, ask, Response};
 use serde_json::{json, Value};
@@ -42,17 +43,6 @@ fn ipam(daemon: &Daemon, command: &str, container: &str) -> CniOutput {
         &call,
         &config,
     )
-}
-
-fn eventually(what: &str, secs: u64, mut check: impl FnMut() -> bool) {
-    let deadline = std::time::Instant::now() + Duration::from_secs(secs);
-    while std::time::Instant::now() < deadline {
-        if check() {
-            return;
-        }
-        std::thread::sleep(Duration::from_millis(200));
-    }
-    panic!("timed out waiting for: {what}");
 }
 
 /// A 4 MiB tmpfs of the test's own, unmounted on drop.

@@ -3,10 +3,10 @@
 //! dual stack, and a graceful stop.
 
 use berth_e2e::cni::pod_args;
+use berth_e2e::eventually;
 use berth_e2e::http::{free_port, get as http_get};
 use berth_e2e::scenario::{seed_config, Node, Pod};
 use serde_json::{json, Value};
-use std::time::{Duration, Instant};
 
 fn ipam(node: &Node, pools: &[&str]) -> Value {
     json!({
@@ -14,17 +14,6 @@ fn ipam(node: &Node, pools: &[&str]) -> Value {
         "name": "ops",
         "ipam": { "type": "berth", "socket": node.daemon.socket, "pools": pools }
     })
-}
-
-fn eventually(what: &str, secs: u64, mut check: impl FnMut() -> bool) {
-    let deadline = Instant::now() + Duration::from_secs(secs);
-    while Instant::now() < deadline {
-        if check() {
-            return;
-        }
-        std::thread::sleep(Duration::from_millis(100));
-    }
-    panic!("timed out waiting for: {what}");
 }
 
 /// How often the log says `needle`: a reload leaves one line per attempt,

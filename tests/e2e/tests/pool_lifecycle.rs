@@ -5,10 +5,10 @@
 //! allocations`; released, it is never handed out again. Real bridge
 //! plugin, real `berth` binary.
 
+use berth_e2e::eventually;
 use berth_e2e::scenario::{bare, Node, Pod};
 use serde_json::{json, Value};
 use std::process::Command;
-use std::time::{Duration, Instant};
 
 fn config(pools: Value) -> Value {
     json!({ "pools": pools, "limits": { "configPollIntervalSecs": 1 } })
@@ -17,17 +17,6 @@ fn config(pools: Value) -> Value {
 fn shrink_pool(ips: &[&str], exclude: &[&str]) -> Value {
     json!([{ "name": "shrink", "subnet": "10.58.0.0/24",
              "ips": ips, "excludeIps": exclude }])
-}
-
-fn eventually(what: &str, secs: u64, mut check: impl FnMut() -> bool) {
-    let deadline = Instant::now() + Duration::from_secs(secs);
-    while Instant::now() < deadline {
-        if check() {
-            return;
-        }
-        std::thread::sleep(Duration::from_millis(100));
-    }
-    panic!("timed out waiting for: {what}");
 }
 
 #[test]
