@@ -18,6 +18,7 @@ use crate::pool_lifecycle::{is_deleting, release_if_empty};
 use crate::retry::with_retries;
 use berth_core::admission::Admitted;
 use berth_core::pool::Pool;
+use berth_core::Reserved;
 use kube::api::{Api, ListParams, Patch, PatchParams};
 use kube::{Client, ResourceExt};
 
@@ -76,16 +77,22 @@ impl PoolStatusWriter {
                     object: object.clone(),
                     message: "not found".to_owned(),
                 })?;
-        self.write(pool, &verdict).await
+        let reserved = self.reserved().await?;
+        self.write(pool, &verdict, &reserved).await
     }
 
     /// Recomputes every pool's status; returns them by pool name.
     pub async fn recompute_all(&self) -> Result<Vec<(String, BerthPoolStatus)>, KubeError> {
         let pools = self.list().await?;
         let verdict = judge(&pools);
+        // One read of the reservations for every pool of this pass.
+        let reserved = self.reserved().await?;
         let mut out = Vec::with_capacity(pools.len());
         for pool in &pools {
-            out.push((pool.name_any(), self.write(pool, &verdict).await?));
+            out.push((
+                pool.name_any(),
+                self.write(pool, &verdict, &reserved).await?,
+            ));
         }
         Ok(out)
     }
@@ -96,14 +103,21 @@ impl PoolStatusWriter {
             .map_err(|e| request("list", "berthpools", e))
     }
 
+    async fn reserved(&self) -> Result<Reserved, KubeError> {
+        Ok(crate::crd_reserved::reserved_in_cluster(&self.client)
+            .await?
+            .0)
+    }
+
     async fn write(
         &self,
         pool: &BerthPool,
         verdict: &Admitted,
+        reserved: &Reserved,
     ) -> Result<BerthPoolStatus, KubeError> {
         let name = pool.name_any();
         let object = format!("berthpools/{name}");
-        let (status, counted) = self.count(pool, verdict).await?;
+        let (status, counted) = self.count(pool, verdict, reserved).await?;
         let mut body = serde_json::json!({ "status": status });
         // A merge patch leaves absent keys alone: clear a cleared reason.
         if status.invalid.is_none() {
@@ -136,13 +150,15 @@ impl PoolStatusWriter {
         pool: &BerthPool,
         verdict: &Admitted,
     ) -> Result<BerthPoolStatus, KubeError> {
-        Ok(self.count(pool, verdict).await?.0)
+        let reserved = self.reserved().await?;
+        Ok(self.count(pool, verdict, &reserved).await?.0)
     }
 
     async fn count(
         &self,
         pool: &BerthPool,
         verdict: &Admitted,
+        reserved: &Reserved,
     ) -> Result<(BerthPoolStatus, Counted), KubeError> {
         let name = pool.name_any();
         let selector =
@@ -155,13 +171,7 @@ impl PoolStatusWriter {
         let held: Vec<&BerthAddress> = held.iter().filter(|a| a.spec.pool == name).collect();
         let valid = verdict.valid.iter().find(|p| p.name == name);
         let total = valid.map_or(0, Pool::total);
-        let reserved = match valid {
-            Some(p) => crate::crd_reserved::reserved_in_cluster(&self.client)
-                .await?
-                .0
-                .count_in(p),
-            None => 0,
-        };
+        let reserved = valid.map_or(0, |p| reserved.count_in(p));
         // Outside the ranges of the pool in force: held, never handed out
         // again. (An invalid pool hands out nothing; `Valid` says so.)
         let mut orphaned: Vec<std::net::IpAddr> = valid
