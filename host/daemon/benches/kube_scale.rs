@@ -24,6 +24,9 @@
 //! cluster size" reads as every row of the mode equal to it. Sizes:
 //! `BERTH_SCALE_SIZES` (comma-separated, default 1000,10000,100000,150000).
 
+#[path = "support/rss.rs"]
+mod rss;
+
 use berth_kube_standin::ApiServer;
 use berth_proto::{AddRequest, Attachment, PodRef, Request, Response};
 use futures::StreamExt;
@@ -162,17 +165,7 @@ impl Daemon {
 
     /// (VmRSS, VmHWM) in MiB.
     fn rss_mib(&self) -> (f64, f64) {
-        let status = std::fs::read_to_string(format!("/proc/{}/status", self.child.id()))
-            .expect("/proc status");
-        let field = |name: &str| {
-            status
-                .lines()
-                .find_map(|l| l.strip_prefix(name))
-                .and_then(|v| v.split_whitespace().next()?.parse::<f64>().ok())
-                .expect("field")
-                / 1024.0
-        };
-        (field("VmRSS:"), field("VmHWM:"))
+        rss::rss_mib(self.child.id())
     }
 
     fn add(&self, n: usize, requested: Option<String>) -> Response {

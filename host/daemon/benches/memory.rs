@@ -9,6 +9,9 @@
 //! same daemon idle with the default one-policy chain, and idle with the
 //! ten-policy chain.
 
+#[path = "support/rss.rs"]
+mod rss;
+
 use berth_proto::{AddRequest, Attachment, PodRef, Request, Response};
 use serde_json::{json, Value};
 use std::os::unix::net::UnixStream;
@@ -91,17 +94,7 @@ impl Daemon {
 
     /// (VmRSS, VmHWM) in MiB.
     fn rss_mib(&self) -> (f64, f64) {
-        let status = std::fs::read_to_string(format!("/proc/{}/status", self.child.id()))
-            .expect("/proc status");
-        let field = |name: &str| {
-            status
-                .lines()
-                .find_map(|l| l.strip_prefix(name))
-                .and_then(|v| v.split_whitespace().next()?.parse::<f64>().ok())
-                .expect("field")
-                / 1024.0
-        };
-        (field("VmRSS:"), field("VmHWM:"))
+        rss::rss_mib(self.child.id())
     }
 
     fn add(&self, n: usize) {
