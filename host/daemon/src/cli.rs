@@ -8,9 +8,7 @@ use std::os::unix::net::UnixStream;
 use std::path::Path;
 use std::time::Duration;
 
-const CLI_TIMEOUT_SECS: u64 = 30;
-/// Bound on the paging loop: ~100 records a page, so ten million records.
-const ALLOCATION_PAGES_MAX: usize = 100_000;
+use crate::limits::{CLI_ALLOCATION_PAGES_MAX, CLI_TIMEOUT_SECS};
 
 pub fn ask(socket: &Path, request: AdminRequest) -> anyhow::Result<AdminResponse> {
     let mut stream = UnixStream::connect(socket).with_context(|| {
@@ -35,7 +33,7 @@ pub fn ask(socket: &Path, request: AdminRequest) -> anyhow::Result<AdminResponse
 pub fn all_allocations(socket: &Path) -> anyhow::Result<AdminResponse> {
     let mut all = Vec::new();
     let mut after = None;
-    for _ in 0..ALLOCATION_PAGES_MAX {
+    for _ in 0..CLI_ALLOCATION_PAGES_MAX {
         match ask(socket, AdminRequest::ListAllocations { after })? {
             AdminResponse::Allocations { allocations, next } => {
                 all.extend(allocations);
@@ -52,7 +50,7 @@ pub fn all_allocations(socket: &Path) -> anyhow::Result<AdminResponse> {
             other => bail!("berthd answered something unexpected: {other:?}"),
         }
     }
-    bail!("more than {ALLOCATION_PAGES_MAX} pages of allocations; is berthd paging correctly?")
+    bail!("more than {CLI_ALLOCATION_PAGES_MAX} pages of allocations; is berthd paging correctly?")
 }
 
 pub fn print(answer: &AdminResponse, json: bool) -> anyhow::Result<()> {

@@ -9,11 +9,11 @@
 
 use crate::config::DaemonConfig;
 use crate::kube::directory::Directory;
+use crate::limits::{ADD_ATTEMPTS_MAX, ADD_RETRY_PAUSE_MS_MAX, RELEASE_ATTEMPTS_MAX};
 use crate::metrics::{Metrics, Verb};
 use crate::phases::{Phase, PhaseClock, TimedChain};
 use crate::views;
 use berth_core::allocator::{AddInput, Allocator, NodeScope};
-use berth_core::limits::RELEASE_ATTEMPTS_MAX;
 use berth_core::pod_network::compose;
 use berth_core::pool::Pool;
 use berth_core::pool_names::resolve;
@@ -43,11 +43,6 @@ pub struct Service {
     /// by each GC pass from the live node list; see `kube::gc::acts_for`).
     pub(crate) adopted_nodes: Mutex<BTreeSet<String>>,
 }
-
-/// Plans that lose a race to another node (Kubernetes store) are re-planned
-/// on fresh records at most this many times, with a jittered pause.
-const ADD_ATTEMPTS_MAX: u32 = 10;
-const ADD_RETRY_PAUSE_MS_MAX: u64 = 20;
 
 type Failure = ErrorBody;
 

@@ -1,9 +1,9 @@
 //! Printable views of the allocator for the CLI and the metrics endpoint.
 
+use crate::limits::ADMIN_PAGE_BYTES_MAX;
 use crate::metrics::escape_label;
 use berth_core::allocator::Allocator;
 use berth_core::describe;
-use berth_core::limits::ADMIN_PAGE_BYTES_MAX;
 use berth_core::record::{AddressRecord, RecordState};
 use berth_policy_runtime::MetricsSnapshot;
 use berth_policy_sdk::IpFamily;
