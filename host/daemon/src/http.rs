@@ -120,7 +120,7 @@ async fn answer(mut stream: TcpStream, snapshot: &Snapshot) {
     {
         ["GET", "/metrics"] => (
             "200 OK",
-            "text/plain; version=0.0.4",
+            prometheus_client::encoding::prometheus_text::CONTENT_TYPE,
             snapshot.metrics.clone(),
         ),
         ["GET", "/healthz"] => match health(snapshot) {

@@ -17,6 +17,7 @@ mod install_cni;
 mod kube;
 mod limits;
 mod metrics;
+mod metrics_views;
 mod phases;
 mod pod_request;
 mod policy_limits;

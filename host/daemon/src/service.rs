@@ -10,7 +10,8 @@
 use crate::config::DaemonConfig;
 use crate::kube::directory::Directory;
 use crate::limits::{ADD_ATTEMPTS_MAX, ADD_RETRY_PAUSE_MS_MAX, RELEASE_ATTEMPTS_MAX};
-use crate::metrics::{Metrics, Verb};
+use crate::metrics::{Metrics, ReleaseKind, Verb};
+use crate::metrics_views;
 use crate::phases::{Phase, PhaseClock, TimedChain};
 use crate::views;
 use berth_core::allocator::{AddInput, Allocator, NodeScope};
@@ -25,7 +26,6 @@ use berth_proto::{AddRequest, CheckRequest, ErrorBody, ErrorKind, Request, Respo
 use std::collections::BTreeSet;
 use std::net::IpAddr;
 use std::path::PathBuf;
-use std::sync::atomic::Ordering::Relaxed;
 use std::sync::{Mutex, MutexGuard};
 use std::time::{Instant, SystemTime, UNIX_EPOCH};
 
@@ -276,11 +276,9 @@ impl Service {
             }
         };
         self.metrics
-            .released_by_rebind
-            .fetch_add(removed(&plan.mutations), Relaxed);
+            .released(ReleaseKind::Rebind, removed(&plan.mutations));
         self.metrics
-            .add_latency
-            .observe_us(u64::try_from(started.elapsed().as_micros()).unwrap_or(u64::MAX));
+            .observe_add_us(u64::try_from(started.elapsed().as_micros()).unwrap_or(u64::MAX));
         let result = crate::answer::add_result(&plan.result, &pod_network);
         tracing::info!(
             container = %add.attachment.container_id,
@@ -299,8 +297,7 @@ impl Service {
     ) -> Result<Response, Failure> {
         let mutations = self.commit_fresh(deadline, |a| a.plan_del(attachment, now_unix_secs()))?;
         self.metrics
-            .released_on_delete
-            .fetch_add(removed(&mutations), Relaxed);
+            .released(ReleaseKind::Delete, removed(&mutations));
         Ok(Response::Ok)
     }
 
@@ -351,9 +348,7 @@ impl Service {
         let mutations = self.commit_fresh(deadline, |a| {
             a.plan_gc(network, valid, &scope, now_unix_secs())
         })?;
-        self.metrics
-            .released_by_gc
-            .fetch_add(removed(&mutations), Relaxed);
+        self.metrics.released(ReleaseKind::Gc, removed(&mutations));
         Ok(Response::Ok)
     }
 
@@ -401,7 +396,7 @@ impl Service {
         }
         self.commit(allocator, &mutations)?;
         let count = removed(&mutations);
-        self.metrics.released_by_repair.fetch_add(count, Relaxed);
+        self.metrics.released(ReleaseKind::Repair, count);
         tracing::warn!(
             released = count,
             "repaired the store: released superseded records"
@@ -417,8 +412,7 @@ impl Service {
         let mutations = allocator.plan_expire(&scope, now_unix_secs());
         self.commit(&mut allocator, &mutations)?;
         self.metrics
-            .released_by_expiry
-            .fetch_add(removed(&mutations), Relaxed);
+            .released(ReleaseKind::Expiry, removed(&mutations));
         Ok(mutations.len())
     }
 
@@ -426,12 +420,7 @@ impl Service {
     /// before either replaces the running one, so a bad file changes nothing.
     pub fn reload(&self) -> Result<AdminResponse, Failure> {
         let result = self.try_reload();
-        let counter = if result.is_ok() {
-            &self.metrics.reloads_ok
-        } else {
-            &self.metrics.reloads_failed
-        };
-        counter.fetch_add(1, Relaxed);
+        self.metrics.reloaded(result.is_ok());
         result
     }
 
@@ -560,7 +549,7 @@ impl Service {
         };
         self.commit(&mut allocator, &mutations)?;
         let count = removed(&mutations);
-        self.metrics.released_by_operator.fetch_add(count, Relaxed);
+        self.metrics.released(ReleaseKind::Operator, count);
         Ok(AdminResponse::Released { count })
     }
 
@@ -576,12 +565,13 @@ impl Service {
     }
 
     pub fn render_metrics(&self) -> String {
-        let pools = match self.lock() {
-            Ok(allocator) => views::pool_metrics(&allocator),
-            Err(_) => String::new(),
-        };
-        let policy = views::policy_metrics(&self.runtime.metrics());
-        self.metrics.render(&(pools + &policy))
+        let mut views: Vec<Box<dyn prometheus_client::collector::Collector>> = vec![Box::new(
+            metrics_views::PolicyMetrics(self.runtime.metrics()),
+        )];
+        if let Ok(allocator) = self.lock() {
+            views.push(Box::new(metrics_views::PoolMetrics(allocator.pool_usage())));
+        }
+        self.metrics.render(views)
     }
 }
 
