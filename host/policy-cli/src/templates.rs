@@ -45,7 +45,10 @@ macro_rules! sdk_file {
 
 const PYTHON: &[(&str, &str)] = &[
     ("app.py", include_str!("../templates/python/app.py")),
-    ("tests/__init__.py", ""),
+    (
+        "tests/__init__.py",
+        include_str!("../templates/python/tests/__init__.py"),
+    ),
     (
         "tests/test_fixtures.py",
         include_str!("../templates/python/tests/test_fixtures.py"),
