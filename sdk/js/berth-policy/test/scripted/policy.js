@@ -6,9 +6,9 @@
 //   {"identify": <Identity>, "decide": <Decision>, "pickFirst": true, "raise": "text"}
 //
 // Built alone by componentize-js, so it converts the little serde JSON it
-// needs itself (tags to kebab-case, retention seconds to BigInt).
-
-import { log } from "berth:policy/host@0.1.0";
+// needs itself (tags to kebab-case, retention seconds to BigInt). It
+// imports nothing from the host: the import names the contract's version,
+// and this policy must build against whatever sdk/wit says.
 
 const KEYS = ["identify", "decide", "pickFirst", "raise"];
 
@@ -46,7 +46,6 @@ export const policy = {
   evaluate(settings, request) {
     const script = parse(settings);
     if ("raise" in script) throw new Error(script.raise);
-    log("debug", `deciding for ${request.podName}`);
     if (script.pickFirst) return { tag: "pick", val: request.candidates[0] };
     return variant(script.decide ?? "Abstain");
   },
