@@ -10,6 +10,8 @@
 // narrowed). The Berth repository runs sdk/fixtures both ways, so this copy
 // of the rules cannot drift from the host's unnoticed.
 
+import { serving } from "./query.js";
+
 // host/core/src/limits.rs
 const IDENTITY_KEY_BYTES_MAX = 253;
 const DECISION_CANDIDATES_MAX = 256;
@@ -44,6 +46,11 @@ export function validate(policy, settings) {
  */
 export function run(contract, policy, settings, request, bindings = [], assignable = []) {
   const sample = [...request.candidates];
+  // The host's queries see the fixture host's free addresses.
+  return serving([...sample, ...assignable], () => runServed(contract, policy, settings, request, sample, bindings, assignable));
+}
+
+function runServed(contract, policy, settings, request, sample, bindings, assignable) {
   let found;
   try {
     found = contract.lower({ kind: "option", of: { kind: "ref", name: "identity" } }, policy.identify(settings, { ...request, candidates: [], identity: undefined, bindings: [] }));

@@ -9,6 +9,7 @@ a new contract version reaches policies without a release of this package.
 * `berth_policy.types`    the generated request/decision types
 * `berth_policy.convert`  fixture JSON (the Rust SDK's serde form) <-> those types
 * `berth_policy.chain`    the host's chain rules for one policy, natively
+* `berth_policy.query`    the host's query answers for a fixture, natively
 * `berth_policy.fixtures` runs a `berth-policy test` fixture file natively
 * `berth_policy.testing`  generates the bindings and loads a policy for tests
 

@@ -18,6 +18,8 @@ import traceback
 
 from wit_world.imports import types
 
+from . import query
+
 # host/core/src/limits.rs
 IDENTITY_KEY_BYTES_MAX = 253
 DECISION_CANDIDATES_MAX = 256
@@ -60,6 +62,12 @@ def run(policy, settings, request, bindings=(), assignable=()):
     `request` as a one-policy chain. `bindings` are what a stated identity
     holds; `assignable` are free addresses outside the candidates."""
     sample = list(request.candidates)
+    # The host's queries see the fixture host's free addresses.
+    with query.serving(sample + list(assignable)):
+        return _run(policy, settings, request, sample, bindings, assignable)
+
+
+def _run(policy, settings, request, sample, bindings, assignable):
     try:
         found = policy.identify(
             settings,

@@ -61,6 +61,9 @@ def bindings(wit_dir="wit", out_dir=os.path.join("build", "bindings")):
         LOG.append((level, message))
 
     host.log = log
+    from . import query
+
+    query.install()
 
 
 def load_policy(module="app", project_dir="."):
