@@ -46,7 +46,7 @@ fn a_pick_the_host_would_refuse_fails_the_test_with_the_hosts_reason() {
 #[test]
 fn queries_are_answered_from_the_view_with_the_hosts_bounds() {
     let view = FakeView::of(&lab())
-        .free("lab", "10.70.0.1-10.70.0.255")
+        .free("lab", "10.70.0.1-10.70.1.255")
         .taken("lab", "10.70.0.2")
         .released("lab", "10.70.0.3", 42);
     let answers = with_view(Rc::new(view), || {
@@ -57,7 +57,7 @@ fn queries_are_answered_from_the_view_with_the_hosts_bounds() {
             query::is_free("lab", "not an address"),
             query::free_in_range("lab", "10.70.0.1", "10.70.0.4", 10),
             query::free_in_range("lab", "10.70.0.4", "10.70.0.1", 10),
-            query::free_in_range("lab", "10.70.0.0", "10.70.0.255", u32::MAX).len(),
+            query::free_in_range("lab", "10.70.0.0", "10.70.1.255", u32::MAX).len(),
             query::released_at("lab", "10.70.0.3"),
             query::released_at("lab", "10.70.0.4"),
         )
