@@ -10,7 +10,8 @@
 //! refused, never misread. A 0.2 component goes through the generated
 //! bindings; a 0.1 one through [`Legacy`], which looks its functions up by
 //! hand. It cannot ask queries (0.1 has no such import), so it decides on
-//! the sampled candidates as it always did.
+//! the sampled candidates as it always did. Its metadata must name a
+//! contract this host speaks ([`speaks`]).
 
 use crate::bindings::{wit, PolicyWorld, PolicyWorldPre, WitMetadata};
 use crate::sandbox::PolicyState;
@@ -22,31 +23,17 @@ use wasmtime::Store;
 const CURRENT: &str = "berth:policy/policy@0.2.0";
 const LEGACY: &str = "berth:policy/policy@0.1.0";
 
-/// The contract minor a component was built against.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(crate) enum Minor {
-    V1,
-    V2,
-}
-
-impl Minor {
-    /// The `contract` its metadata must state: `0.<minor>.<patch>`.
-    pub fn accepts(self, contract: &str) -> bool {
-        let prefix = match self {
-            Minor::V1 => "0.1.",
-            Minor::V2 => "0.2.",
-        };
+/// Whether a component's metadata names a contract this host speaks:
+/// `0.1.<patch>` or `0.2.<patch>`. The exports, not this string, decide
+/// how the component is called: a Python or JavaScript policy generated
+/// from today's WIT may still say "0.1.0" in a hand-written metadata, and
+/// runs the same.
+pub(crate) fn speaks(contract: &str) -> bool {
+    ["0.1.", "0.2."].iter().any(|minor| {
         contract
-            .strip_prefix(prefix)
+            .strip_prefix(minor)
             .is_some_and(|patch| !patch.is_empty() && patch.bytes().all(|b| b.is_ascii_digit()))
-    }
-
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Minor::V1 => "0.1.x",
-            Minor::V2 => "0.2.x",
-        }
-    }
+    })
 }
 
 /// A linked component, ready to instantiate per evaluation.
@@ -65,10 +52,10 @@ pub(crate) struct LegacyPre {
 
 impl PolicyPre {
     /// Finds the contract `pre`'s component exports.
-    pub fn new(pre: InstancePre<PolicyState>) -> wasmtime::Result<(Self, Minor)> {
+    pub fn new(pre: InstancePre<PolicyState>) -> wasmtime::Result<Self> {
         let component = pre.component();
         if component.get_export_index(None, CURRENT).is_some() {
-            return Ok((Self::Current(PolicyWorldPre::new(pre)?), Minor::V2));
+            return Ok(Self::Current(PolicyWorldPre::new(pre)?));
         }
         let Some(instance) = component.get_export_index(None, LEGACY) else {
             wasmtime::bail!("the component exports neither {CURRENT} nor {LEGACY}");
@@ -85,7 +72,7 @@ impl PolicyPre {
             evaluate: lookup("evaluate")?,
             pre,
         };
-        Ok((Self::Legacy(legacy), Minor::V1))
+        Ok(Self::Legacy(legacy))
     }
 
     pub fn instantiate(&self, store: &mut Store<PolicyState>) -> wasmtime::Result<PolicyExports> {
@@ -199,19 +186,14 @@ mod tests {
     use super::*;
 
     #[test]
-    fn metadata_contract_must_match_the_exported_minor() {
-        for ok in ["0.1.0", "0.1.7", "0.1.12"] {
-            assert!(Minor::V1.accepts(ok), "{ok}");
-            assert!(!Minor::V2.accepts(ok), "{ok}");
-        }
-        for ok in ["0.2.0", "0.2.3"] {
-            assert!(Minor::V2.accepts(ok), "{ok}");
-            assert!(!Minor::V1.accepts(ok), "{ok}");
+    fn metadata_must_name_a_contract_this_host_speaks() {
+        for ok in ["0.1.0", "0.1.7", "0.1.12", "0.2.0", "0.2.3"] {
+            assert!(speaks(ok), "{ok}");
         }
         for bad in [
             "0.3.0", "0.1", "0.2.", "0.2.x", "1.2.0", "", "0.20.0", "0.10.0",
         ] {
-            assert!(!Minor::V1.accepts(bad) && !Minor::V2.accepts(bad), "{bad}");
+            assert!(!speaks(bad), "{bad}");
         }
     }
 }

@@ -6,7 +6,7 @@
 
 use crate::chain::{LoadedChain, LoadedPolicy};
 use crate::config::PolicyConfig;
-use crate::contract::{Minor, PolicyPre};
+use crate::contract::{speaks, PolicyPre};
 use crate::engine::Runtime;
 use crate::error::LoadError;
 use crate::instance::PolicyInstance;
@@ -72,7 +72,7 @@ impl Runtime {
             backing,
         )
         .map_err(link)?;
-        let (pre, minor) = PolicyPre::new(pre).map_err(link)?;
+        let pre = PolicyPre::new(pre).map_err(link)?;
 
         let settings =
             serde_json::to_string(&config.settings).map_err(|e| LoadError::InvalidSettings {
@@ -87,7 +87,7 @@ impl Runtime {
             });
         }
         let name: Arc<str> = Arc::from(policy.as_str());
-        let metadata = self.check_instance(&name, &pre, minor, needs, &settings)?;
+        let metadata = self.check_instance(&name, &pre, needs, &settings)?;
         Ok(LoadedPolicy {
             needs,
             counters: self.inner.metrics.policy(&policy),
@@ -138,7 +138,6 @@ impl Runtime {
         &self,
         name: &Arc<str>,
         pre: &PolicyPre,
-        minor: Minor,
         needs: PolicyNeeds,
         settings: &str,
     ) -> Result<Metadata, LoadError> {
@@ -153,12 +152,11 @@ impl Runtime {
         let mut instance = PolicyInstance::new(&self.inner, pre, needs, name, 0, 0)
             .map_err(call("instantiate"))?;
         let metadata = instance.metadata().map_err(call("metadata"))?;
-        // The metadata must state the contract the exports are of.
-        if !minor.accepts(&metadata.contract) {
+        if !speaks(&metadata.contract) {
             return Err(LoadError::IncompatibleContract {
                 policy: policy(),
                 contract: metadata.contract,
-                expected: minor.as_str().to_owned(),
+                expected: CONTRACT_COMPATIBLE.to_owned(),
             });
         }
         match instance

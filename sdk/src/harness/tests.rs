@@ -33,7 +33,10 @@ fn a_pick_the_host_would_refuse_fails_the_test_with_the_hosts_reason() {
     assert_eq!(error.kind, crate::chain::PolicyErrorKind::InvalidAnswer);
     assert_eq!(error.message, "pick lab/10.70.0.5 is not a legal candidate");
     let panicked = std::panic::catch_unwind(|| h.run(&lab(), &[])).unwrap_err();
-    let message = panicked.downcast_ref::<String>().cloned().unwrap_or_default();
+    let message = panicked
+        .downcast_ref::<String>()
+        .cloned()
+        .unwrap_or_default();
     assert!(message.contains("not a legal candidate"), "{message}");
     // Free in the view (a query said so), the same pick is legal.
     let view = FakeView::of(&lab()).free("lab", "10.70.0.1-10.70.0.9");

@@ -58,7 +58,11 @@ fn infra_pods_get_the_reserved_range_and_nobody_else_does() {
     for i in 0..ADDS {
         let infra = i % 4 == 0;
         let pod = Pod::new(&format!("{}-{i}", if infra { "infra" } else { "web" }));
-        let address = node.add("bridge", &pod, &with_role(net.clone(), if infra { "infra" } else { "web" }));
+        let address = node.add(
+            "bridge",
+            &pod,
+            &with_role(net.clone(), if infra { "infra" } else { "web" }),
+        );
         let octet = last_octet(&address);
         let reserved = (1..=9).contains(&octet);
         if reserved != infra {
@@ -75,18 +79,28 @@ fn infra_pods_get_the_reserved_range_and_nobody_else_does() {
     // A released reserved address goes to the next infra pod, found by the
     // query though it may be nowhere in the sampled candidates; a web pod
     // ADDed meanwhile still stays out of the reserve.
-    let (first_infra, _, freed) = pods.iter().find(|(_, infra, _)| *infra).expect("an infra pod");
+    let (first_infra, _, freed) = pods
+        .iter()
+        .find(|(_, infra, _)| *infra)
+        .expect("an infra pod");
     node.del("bridge", first_infra, &with_role(net.clone(), "infra"));
     let web = Pod::new("web-late");
     let web_address = node.add("bridge", &web, &with_role(net.clone(), "web"));
     assert!(last_octet(&web_address) >= 10, "{web_address}");
     let late = Pod::new("infra-late");
-    assert_eq!(&node.add("bridge", &late, &with_role(net.clone(), "infra")), freed);
+    assert_eq!(
+        &node.add("bridge", &late, &with_role(net.clone(), "infra")),
+        freed
+    );
 
     // The ninth reserved address is the last; a tenth infra pod is refused
     // with the policy's reason instead of taking an ordinary address.
     let ninth = Pod::new("infra-ninth");
-    assert!((1..=9).contains(&last_octet(&node.add("bridge", &ninth, &with_role(net.clone(), "infra")))));
+    assert!((1..=9).contains(&last_octet(&node.add(
+        "bridge",
+        &ninth,
+        &with_role(net.clone(), "infra")
+    ))));
     let tenth = Pod::new("infra-tenth");
     let refused = node.call("bridge", "ADD", &tenth, &with_role(net.clone(), "infra"));
     assert!(!refused.success, "{}", refused.stdout);
