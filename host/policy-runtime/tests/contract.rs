@@ -9,7 +9,6 @@ use berth_policy_runtime::PolicyConfig;
 use berth_policy_sdk::harness::{binding, candidate, pool, RequestBuilder};
 use berth_policy_sdk::{Candidate, Decision, Identity, Request};
 use sha2::{Digest, Sha256};
-use std::net::IpAddr;
 use std::path::Path;
 use support::{decision_of, load, run, stateless, sts, TestHost};
 
@@ -84,8 +83,8 @@ fn components_of_both_contracts_share_a_chain() {
     assert_eq!(outcome.trace.len(), 4, "{:?}", outcome.trace);
 }
 
-/// A host whose free addresses are exactly `free`, remembering one
-/// release time.
+/// A host whose free addresses are exactly `free` (its range queries are
+/// `ChainHost`'s default: `is_assignable` address by address).
 struct QueryHost {
     free: Vec<Candidate>,
 }
@@ -96,9 +95,6 @@ impl ChainHost for QueryHost {
     }
     fn is_assignable(&self, candidate: &Candidate, _identity: Option<&Identity>) -> bool {
         self.free.contains(candidate)
-    }
-    fn released_at(&self, _pool: &str, _address: IpAddr) -> Option<u64> {
-        Some(1)
     }
 }
 
@@ -153,8 +149,7 @@ fn a_0_2_components_queries_are_answered_by_the_runs_host() {
     // Others never get the reserve.
     let outcome = chain.run(lab("web"), &host).expect("runs");
     assert_eq!(outcome.candidates, vec![candidate("lab", "10.70.0.20")]);
-    // Outside a run (load-time calls) nothing is free: the load above
-    // validated settings without a host, and a later run still answers.
+    // With the reserve full, an infra pod is refused with the reason.
     let outcome = chain.run(lab("infra"), &QueryHost { free: Vec::new() });
     assert!(outcome.is_err(), "a full reserve rejects: {outcome:?}");
 }
