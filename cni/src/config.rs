@@ -49,6 +49,8 @@ pub struct NetConf {
     pub ipam: IpamConfig,
     /// ADD: `runtimeConfig.ips` then `args.cni.ips`, prefixes stripped.
     pub requested_ips: Vec<IpAddr>,
+    /// ADD: `args.cni.labels`, the pod's labels for policies.
+    pub labels: Vec<berth_proto::Label>,
     /// CHECK: `prevResult.ips[].address`, in CIDR form.
     pub prev_addresses: Vec<String>,
     /// GC: the attachments still in use.
@@ -140,12 +142,17 @@ impl Document {
             network,
             ipam,
             requested_ips: Vec::new(),
+            labels: Vec::new(),
             prev_addresses: Vec::new(),
             valid_attachments: Vec::new(),
         };
         let fields = &mut self.fields;
         match verb {
-            Verb::Add => conf.requested_ips = inputs::requested_ips(fields)?,
+            Verb::Add => {
+                let add = inputs::add_inputs(fields)?;
+                conf.requested_ips = add.requested_ips;
+                conf.labels = add.labels;
+            }
             Verb::Check => conf.prev_addresses = inputs::prev_addresses(fields)?,
             Verb::Gc => conf.valid_attachments = inputs::valid_attachments(fields)?,
             Verb::Del | Verb::Status | Verb::Version => {}

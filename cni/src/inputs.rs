@@ -3,7 +3,7 @@
 
 use crate::config_error::{take, ConfigError};
 use crate::ips;
-use berth_proto::Attachment;
+use berth_proto::{Attachment, Label};
 use serde::Deserialize;
 use serde_json::{Map, Value};
 use std::net::IpAddr;
@@ -15,8 +15,26 @@ struct RawIps {
 
 #[derive(Deserialize)]
 struct RawArgs {
-    cni: Option<RawIps>,
+    cni: Option<RawArgsCni>,
 }
+
+/// The conventions' `args.cni`: requested `ips` and the pod's `labels`.
+#[derive(Deserialize)]
+struct RawArgsCni {
+    ips: Option<Vec<String>>,
+    labels: Option<Vec<RawLabel>>,
+}
+
+#[derive(Deserialize)]
+struct RawLabel {
+    key: String,
+    value: String,
+}
+
+/// Labels one ADD may carry, and bytes of one key or value: what the
+/// daemon passes to policies (`REQUEST_PAIRS_MAX`, `REQUEST_PAIR_BYTES_MAX`).
+const LABELS_MAX: usize = 64;
+const LABEL_BYTES_MAX: usize = 1024;
 
 #[derive(Deserialize)]
 struct RawPrevResult {
@@ -35,13 +53,71 @@ struct RawAttachment {
     ifname: String,
 }
 
+/// What an ADD reads besides the network: the requested addresses and the
+/// pod's labels.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct AddInputs {
+    pub requested_ips: Vec<IpAddr>,
+    pub labels: Vec<Label>,
+}
+
 /// `runtimeConfig.ips` (the `ips` capability) then `args.cni.ips` (the
-/// conventions document), prefixes stripped, duplicates dropped.
-pub fn requested_ips(fields: &mut Map<String, Value>) -> Result<Vec<IpAddr>, ConfigError> {
+/// conventions document), prefixes stripped, duplicates dropped; and the
+/// conventions' `args.cni.labels` (`[{"key": .., "value": ..}]`), which
+/// reach the policies as the pod's labels in single-host mode.
+pub fn add_inputs(fields: &mut Map<String, Value>) -> Result<AddInputs, ConfigError> {
     let from_runtime = take::<RawIps>(fields, "runtimeConfig")?.and_then(|r| r.ips);
-    let from_args = take::<RawArgs>(fields, "args")?
-        .and_then(|a| a.cni)
-        .and_then(|c| c.ips);
+    let args = take::<RawArgs>(fields, "args")?.and_then(|a| a.cni);
+    let (from_args, labels) = match args {
+        Some(cni) => (cni.ips, cni.labels.unwrap_or_default()),
+        None => (None, Vec::new()),
+    };
+    Ok(AddInputs {
+        requested_ips: requested(from_runtime, from_args)?,
+        labels: checked_labels(labels)?,
+    })
+}
+
+/// [`add_inputs`]' requested addresses alone.
+#[cfg(test)]
+fn requested_ips(fields: &mut Map<String, Value>) -> Result<Vec<IpAddr>, ConfigError> {
+    add_inputs(fields).map(|inputs| inputs.requested_ips)
+}
+
+fn checked_labels(labels: Vec<RawLabel>) -> Result<Vec<Label>, ConfigError> {
+    const FIELD: &str = "args.cni.labels";
+    if labels.len() > LABELS_MAX {
+        return Err(ConfigError::invalid(
+            FIELD,
+            format!("has {} labels, more than {LABELS_MAX}", labels.len()),
+        ));
+    }
+    let mut out: Vec<Label> = Vec::with_capacity(labels.len());
+    for l in labels {
+        if l.key.is_empty() || l.key.len() > LABEL_BYTES_MAX || l.value.len() > LABEL_BYTES_MAX {
+            return Err(ConfigError::invalid(
+                FIELD,
+                format!("key {:?}: keys must be 1 to {LABEL_BYTES_MAX} bytes and values at most {LABEL_BYTES_MAX}", l.key),
+            ));
+        }
+        if out.iter().any(|o| o.key == l.key) {
+            return Err(ConfigError::invalid(
+                FIELD,
+                format!("key {:?} appears twice", l.key),
+            ));
+        }
+        out.push(Label {
+            key: l.key,
+            value: l.value,
+        });
+    }
+    Ok(out)
+}
+
+fn requested(
+    from_runtime: Option<Vec<String>>,
+    from_args: Option<Vec<String>>,
+) -> Result<Vec<IpAddr>, ConfigError> {
     let mut out = Vec::new();
     for (field, list) in [
         ("runtimeConfig.ips", from_runtime),
@@ -119,6 +195,41 @@ mod tests {
             Value::Object(map) => map,
             _ => Map::new(),
         }
+    }
+
+    #[test]
+    fn labels_come_from_args_cni_and_are_checked() {
+        let mut f = fields(json!({
+            "args": {"cni": {"labels": [
+                {"key": "role", "value": "infra"}, {"key": "tier", "value": ""}
+            ], "ips": ["10.1.2.3"]}}
+        }));
+        let inputs = add_inputs(&mut f).expect("labels");
+        let pairs: Vec<(&str, &str)> = inputs
+            .labels
+            .iter()
+            .map(|l| (l.key.as_str(), l.value.as_str()))
+            .collect();
+        assert_eq!(pairs, [("role", "infra"), ("tier", "")]);
+        assert_eq!(inputs.requested_ips.len(), 1);
+        assert!(add_inputs(&mut fields(json!({})))
+            .expect("none")
+            .labels
+            .is_empty());
+        for bad in [
+            json!({"args": {"cni": {"labels": [{"key": "", "value": "x"}]}}}),
+            json!({"args": {"cni": {"labels": [{"key": "a", "value": "x"}, {"key": "a", "value": "y"}]}}}),
+            json!({"args": {"cni": {"labels": [{"key": "a"}]}}}),
+            json!({"args": {"cni": {"labels": {"a": "b"}}}}),
+            json!({"args": {"cni": {"labels": [{"key": "v", "value": "x".repeat(2000)}]}}}),
+        ] {
+            let err = add_inputs(&mut fields(bad.clone())).expect_err("bad labels");
+            assert!(err.to_string().contains("args"), "{bad}: {err}");
+        }
+        let many: Vec<Value> = (0..65)
+            .map(|i| json!({"key": format!("k{i}"), "value": ""}))
+            .collect();
+        assert!(add_inputs(&mut fields(json!({"args": {"cni": {"labels": many}}}))).is_err());
     }
 
     #[test]

@@ -166,6 +166,7 @@ fn build_request(env: &CniEnv, conf: &NetConf) -> Result<Request, Failure> {
                     .map(ToString::to_string)
                     .collect(),
                 clean_gateway: conf.ipam.clean_gateway,
+                labels: conf.labels.clone(),
             })
         }
         Verb::Del => Request::Del(DelRequest {

@@ -95,6 +95,7 @@ fn add_sends_attachment_pod_network_and_pools() {
             pools: vec!["test-ippool".into()],
             requested_ips: vec![],
             clean_gateway: None,
+            labels: Vec::new(),
         }
     );
 }

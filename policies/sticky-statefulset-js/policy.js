@@ -14,11 +14,11 @@
 // "stableIdentities": [...]}; unknown keys are refused at load, like the
 // Rust policy's.
 
-import { log } from "berth:policy/host@0.1.0";
+import { log } from "berth:policy/host@0.2.0";
 
 const NAME = "sticky-statefulset-js";
 const VERSION = "0.1.0";
-const CONTRACT = "0.1.0";
+const CONTRACT = "0.2.0";
 const KEY_BYTES_MAX = 253;
 const UNITS = { s: 1n, m: 60n, h: 3600n, d: 86400n };
 const U64_MAX = (1n << 64n) - 1n;

@@ -24,7 +24,7 @@ from wit_world.imports import host, types
 
 NAME = "sticky-statefulset-python"
 VERSION = "0.1.0"
-CONTRACT = "0.1.0"
+CONTRACT = "0.2.0"
 KEY_BYTES_MAX = 253
 UNITS = {"s": 1, "m": 60, "h": 3600, "d": 86400}
 U64_MAX = 2**64 - 1

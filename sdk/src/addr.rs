@@ -18,6 +18,14 @@ fn to_u128(ip: IpAddr) -> u128 {
     }
 }
 
+/// `bits` as an address of `like`'s family.
+fn from_u128(bits: u128, like: IpAddr) -> IpAddr {
+    match like {
+        IpAddr::V4(_) => IpAddr::V4(u32::try_from(bits).unwrap_or(u32::MAX).into()),
+        IpAddr::V6(_) => IpAddr::V6(bits.into()),
+    }
+}
+
 fn same_family(a: IpAddr, b: IpAddr) -> bool {
     a.is_ipv4() == b.is_ipv4()
 }
@@ -122,6 +130,26 @@ impl Cidr {
         self.prefix
     }
 
+    /// The first address of the block (host bits cleared).
+    pub fn network(&self) -> IpAddr {
+        from_u128(to_u128(self.network) & !self.host_mask(), self.network)
+    }
+
+    /// The last address of the block (host bits set).
+    pub fn last(&self) -> IpAddr {
+        from_u128(to_u128(self.network) | self.host_mask(), self.network)
+    }
+
+    fn host_mask(&self) -> u128 {
+        let bits: u32 = if self.network.is_ipv4() { 32 } else { 128 };
+        let host_bits = bits - u32::from(self.prefix);
+        if host_bits >= 128 {
+            u128::MAX
+        } else {
+            (1u128 << host_bits) - 1
+        }
+    }
+
     pub fn contains(&self, ip: IpAddr) -> bool {
         if !same_family(ip, self.network) {
             return false;
@@ -212,5 +240,22 @@ mod tests {
         assert!(in_cidr("10.0.0.1", "10.0.0.0/33").is_err());
         assert!(in_cidr("10.0.0.1", "10.0.0.0").is_err());
         assert!(in_cidr("nope", "10.0.0.0/8").is_err());
+    }
+
+    #[test]
+    fn cidr_bounds() {
+        let c = Cidr::parse("10.6.1.7/16").unwrap();
+        assert_eq!(
+            (c.network(), c.last()),
+            (ip("10.6.0.0"), ip("10.6.255.255"))
+        );
+        let all = Cidr::parse("0.0.0.0/0").unwrap();
+        assert_eq!(all.last(), ip("255.255.255.255"));
+        let v6 = Cidr::parse("fd00::5/120").unwrap();
+        assert_eq!((v6.network(), v6.last()), (ip("fd00::"), ip("fd00::ff")));
+        assert_eq!(
+            Cidr::parse("::/0").unwrap().last(),
+            ip("ffff:ffff:ffff:ffff:ffff:ffff:ffff:ffff")
+        );
     }
 }

@@ -12,11 +12,16 @@ mod types;
 pub use types::*;
 
 pub mod addr;
+pub mod chain;
 pub mod duration;
+// Native only: it answers queries itself, where a guest asks the host.
+#[cfg(not(target_arch = "wasm32"))]
 pub mod harness;
+pub mod limits;
 pub mod log;
 pub mod ordinal;
 mod policy;
+pub mod query;
 pub mod selector;
 mod settings;
 

@@ -8,7 +8,7 @@
 use serde::{Deserialize, Serialize};
 
 /// Version of the WIT package these types mirror.
-pub const CONTRACT_VERSION: &str = "0.1.0";
+pub const CONTRACT_VERSION: &str = "0.2.0";
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]

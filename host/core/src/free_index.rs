@@ -110,6 +110,15 @@ impl FreeIndex {
         out
     }
 
+    /// Up to `k` free offsets in `from..=to`, ascending (no wrap).
+    pub fn free_between(&self, from: u128, to: u128, k: usize) -> Vec<u128> {
+        let mut out = Vec::new();
+        if from <= to && from <= self.max {
+            self.collect_free(from, to.min(self.max), k, &mut out);
+        }
+        out
+    }
+
     /// Free offsets in `from..=limit`: one tree lookup, then a walk over
     /// the following blocked intervals (each gap between two is a free
     /// run), so the cost is O(log n + k) even when every free address is

@@ -183,6 +183,7 @@ impl Daemon {
             pools: vec![POOL.into()],
             requested_ips: requested.into_iter().collect(),
             clean_gateway: None,
+            labels: Vec::new(),
         });
         let mut stream = UnixStream::connect(&self.socket).expect("connect");
         berth_proto::write_frame(&mut stream, &request).expect("send");

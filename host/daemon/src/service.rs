@@ -177,7 +177,8 @@ impl Service {
         self.store
             .apply(mutations)
             .map_err(|e| fail(e.error_kind(), format!("store: {e}")))?;
-        allocator.apply(mutations);
+        // With the time, so policies can ask when an address was freed.
+        allocator.apply_at(mutations, now_unix_secs());
         Ok(())
     }
 
@@ -224,7 +225,16 @@ impl Service {
             interface: add.attachment.ifname.clone(),
             pools: Vec::new(), // resolved from `request.pools` under the lock
             requested: add.requested_ips.clone(),
-            labels: Vec::new(),
+            // Single-host mode: the runtime's `args.cni.labels`; a cluster
+            // replaces them with the pod's own (`describe_workload`).
+            labels: add
+                .labels
+                .iter()
+                .map(|l| berth_policy_sdk::KeyValue {
+                    key: l.key.clone(),
+                    value: l.value.clone(),
+                })
+                .collect(),
             annotations: Vec::new(),
             owner: None,
             stateful_set: None,

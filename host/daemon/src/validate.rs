@@ -122,6 +122,7 @@ mod tests {
             pools: vec![],
             requested_ips: vec![],
             clean_gateway: None,
+            labels: Vec::new(),
         })
     }
 

@@ -46,6 +46,7 @@ fn add_requesting(berthd: &Berthd, container: &str, address: &str) -> Response {
         pools: vec!["feed".into()],
         requested_ips: vec![address.into()],
         clean_gateway: None,
+        labels: Vec::new(),
     });
     let mut stream = UnixStream::connect(&berthd.socket).expect("connect");
     berth_proto::write_frame(&mut stream, &request).expect("send");

@@ -1,4 +1,4 @@
-//! Host bindings for `berth:policy@0.1.0`, generated once from the SDK's
+//! Host bindings for `berth:policy@0.2.0`, generated once from the SDK's
 //! WIT file (the single source of truth shared with the guests).
 //!
 //! Everything else in the crate talks in `berth_policy_sdk` types; the

@@ -1,10 +1,9 @@
 //! A loaded chain and how one run of it goes: fresh instances per policy,
 //! `berth_core::chain::run_chain` for the semantics, then the metrics.
 
-use crate::bindings::PolicyWorldPre;
+use crate::contract::PolicyPre;
 use crate::engine::Runtime;
 use crate::metrics::PolicyCounters;
-use crate::sandbox::PolicyState;
 use crate::step::WasmStep;
 use berth_core::chain::{
     run_chain, ChainError, ChainHost, ChainOutcome, FailurePolicy, PolicyChain, PolicyErrorKind,
@@ -20,7 +19,7 @@ pub struct LoadedPolicy {
     pub(crate) failure_policy: FailurePolicy,
     /// The settings as the JSON string every call receives.
     pub(crate) settings: String,
-    pub(crate) pre: PolicyWorldPre<PolicyState>,
+    pub(crate) pre: PolicyPre,
     /// Store limits sized from the component (`needs.rs`).
     pub(crate) needs: crate::needs::PolicyNeeds,
     pub(crate) metadata: Metadata,
@@ -139,7 +138,8 @@ impl PolicyChain for LoadedChain {
             .iter_mut()
             .map(|step| step as &mut dyn PolicyStep)
             .collect();
-        let result = run_chain(&mut dyn_steps, request, host);
+        // Queries of this run's guests are answered from `host`.
+        let result = crate::query::with_host(host, || run_chain(&mut dyn_steps, request, host));
         drop(dyn_steps);
         self.account(&steps, &result);
         // Instances go back to the pool before the clock stops: dropping

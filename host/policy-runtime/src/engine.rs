@@ -75,6 +75,8 @@ impl Runtime {
             .map_err(|e| RuntimeError::Engine(format!("linking WASI timers: {e:#}")))?;
         crate::log::add_to_linker(&mut linker)
             .map_err(|e| RuntimeError::Engine(format!("linking berth:policy/host: {e:#}")))?;
+        crate::query::add_to_linker(&mut linker)
+            .map_err(|e| RuntimeError::Engine(format!("linking berth:policy/query: {e:#}")))?;
         let ticker =
             Ticker::start(engine.clone(), limits.epoch_tick).map_err(RuntimeError::Ticker)?;
         Ok(Self {

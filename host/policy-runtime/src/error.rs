@@ -57,7 +57,7 @@ pub enum LoadError {
     },
     #[error("policy {policy}: not a valid WebAssembly component: {message}")]
     Compile { policy: String, message: String },
-    #[error("policy {policy}: imports {import:?}, which policies may not use (allowed, all 0.2.x and backed by nothing: wasi:io, wasi:clocks (frozen), wasi:random (seeded), wasi:cli stdio/environment/exit/terminal, wasi:filesystem types/preopens (no directories), wasi:sockets (every socket refused), wasi:http types/outgoing-handler (calls trap); and berth:policy/host@0.1.x)")]
+    #[error("policy {policy}: imports {import:?}, which policies may not use (allowed, all 0.2.x and backed by nothing: wasi:io, wasi:clocks (frozen), wasi:random (seeded), wasi:cli stdio/environment/exit/terminal, wasi:filesystem types/preopens (no directories), wasi:sockets (every socket refused), wasi:http types/outgoing-handler (calls trap); and berth:policy host/types/query@0.2.x or host/types@0.1.x)")]
     ForbiddenImport { policy: String, import: String },
     #[error("policy {policy}: needs {need} {what}, more than the cap of {cap} (raise {setting} in berthd.json)")]
     BeyondLimits {

@@ -100,7 +100,12 @@ fn classify(name: &str) -> Option<Backing> {
     let (package, interface) = path.split_once('/')?;
     let wasi_02 = version.starts_with("0.2.");
     let linked = match package {
-        "berth:policy" => version.starts_with("0.1.") && matches!(interface, "host" | "types"),
+        // 0.1 components run unchanged (`contract.rs`); only 0.2 can ask.
+        "berth:policy" => match interface {
+            "host" | "types" => version.starts_with("0.1.") || version.starts_with("0.2."),
+            "query" => version.starts_with("0.2."),
+            _ => false,
+        },
         // Safe only as the runtime backs them: frozen clocks, seeded
         // randomness, and timers and `poll` that never wait (`no_wait.rs`).
         "wasi:io" | "wasi:clocks" | "wasi:random" => wasi_02,
@@ -129,6 +134,9 @@ mod tests {
         for ok in [
             "berth:policy/host@0.1.0",
             "berth:policy/types@0.1.3",
+            "berth:policy/host@0.2.0",
+            "berth:policy/types@0.2.1",
+            "berth:policy/query@0.2.0",
             "wasi:io/streams@0.2.6",
             "wasi:io/error@0.2.0",
             "wasi:cli/environment@0.2.6",
@@ -152,8 +160,10 @@ mod tests {
             "wasi:keyvalue/store@0.2.0",
             "wasi:cli/run@0.2.6",
             "wasi:io/streams@0.3.0",
-            "berth:policy/host@0.2.0",
+            "berth:policy/host@0.3.0",
+            "berth:policy/query@0.1.0",
             "berth:policy/policy@0.1.0",
+            "berth:policy/policy@0.2.0",
             "berth:policy/host",
             "evil:pkg/host@0.1.0",
             "log",

@@ -7,8 +7,9 @@
 //! requests. Once a call fails, the instance is never entered again
 //! (wasmtime forbids re-entering a trapped instance anyway).
 
-use crate::bindings::{wit, PolicyWorld, PolicyWorldPre};
+use crate::bindings::wit;
 use crate::budget::CallBudget;
+use crate::contract::{PolicyExports, PolicyPre};
 use crate::convert;
 use crate::engine::Inner;
 use crate::error::{classify, internal, CallFailure};
@@ -22,7 +23,7 @@ use wasmtime::Store;
 
 pub(crate) struct PolicyInstance {
     store: Store<PolicyState>,
-    world: PolicyWorld,
+    world: PolicyExports,
     fuel: Option<u64>,
     /// The error that ended this instance, if one did.
     broken: Option<PolicyError>,
@@ -35,7 +36,7 @@ impl PolicyInstance {
     /// the guest's randomness and wall clock.
     pub fn new(
         runtime: &Inner,
-        pre: &PolicyWorldPre<PolicyState>,
+        pre: &PolicyPre,
         needs: PolicyNeeds,
         policy: &Arc<str>,
         seed: u64,
@@ -87,18 +88,14 @@ impl PolicyInstance {
     }
 
     pub fn metadata(&mut self) -> Result<Metadata, PolicyError> {
-        let meta = self.call("metadata", |world, store| {
-            world.berth_policy_policy().call_metadata(store)
-        })?;
+        let meta = self.call("metadata", |world, store| world.metadata(store))?;
         convert::metadata_out(meta)
     }
 
     /// `Ok(Err(message))` is the policy refusing its settings.
     pub fn validate_settings(&mut self, settings: &str) -> Result<Result<(), String>, PolicyError> {
         self.call("validate-settings", |world, store| {
-            world
-                .berth_policy_policy()
-                .call_validate_settings(store, settings)
+            world.validate_settings(store, settings)
         })
     }
 
@@ -110,9 +107,7 @@ impl PolicyInstance {
         let lists = convert::RequestLists::new(request);
         let request = lists.request(request);
         let found = self.call("identify", |world, store| {
-            world
-                .berth_policy_policy()
-                .call_identify(store, settings, request)
+            world.identify(store, settings, request)
         })?;
         convert::identity_out(found)
     }
@@ -121,9 +116,7 @@ impl PolicyInstance {
         let lists = convert::RequestLists::new(request);
         let request = lists.request(request);
         let decision: wit::Decision = self.call("evaluate", |world, store| {
-            world
-                .berth_policy_policy()
-                .call_evaluate(store, settings, request)
+            world.evaluate(store, settings, request)
         })?;
         convert::decision_out(decision)
     }
@@ -131,7 +124,7 @@ impl PolicyInstance {
     fn call<R>(
         &mut self,
         what: &'static str,
-        f: impl FnOnce(&PolicyWorld, &mut Store<PolicyState>) -> wasmtime::Result<R>,
+        f: impl FnOnce(&PolicyExports, &mut Store<PolicyState>) -> wasmtime::Result<R>,
     ) -> Result<R, PolicyError> {
         if let Some(broken) = &self.broken {
             return Err(PolicyError::new(

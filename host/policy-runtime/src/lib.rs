@@ -1,5 +1,5 @@
 //! Runs Berth's allocation policies: WebAssembly components implementing
-//! `berth:policy@0.1.0`, sandboxed and bounded, driven through the chain
+//! `berth:policy@0.2.0` (or `@0.1.0`, unchanged: `contract.rs`), sandboxed and bounded, driven through the chain
 //! semantics of `berth_core::chain`.
 //!
 //! ```no_run
@@ -20,6 +20,7 @@ mod bindings;
 mod budget;
 mod chain;
 mod config;
+mod contract;
 mod convert;
 mod engine;
 mod error;
@@ -34,6 +35,7 @@ mod log;
 mod metrics;
 mod needs;
 mod no_wait;
+mod query;
 mod sandbox;
 mod scan;
 mod source;

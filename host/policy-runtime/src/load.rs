@@ -1,11 +1,12 @@
 //! Loading a chain: fetch each module, check its digest, compile it once,
-//! refuse forbidden imports, link it once (`InstancePre`), then ask a fresh
-//! instance for its metadata and to validate its settings. Any failure
+//! refuse forbidden imports, link it once (`InstancePre`) as the contract
+//! version it exports (`contract.rs`), then ask a fresh instance for its
+//! metadata and to validate its settings. Any failure
 //! refuses the whole chain, so a half-valid list never goes live.
 
-use crate::bindings::PolicyWorldPre;
 use crate::chain::{LoadedChain, LoadedPolicy};
 use crate::config::PolicyConfig;
+use crate::contract::{speaks, PolicyPre};
 use crate::engine::Runtime;
 use crate::error::LoadError;
 use crate::instance::PolicyInstance;
@@ -23,8 +24,9 @@ use wasmtime::component::Component;
 /// Compiled components kept for reloads: two full chains' worth.
 const COMPILED_CACHE_ENTRIES_MAX: usize = 2 * CHAIN_POLICIES_MAX;
 
-/// Contract versions this host speaks: `0.1.x`.
-pub const CONTRACT_COMPATIBLE: &str = "0.1.x";
+/// Contract versions this host speaks: `0.2.x`, and `0.1.x` components
+/// unchanged (`contract.rs`).
+pub const CONTRACT_COMPATIBLE: &str = "0.2.x, 0.1.x";
 
 impl Runtime {
     /// Loads `configs`, in order, into a chain ready to run.
@@ -70,7 +72,7 @@ impl Runtime {
             backing,
         )
         .map_err(link)?;
-        let pre = PolicyWorldPre::new(pre).map_err(link)?;
+        let pre = PolicyPre::new(pre).map_err(link)?;
 
         let settings =
             serde_json::to_string(&config.settings).map_err(|e| LoadError::InvalidSettings {
@@ -135,7 +137,7 @@ impl Runtime {
     fn check_instance(
         &self,
         name: &Arc<str>,
-        pre: &PolicyWorldPre<crate::sandbox::PolicyState>,
+        pre: &PolicyPre,
         needs: PolicyNeeds,
         settings: &str,
     ) -> Result<Metadata, LoadError> {
@@ -150,7 +152,7 @@ impl Runtime {
         let mut instance = PolicyInstance::new(&self.inner, pre, needs, name, 0, 0)
             .map_err(call("instantiate"))?;
         let metadata = instance.metadata().map_err(call("metadata"))?;
-        if !compatible_contract(&metadata.contract) {
+        if !speaks(&metadata.contract) {
             return Err(LoadError::IncompatibleContract {
                 policy: policy(),
                 contract: metadata.contract,
@@ -194,27 +196,9 @@ fn check_name(name: &str) -> Result<(), LoadError> {
     })
 }
 
-/// "0.1.<patch>" with a numeric patch: additions within 0.1 keep the
-/// contract's shape, which is what the host's bindings depend on.
-fn compatible_contract(contract: &str) -> bool {
-    contract
-        .strip_prefix("0.1.")
-        .is_some_and(|patch| !patch.is_empty() && patch.bytes().all(|b| b.is_ascii_digit()))
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn contract_versions() {
-        for ok in ["0.1.0", "0.1.7", "0.1.12"] {
-            assert!(compatible_contract(ok), "{ok}");
-        }
-        for bad in ["0.2.0", "0.1", "0.1.", "0.1.x", "1.1.0", "", "0.10.0"] {
-            assert!(!compatible_contract(bad), "{bad}");
-        }
-    }
 
     #[test]
     fn names() {

@@ -16,9 +16,17 @@ use std::sync::Arc;
 use wasmtime::component::{Linker, WasmStr};
 use wasmtime::StoreContextMut;
 
-/// Links `berth:policy/host.log` (semver-compatible 0.1.x guests match).
+/// Links `berth:policy/host.log` for 0.2.x guests and, unchanged, for
+/// 0.1.x ones (semver-compatible patches match each name).
 pub(crate) fn add_to_linker(linker: &mut Linker<PolicyState>) -> wasmtime::Result<()> {
-    linker.instance("berth:policy/host@0.1.0")?.func_wrap(
+    for name in ["berth:policy/host@0.2.0", "berth:policy/host@0.1.0"] {
+        link_log(linker, name)?;
+    }
+    Ok(())
+}
+
+fn link_log(linker: &mut Linker<PolicyState>, name: &str) -> wasmtime::Result<()> {
+    linker.instance(name)?.func_wrap(
         "log",
         |mut store: StoreContextMut<'_, PolicyState>, (level, message): (LogLevel, WasmStr)| {
             if store.data().log.remaining == 0 {

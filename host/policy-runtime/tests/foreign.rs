@@ -145,7 +145,7 @@ fn the_languages_metadata_is_their_own() {
         let chain = load(&[PolicyConfig::bytes("sticky", bytes.to_vec())]);
         let metadata = chain.policies()[0].metadata();
         assert_eq!(metadata.name, name);
-        assert_eq!(metadata.contract, "0.1.0");
+        assert_eq!(metadata.contract, "0.2.0");
     }
 }
 

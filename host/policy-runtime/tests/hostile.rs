@@ -118,7 +118,7 @@ fn a_forbidden_import_is_refused_before_compiling() {
         "wasi:http/incoming-handler@0.2.6",
         "wasi:cli/run@0.2.6",
         "wasi:filesystem/types@0.3.0",
-        "berth:policy/host@0.2.0",
+        "berth:policy/host@0.3.0",
     ] {
         let config = PolicyConfig::bytes("bad", import_then_garbage(import));
         match runtime().load_chain(&[config]) {

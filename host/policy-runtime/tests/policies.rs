@@ -298,6 +298,6 @@ fn sticky_metadata_is_read_at_load() {
     let chain = load(&[builtin("sticky", "sticky-statefulset", json!({}))]);
     let policy = &chain.policies()[0];
     assert_eq!(policy.metadata().name, "sticky-statefulset");
-    assert!(policy.metadata().contract.starts_with("0.1."));
+    assert!(policy.metadata().contract.starts_with("0.2."));
     assert_eq!(policy.sha256().len(), 64);
 }

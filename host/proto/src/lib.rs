@@ -35,6 +35,13 @@ pub struct Attachment {
     pub ifname: String,
 }
 
+/// A pod label, as the CNI conventions' `args.cni.labels` carry them.
+#[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
+pub struct Label {
+    pub key: String,
+    pub value: String,
+}
+
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct AddRequest {
     pub attachment: Attachment,
@@ -51,6 +58,10 @@ pub struct AddRequest {
     /// pools' gateways (`None`: the pool decides; pod annotations win).
     #[serde(default)]
     pub clean_gateway: Option<bool>,
+    /// The CNI config's `args.cni.labels`: the pod's labels where no
+    /// cluster tells the daemon (single-host mode), passed to policies.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub labels: Vec<Label>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]

@@ -1,5 +1,5 @@
 use super::*;
-use berth_policy_sdk::harness::{candidate, pool, Harness, RequestBuilder};
+use berth_policy_sdk::harness::{candidate, pool, FakeView, Harness, RequestBuilder};
 
 const RANGE: &str = r#""range": "10.6.168.101-10.6.168.110""#;
 
@@ -41,9 +41,14 @@ fn evaluate_table() {
             Ok(pick("v6", "fd00::1f"))),
     ];
     for (name, settings, request, want) in cases {
+        // The range is free in the pool: its picks are legal though no
+        // sampled candidate names them (the host's rule, in the harness).
+        let view = FakeView::of(&request)
+            .free("test-ippool", "10.6.168.101-10.6.168.110")
+            .free("v6", "fd00::10-fd00::1f");
         let got = Harness::<OrdinalPinned>::new(&settings)
             .unwrap()
-            .evaluate(&request);
+            .evaluate_with(&request, view);
         match (got, want) {
             (got, Ok(want)) => assert_eq!(got, want, "{name}"),
             (Decision::Reject(reason), Err(want)) => {

@@ -23,6 +23,7 @@ pub fn add_request(container: &str, pools: &[&str]) -> Request {
         pools: pools.iter().map(|p| (*p).to_owned()).collect(),
         requested_ips: vec![],
         clean_gateway: None,
+        labels: Vec::new(),
     })
 }
 

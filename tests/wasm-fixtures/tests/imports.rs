@@ -36,8 +36,8 @@ fn minor(name: &str) -> String {
 /// What std on wasm32-wasip2 imports in a pure policy (measured with Rust
 /// 1.95), plus the contract's own `berth:policy/host`.
 const PURE_POLICY_IMPORTS: &[&str] = &[
-    "berth:policy/host@0.1.0",
-    "berth:policy/types@0.1.0",
+    "berth:policy/host@0.2.0",
+    "berth:policy/types@0.2.0",
     "wasi:cli/environment@0.2",
     "wasi:cli/exit@0.2",
     "wasi:cli/stderr@0.2",

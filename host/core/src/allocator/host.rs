@@ -40,6 +40,48 @@ impl ChainHost for RequestHost<'_> {
                 .alloc
                 .can_take(pool, address, identity.map(|i| i.key.as_str()))
     }
+
+    /// From the pool's free index: O(log n + limit) whatever the range.
+    fn free_in_range(&self, pool: &str, first: IpAddr, last: IpAddr, limit: usize) -> Vec<IpAddr> {
+        let Some(i) = self.request_pool(pool) else {
+            return Vec::new();
+        };
+        let p = &self.alloc.pools[i];
+        if p.disabled {
+            return Vec::new();
+        }
+        // A range reaching past the subnet is cut to it: asking for
+        // "everything from .1" must not come back empty.
+        let (network, broadcast) = (p.subnet.network(), p.subnet.broadcast());
+        if first.is_ipv4() != network.is_ipv4() || last.is_ipv4() != network.is_ipv4() {
+            return Vec::new();
+        }
+        let (Some(from), Some(to)) = (
+            p.offset_of(first.max(network)),
+            p.offset_of(last.min(broadcast)),
+        ) else {
+            return Vec::new();
+        };
+        self.alloc.free[i]
+            .free_between(from, to, limit)
+            .into_iter()
+            .map(|off| p.address_at(off))
+            .collect()
+    }
+
+    fn released_at(&self, pool: &str, address: IpAddr) -> Option<u64> {
+        let i = self.request_pool(pool)?;
+        self.alloc.pools[i].offset_of(address)?;
+        self.alloc.released_at(address)
+    }
+}
+
+impl RequestHost<'_> {
+    /// The index of `pool` if it is one of the request's pools.
+    fn request_pool(&self, pool: &str) -> Option<usize> {
+        let i = self.alloc.pool_index.get(pool).copied()?;
+        self.pools.contains(&i).then_some(i)
+    }
 }
 
 impl Allocator {

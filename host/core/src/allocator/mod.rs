@@ -11,6 +11,7 @@ mod add;
 mod host;
 mod input;
 mod release;
+mod released;
 mod reserved;
 mod restore;
 mod scope;
@@ -98,6 +99,8 @@ pub struct Allocator {
     /// nobody else gets the address, but in no slot index, and released by
     /// their owning node (see `restore.rs`).
     superseded: BTreeSet<IpAddr>,
+    /// When pods let go of addresses now free (`released.rs`).
+    release_times: released::ReleaseTimes,
 }
 
 impl Allocator {
@@ -143,6 +146,7 @@ impl Allocator {
             }
         }
         fresh.spread_seed = self.spread_seed;
+        fresh.release_times = std::mem::take(&mut self.release_times);
         *self = fresh;
         Ok(self.orphaned().iter().map(|r| r.key()).collect())
     }

@@ -68,7 +68,9 @@ impl Allocator {
                         Some(pool.as_str()),
                         "Remove of {pool}/{address}, which is not held"
                     );
-                    self.remove_record(*address);
+                    if let Some(gone) = self.remove_record(*address) {
+                        self.note_retained_release(&gone.state, *address);
+                    }
                 }
             }
         }

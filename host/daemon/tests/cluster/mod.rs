@@ -407,6 +407,7 @@ impl Berthd {
             pools: vec![],
             requested_ips: vec![],
             clean_gateway: None,
+            labels: Vec::new(),
         });
         match self.try_ask(&request)? {
             Response::Added(result) => Ok(result.ips[0]
@@ -528,6 +529,7 @@ impl Berthd {
             pools: vec![],
             requested_ips: vec![],
             clean_gateway,
+            labels: Vec::new(),
         });
         match self.try_ask(&request)? {
             Response::Added(result) => Ok(result),

@@ -1,12 +1,7 @@
-//! Native test harness: build requests with sensible defaults and call a
-//! policy the way the host would, with JSON settings, without any Wasm.
+//! Requests for the harness, with sensible defaults, and the small
+//! builders of pools, candidates and bindings that go into them.
 
-use crate::policy::{evaluate_or_reject, identify_or_none, validate_settings};
-use crate::{
-    Binding, Candidate, Decision, Identity, IpFamily, KeyValue, Owner, Policy, Pool, Request,
-    StatefulSet,
-};
-use std::marker::PhantomData;
+use crate::{Binding, Candidate, Identity, IpFamily, KeyValue, Owner, Pool, Request, StatefulSet};
 
 /// Builds a [`Request`]. Defaults: namespace `default`, pod `test-pod`,
 /// interface `eth0`, IPv4, one pool `default-pool` (10.0.0.0/24) and three
@@ -180,67 +175,5 @@ pub fn binding(pool: &str, address: &str) -> Binding {
             IpFamily::V4
         },
         attached: false,
-    }
-}
-
-/// Calls a [`Policy`] with JSON settings, as the component would.
-pub struct Harness<P> {
-    settings: String,
-    policy: PhantomData<fn() -> P>,
-}
-
-impl<P: Policy> Harness<P> {
-    /// Validates `settings` like the host does at load.
-    pub fn new(settings: &str) -> Result<Self, String> {
-        validate_settings::<P>(settings)?;
-        Ok(Self::unvalidated(settings))
-    }
-
-    /// Skips validation, to test what the guest does with bad settings.
-    pub fn unvalidated(settings: &str) -> Self {
-        Self {
-            settings: settings.to_owned(),
-            policy: PhantomData,
-        }
-    }
-
-    /// The identify phase: like the host, hides candidates, bindings and
-    /// any identity from the policy.
-    pub fn identify(&self, request: &Request) -> Option<Identity> {
-        let mut request = request.clone();
-        request.candidates.clear();
-        request.bindings.clear();
-        request.identity = None;
-        identify_or_none::<P>(&self.settings, &request)
-    }
-
-    /// The evaluate phase, on the request exactly as given.
-    pub fn evaluate(&self, request: &Request) -> Decision {
-        evaluate_or_reject::<P>(&self.settings, request)
-    }
-
-    /// Both phases as a one-policy chain: identify, then (if an identity
-    /// was stated) attach `held` as its bindings and put those that match
-    /// the request's interface, family and pools first among the
-    /// candidates, then evaluate.
-    pub fn run(&self, request: &Request, held: &[Binding]) -> (Option<Identity>, Decision) {
-        let identity = self.identify(request);
-        let mut request = request.clone();
-        request.identity = identity.clone();
-        request.bindings.clear();
-        if identity.is_some() {
-            request.bindings = held.to_vec();
-            let front: Vec<Candidate> = held
-                .iter()
-                .filter(|b| b.interface == request.interface && b.family == request.family)
-                .filter(|b| request.pools.iter().any(|p| p.name == b.pool))
-                .map(|b| candidate(&b.pool, &b.address))
-                .collect();
-            request.candidates.retain(|c| !front.contains(c));
-            let rest = std::mem::replace(&mut request.candidates, front);
-            request.candidates.extend(rest);
-        }
-        let decision = self.evaluate(&request);
-        (identity, decision)
     }
 }
