@@ -30,6 +30,14 @@ pub const REQUEST_NAME_BYTES_MAX: usize = 253;
 /// Encoded bytes of one page of an operator answer: well under the
 /// protocol's 64 KiB frame, whatever the names in it.
 pub const ADMIN_PAGE_BYTES_MAX: usize = 48 * 1024;
+/// ADD requests the daemon keeps (newest first, in memory only) so
+/// `berthd explain --request` can print the request behind an allocation
+/// and `berth-policy run --against` can replay it. Bounded by count and by
+/// encoded bytes: a request carries up to 64 labels of 1 KiB each.
+pub const KEPT_REQUESTS_MAX: usize = 1024;
+pub const KEPT_REQUESTS_BYTES_MAX: usize = 4 * 1024 * 1024;
+/// Refused ADDs the daemon keeps for `berthd explain --refusals`.
+pub const KEPT_REFUSALS_MAX: usize = 64;
 /// Open connections on the daemon's socket (idle or not); more are closed
 /// at once. Requests in flight are bounded separately (config).
 pub const SOCKET_CONNECTIONS_MAX: usize = 4096;

@@ -2,7 +2,9 @@
 //! tables (or JSON with `--json`).
 
 use anyhow::{bail, Context};
-use berth_proto::admin::{AdminRequest, AdminResponse, AllocationView, Explanation, PoolView};
+use berth_proto::admin::{
+    AdminRequest, AdminResponse, AllocationView, Explanation, PoolView, RefusalView,
+};
 use berth_proto::{Request, Response};
 use std::os::unix::net::UnixStream;
 use std::path::Path;
@@ -65,6 +67,11 @@ pub fn print(answer: &AdminResponse, json: bool) -> anyhow::Result<()> {
         AdminResponse::Allocations { allocations, .. } => print_allocations(allocations),
         AdminResponse::Released { count } => println!("released {count} address(es)"),
         AdminResponse::Explained { explanations } => print_explanations(explanations),
+        // A fixture is JSON whatever the flag: it is meant for a file.
+        AdminResponse::Request { fixture } => {
+            println!("{}", serde_json::to_string_pretty(fixture)?)
+        }
+        AdminResponse::Refusals { refusals } => print_refusals(refusals),
         AdminResponse::Reloaded {
             policies,
             pools,
@@ -146,9 +153,39 @@ fn print_explanations(explanations: &[Explanation]) {
             "  identity: {}",
             e.identity.as_deref().unwrap_or("none (stateless)")
         );
+        println!(
+            "  placed-by: {}",
+            e.placed_by
+                .as_deref()
+                .unwrap_or("the allocator (every policy abstained)")
+        );
         for (i, step) in e.steps.iter().enumerate() {
             println!("  {}. {step}", i + 1);
         }
+    }
+}
+
+fn print_refusals(refusals: &[RefusalView]) {
+    if refusals.is_empty() {
+        println!("no ADD refused since berthd started");
+    }
+    for r in refusals {
+        println!(
+            "at {} {} (container {}, {} on {}): {:?}",
+            r.at_unix_secs,
+            r.pod,
+            short(&r.container_id),
+            r.ifname,
+            r.network,
+            r.kind
+        );
+        println!(
+            "  refused by: {}",
+            r.policy
+                .as_deref()
+                .unwrap_or("the allocator (no policy refused)")
+        );
+        println!("  reason: {}", r.reason);
     }
 }
 

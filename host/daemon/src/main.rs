@@ -8,6 +8,7 @@ mod cli;
 mod cluster;
 mod config;
 mod daemon;
+mod decision_log;
 mod faults;
 mod fetch_policy;
 mod frame_buffer;
@@ -18,6 +19,7 @@ mod metrics;
 mod phases;
 mod pod_request;
 mod policy_limits;
+mod recording;
 mod server;
 mod service;
 mod sys;
@@ -76,12 +78,24 @@ enum Command {
         #[arg(long, requires = "pool")]
         address: Option<String>,
     },
-    /// Explain an allocation: which policy did what, in order. TARGET is an
-    /// address, a container id or an identity key.
+    /// Explain an allocation: the policy (name and version) that placed it
+    /// and what each policy did, in order. TARGET is an address, a
+    /// container id or an identity key.
+    ///
+    /// `--request ADDRESS` prints the request that produced an allocation
+    /// as a fixture that `berth-policy test` and `berth-policy run` accept
+    /// (berthd keeps the newest 1024 requests, in memory, from its start).
+    /// `--refusals` lists the last 64 refused ADDs: when, for which pod,
+    /// the reason, and the policy that refused.
     Explain {
         #[command(flatten)]
         remote: Remote,
-        target: String,
+        #[arg(required_unless_present_any = ["request", "refusals"], conflicts_with_all = ["request", "refusals"])]
+        target: Option<String>,
+        #[arg(long, value_name = "ADDRESS", conflicts_with = "refusals")]
+        request: Option<String>,
+        #[arg(long)]
+        refusals: bool,
     },
     /// Ask the running daemon to reload its config (like SIGHUP).
     Reload(Remote),
@@ -151,7 +165,21 @@ fn main() -> anyhow::Result<()> {
                 address,
             },
         ),
-        Command::Explain { remote: r, target } => remote(&r, AdminRequest::Explain { target }),
+        Command::Explain {
+            remote: r,
+            target,
+            request,
+            refusals,
+        } => {
+            let ask = match (target, request) {
+                _ if refusals => AdminRequest::ListRefusals,
+                (_, Some(address)) => AdminRequest::ExplainRequest { address },
+                (Some(target), None) => AdminRequest::Explain { target },
+                // clap requires one of the three.
+                (None, None) => anyhow::bail!("explain needs a target, --request or --refusals"),
+            };
+            remote(&r, ask)
+        }
         Command::Reload(r) => remote(&r, AdminRequest::Reload),
         Command::InstallCni { source, dest_dir } => install_cni::run(&source, &dest_dir),
         Command::FetchPolicy { dir, policies } => fetch_policy::run(&dir, &policies),

@@ -8,9 +8,11 @@
 //! can never be taken by a concurrent request before it is committed.
 
 use crate::config::DaemonConfig;
+use crate::decision_log::DecisionLog;
 use crate::kube::directory::Directory;
 use crate::metrics::{Metrics, Verb};
 use crate::phases::{Phase, PhaseClock, TimedChain};
+use crate::recording::{Captured, RecordingChain};
 use crate::views;
 use berth_core::allocator::{AddInput, Allocator, NodeScope};
 use berth_core::limits::RELEASE_ATTEMPTS_MAX;
@@ -42,6 +44,8 @@ pub struct Service {
     /// Kubernetes mode: dead nodes whose records this node collects (set
     /// by each GC pass from the live node list; see `kube::gc::acts_for`).
     pub(crate) adopted_nodes: Mutex<BTreeSet<String>>,
+    /// Recent requests and refusals, for `berthd explain`.
+    pub(crate) decisions: DecisionLog,
 }
 
 /// Plans that lose a race to another node (Kubernetes store) are re-planned
@@ -120,6 +124,7 @@ impl Service {
             node,
             directory,
             adopted_nodes: Mutex::default(),
+            decisions: DecisionLog::default(),
         }
     }
 
@@ -215,11 +220,30 @@ impl Service {
         }
     }
 
+    /// ADD, remembering what the chain saw and decided
+    /// (`decision_log.rs`), so the allocation or the refusal can be
+    /// explained later.
     fn add(
         &self,
         add: &AddRequest,
         deadline: Option<Instant>,
         clock: &mut PhaseClock,
+    ) -> Result<Response, Failure> {
+        let runs = Mutex::new(Vec::new());
+        let result = self.add_recorded(add, deadline, clock, &runs);
+        if let Err(error) = &result {
+            let runs = runs.into_inner().unwrap_or_default();
+            self.decisions.refused(add, error, &runs, now_unix_secs());
+        }
+        result
+    }
+
+    fn add_recorded(
+        &self,
+        add: &AddRequest,
+        deadline: Option<Instant>,
+        clock: &mut PhaseClock,
+        runs: &Mutex<Vec<Captured>>,
     ) -> Result<Response, Failure> {
         let started = Instant::now();
         let mut input = AddInput {
@@ -250,7 +274,13 @@ impl Service {
             // Patterns match the pools in force now.
             input.pools = resolve(allocator.pools(), &request.pools)
                 .map_err(|e| fail(e.kind(), e.to_string()))?;
-            let chain = TimedChain::new(&self.chain);
+            // Only the attempt that commits is explained.
+            if let Ok(mut runs) = runs.lock() {
+                runs.clear();
+            }
+            let current = self.chain.current();
+            let recording = RecordingChain::new(&current, runs);
+            let chain = TimedChain::new(&recording);
             let plan = allocator
                 .plan_add(&input, &chain, now_unix_secs())
                 .map_err(|e| fail(e.kind(), e.to_string()))?;
@@ -283,6 +313,11 @@ impl Service {
         self.metrics
             .released_by_rebind
             .fetch_add(removed(&plan.mutations), Relaxed);
+        if let Ok(mut runs) = runs.lock() {
+            let runs = std::mem::take(&mut *runs);
+            self.decisions
+                .allocated(add, &self.node, runs, &plan.mutations);
+        }
         self.metrics
             .add_latency
             .observe_us(u64::try_from(started.elapsed().as_micros()).unwrap_or(u64::MAX));
@@ -525,7 +560,23 @@ impl Service {
                 Ok(AdminResponse::Allocations { allocations, next })
             }
             AdminRequest::Explain { target } => Ok(AdminResponse::Explained {
-                explanations: views::explain(&*self.lock()?, &target),
+                explanations: views::explain(&*self.lock()?, &self.decisions, &target),
+            }),
+            AdminRequest::ExplainRequest { address } => {
+                let address = address.parse::<IpAddr>().map_err(|_| {
+                    fail(
+                        ErrorKind::InvalidRequest,
+                        format!("{address:?} is not an IP address"),
+                    )
+                })?;
+                let fixture = self
+                    .decisions
+                    .fixture(&*self.lock()?, address)
+                    .map_err(|why| fail(ErrorKind::InvalidRequest, why))?;
+                Ok(AdminResponse::Request { fixture })
+            }
+            AdminRequest::ListRefusals => Ok(AdminResponse::Refusals {
+                refusals: self.decisions.refusals(),
             }),
             AdminRequest::Release {
                 identity,

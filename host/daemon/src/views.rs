@@ -1,5 +1,6 @@
 //! Printable views of the allocator for the CLI and the metrics endpoint.
 
+use crate::decision_log::DecisionLog;
 use crate::metrics::escape_label;
 use berth_core::allocator::Allocator;
 use berth_core::describe;
@@ -138,7 +139,7 @@ fn allocation(r: &AddressRecord) -> AllocationView {
 }
 
 /// Records matching `target`: an address, a container id or an identity.
-pub fn explain(allocator: &Allocator, target: &str) -> Vec<Explanation> {
+pub fn explain(allocator: &Allocator, decisions: &DecisionLog, target: &str) -> Vec<Explanation> {
     allocator
         .records()
         .filter(|r| {
@@ -153,6 +154,7 @@ pub fn explain(allocator: &Allocator, target: &str) -> Vec<Explanation> {
             address: r.address.to_string(),
             pod: pod(r),
             identity: r.identity_key().map(str::to_owned),
+            placed_by: placed_by(decisions, r),
             steps: if r.trace.is_empty() {
                 // Records keep only the steps that did something.
                 vec![describe::NO_STEPS.to_owned()]
@@ -161,6 +163,17 @@ pub fn explain(allocator: &Allocator, target: &str) -> Vec<Explanation> {
             },
         })
         .collect()
+}
+
+/// Who placed `record`: the policy and version kept with its request,
+/// else the policy its trace names, whose version was not kept.
+fn placed_by(decisions: &DecisionLog, record: &AddressRecord) -> Option<String> {
+    match decisions.placed_by(record) {
+        Some(kept) => kept,
+        None => describe::placed_by(&record.trace).map(|policy| {
+            format!("{policy} (version not kept: decided before the requests berthd keeps)")
+        }),
+    }
 }
 
 pub fn pool_metrics(allocator: &Allocator) -> String {
