@@ -58,6 +58,12 @@ pub fn all_allocations(socket: &Path) -> anyhow::Result<AdminResponse> {
 }
 
 pub fn print(answer: &AdminResponse, json: bool) -> anyhow::Result<()> {
+    // A fixture is JSON with or without the flag, and only the fixture:
+    // it is meant for a file `berth-policy test` reads.
+    if let AdminResponse::Request { fixture } = answer {
+        println!("{}", serde_json::to_string_pretty(fixture)?);
+        return Ok(());
+    }
     if json {
         println!("{}", serde_json::to_string_pretty(answer)?);
         return Ok(());
@@ -67,10 +73,7 @@ pub fn print(answer: &AdminResponse, json: bool) -> anyhow::Result<()> {
         AdminResponse::Allocations { allocations, .. } => print_allocations(allocations),
         AdminResponse::Released { count } => println!("released {count} address(es)"),
         AdminResponse::Explained { explanations } => print_explanations(explanations),
-        // A fixture is JSON whatever the flag: it is meant for a file.
-        AdminResponse::Request { fixture } => {
-            println!("{}", serde_json::to_string_pretty(fixture)?)
-        }
+        AdminResponse::Request { .. } => {}
         AdminResponse::Refusals { refusals } => print_refusals(refusals),
         AdminResponse::Reloaded {
             policies,

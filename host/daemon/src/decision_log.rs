@@ -79,9 +79,8 @@ impl DecisionLog {
         runs: Vec<Captured>,
         mutations: &[Mutation],
     ) {
-        let Ok(mut kept) = self.requests.lock() else {
-            return;
-        };
+        // Encoded before the lock: explain requests wait only for inserts.
+        let mut entries = Vec::new();
         for mutation in mutations {
             let Mutation::Put(record) = mutation else {
                 continue;
@@ -105,7 +104,12 @@ impl DecisionLog {
                     .filter(|text| text.len() <= ADMIN_PAGE_BYTES_MAX)
                     .map(String::into_boxed_str),
             };
-            kept.insert(record.address, entry);
+            entries.push((record.address, entry));
+        }
+        if let Ok(mut kept) = self.requests.lock() {
+            for (address, entry) in entries {
+                kept.insert(address, entry);
+            }
         }
     }
 
