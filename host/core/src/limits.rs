@@ -37,6 +37,8 @@ pub const ADMIN_PAGE_BYTES_MAX: usize = 48 * 1024;
 pub const KEPT_REQUESTS_MAX: usize = 1024;
 pub const KEPT_REQUESTS_BYTES_MAX: usize = 4 * 1024 * 1024;
 /// Refused ADDs the daemon keeps for `berthd explain --refusals`.
+/// (This and `KEPT_REQUESTS_MAX` are quoted in `berthd explain --help`,
+/// the README and sdk/README.md.)
 pub const KEPT_REFUSALS_MAX: usize = 64;
 /// Open connections on the daemon's socket (idle or not); more are closed
 /// at once. Requests in flight are bounded separately (config).

@@ -8,14 +8,16 @@
 //! the newest kept ones, or made before the daemon started, is still
 //! explained from its record's trace, only without its request.
 
-use crate::recording::Captured;
+use crate::recording::{describe_policy, Captured};
 use berth_core::allocator::Allocator;
 use berth_core::chain::{truncate_utf8, ChainOutcome};
+use berth_core::describe;
 use berth_core::limits::{
     ADMIN_PAGE_BYTES_MAX, KEPT_REFUSALS_MAX, KEPT_REQUESTS_BYTES_MAX, KEPT_REQUESTS_MAX,
     REASON_BYTES_MAX,
 };
 use berth_core::record::{AddressRecord, Mutation};
+use berth_policy_runtime::LoadedChain;
 use berth_proto::admin::RefusalView;
 use berth_proto::{AddRequest, ErrorBody};
 use serde_json::{json, Value};
@@ -27,6 +29,17 @@ use std::sync::Mutex;
 pub struct DecisionLog {
     requests: Mutex<KeptRequests>,
     refusals: Mutex<VecDeque<RefusalView>>,
+    chain: Mutex<ChainInForce>,
+}
+
+/// The chain berthd runs and since when: a record created after it came
+/// into force was placed by one of its policies, whose version is known
+/// even once the record's request is no longer kept.
+#[derive(Default)]
+struct ChainInForce {
+    since_unix_secs: u64,
+    /// (name in the config, "name version").
+    policies: Vec<(String, String)>,
 }
 
 #[derive(Default)]
@@ -145,12 +158,44 @@ impl DecisionLog {
             .unwrap_or_default()
     }
 
-    /// The policy and version that placed `record`, when its request is
-    /// still kept.
-    pub fn placed_by(&self, record: &AddressRecord) -> Option<Option<String>> {
-        let kept = self.requests.lock().ok()?;
-        let entry = kept.by_address.get(&record.address)?;
-        entry.produced(record).then(|| entry.placed_by.clone())
+    /// Notes the chain berthd runs from `now` on (at start and on reload).
+    pub fn chain_in_force(&self, chain: &LoadedChain, now: u64) {
+        let policies = chain
+            .policies()
+            .iter()
+            .map(|p| (p.name().to_owned(), describe_policy(chain, p.name())))
+            .collect();
+        if let Ok(mut current) = self.chain.lock() {
+            *current = ChainInForce {
+                since_unix_secs: now,
+                policies,
+            };
+        }
+    }
+
+    /// The policy and version that placed `record`: as kept with its
+    /// request; else the policy its trace names, with the version of the
+    /// chain in force when the record was created after that chain came
+    /// into force (within the same second is not after); else unversioned.
+    /// `None` when every policy abstained.
+    pub fn placed_by(&self, record: &AddressRecord) -> Option<String> {
+        if let Ok(kept) = self.requests.lock() {
+            if let Some(entry) = kept.by_address.get(&record.address) {
+                if entry.produced(record) {
+                    return entry.placed_by.clone();
+                }
+            }
+        }
+        let policy = describe::placed_by(&record.trace)?;
+        let known = self.chain.lock().ok().and_then(|chain| {
+            (record.created_at_unix_secs > chain.since_unix_secs)
+                .then(|| chain.policies.iter().find(|(name, _)| name == policy))
+                .flatten()
+                .map(|(_, described)| described.clone())
+        });
+        Some(known.unwrap_or_else(|| {
+            format!("{policy} (version not known: placed before the chain berthd runs now)")
+        }))
     }
 
     /// The fixture of the request that produced the allocation of

@@ -90,10 +90,14 @@ enum Command {
     Explain {
         #[command(flatten)]
         remote: Remote,
+        /// An address, a container id or an identity key.
         #[arg(required_unless_present_any = ["request", "refusals"], conflicts_with_all = ["request", "refusals"])]
         target: Option<String>,
+        /// Print the request behind the allocation of ADDRESS as a
+        /// `berth-policy` fixture (JSON, with or without --json).
         #[arg(long, value_name = "ADDRESS", conflicts_with = "refusals")]
         request: Option<String>,
+        /// List the last refused ADDs.
         #[arg(long)]
         refusals: bool,
     },

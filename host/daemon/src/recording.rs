@@ -42,17 +42,17 @@ impl<'a> RecordingChain<'a> {
     pub fn new(chain: &'a LoadedChain, runs: &'a Mutex<Vec<Captured>>) -> Self {
         Self { chain, runs }
     }
+}
 
-    /// "name version", or "name (self-name version)" when the config names
-    /// the policy differently from the policy itself.
-    fn describe(&self, policy: &str) -> String {
-        match self.chain.policies().iter().find(|p| p.name() == policy) {
-            Some(p) if p.metadata().name == policy => {
-                format!("{policy} {}", p.metadata().version)
-            }
-            Some(p) => format!("{policy} ({} {})", p.metadata().name, p.metadata().version),
-            None => policy.to_owned(),
+/// "name version", or "name (self-name version)" when the config names
+/// the policy differently from the policy itself.
+pub fn describe_policy(chain: &LoadedChain, policy: &str) -> String {
+    match chain.policies().iter().find(|p| p.name() == policy) {
+        Some(p) if p.metadata().name == policy => {
+            format!("{policy} {}", p.metadata().version)
         }
+        Some(p) => format!("{policy} ({} {})", p.metadata().name, p.metadata().version),
+        None => policy.to_owned(),
     }
 }
 
@@ -89,7 +89,7 @@ impl PolicyChain for RecordingChain<'_> {
             _ => None,
         };
         let captured = Captured {
-            decided_by: decider.map(|p| self.describe(p)),
+            decided_by: decider.map(|p| describe_policy(self.chain, p)),
             request: seen,
             bindings,
             free,

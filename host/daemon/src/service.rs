@@ -114,6 +114,8 @@ impl Service {
         node: String,
         directory: Option<Directory>,
     ) -> Self {
+        let decisions = DecisionLog::default();
+        decisions.chain_in_force(&chain.current(), now_unix_secs());
         Self {
             allocator: Mutex::new(allocator),
             store,
@@ -124,7 +126,7 @@ impl Service {
             node,
             directory,
             adopted_nodes: Mutex::default(),
-            decisions: DecisionLog::default(),
+            decisions,
         }
     }
 
@@ -515,6 +517,7 @@ impl Service {
                 .map_err(|e| invalid(e.to_string()))?,
             None => Vec::new(),
         };
+        self.decisions.chain_in_force(&chain, now_unix_secs());
         self.chain.swap(chain);
         drop(allocator);
         if !orphaned.is_empty() {

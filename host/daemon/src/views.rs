@@ -154,7 +154,7 @@ pub fn explain(allocator: &Allocator, decisions: &DecisionLog, target: &str) -> 
             address: r.address.to_string(),
             pod: pod(r),
             identity: r.identity_key().map(str::to_owned),
-            placed_by: placed_by(decisions, r),
+            placed_by: decisions.placed_by(r),
             steps: if r.trace.is_empty() {
                 // Records keep only the steps that did something.
                 vec![describe::NO_STEPS.to_owned()]
@@ -163,17 +163,6 @@ pub fn explain(allocator: &Allocator, decisions: &DecisionLog, target: &str) -> 
             },
         })
         .collect()
-}
-
-/// Who placed `record`: the policy and version kept with its request,
-/// else the policy its trace names, whose version was not kept.
-fn placed_by(decisions: &DecisionLog, record: &AddressRecord) -> Option<String> {
-    match decisions.placed_by(record) {
-        Some(kept) => kept,
-        None => describe::placed_by(&record.trace).map(|policy| {
-            format!("{policy} (version not kept: decided before the requests berthd keeps)")
-        }),
-    }
 }
 
 pub fn pool_metrics(allocator: &Allocator) -> String {

@@ -76,7 +76,7 @@ fn berth_policy_test(spec: &str, fixture: &Path) -> Output {
 
 #[test]
 fn explain_request_round_trips_into_berth_policy_test() {
-    let daemon = Daemon::start(json!({
+    let mut daemon = Daemon::start(json!({
         "pools": [pool()],
         "policies": [{ "name": "sticky", "builtin": "sticky-statefulset",
                        "settings": { "stableIdentities": [{ "podNamePattern": "db-*" }] } }]
@@ -139,6 +139,24 @@ fn explain_request_round_trips_into_berth_policy_test() {
         .expect("berthd runs");
     assert!(!missing.status.success());
     assert!(String::from_utf8_lossy(&missing.stderr).contains("no allocation holds 10.61.0.40"));
+
+    // After a restart the record still names the policy that placed it;
+    // its version is no longer known (the chain is the one loaded now),
+    // and its request was not kept.
+    daemon.restart();
+    let shown = berthd(&daemon, &["explain", &again]);
+    let text = String::from_utf8_lossy(&shown.stdout);
+    assert!(
+        text.contains("placed-by: sticky (version not known: placed before the chain"),
+        "{text}"
+    );
+    let gone = Command::new(env!("CARGO_BIN_EXE_berthd"))
+        .args(["explain", "--request", &again, "--socket"])
+        .arg(&daemon.socket)
+        .output()
+        .expect("berthd runs");
+    assert!(!gone.status.success());
+    assert!(String::from_utf8_lossy(&gone.stderr).contains("is not kept"));
 }
 
 #[test]
