@@ -1,60 +1,21 @@
 //! Operator commands: ask the running daemon over its socket and print
 //! tables (or JSON with `--json`).
 
-use anyhow::{bail, Context};
 use berth_proto::admin::{
     AdminRequest, AdminResponse, AllocationView, Explanation, PoolView, RefusalView,
 };
-use berth_proto::{Request, Response};
-use std::os::unix::net::UnixStream;
 use std::path::Path;
-use std::time::Duration;
-
-const CLI_TIMEOUT_SECS: u64 = 30;
-/// Bound on the paging loop: ~100 records a page, so ten million records.
-const ALLOCATION_PAGES_MAX: usize = 100_000;
 
 pub fn ask(socket: &Path, request: AdminRequest) -> anyhow::Result<AdminResponse> {
-    let mut stream = UnixStream::connect(socket).with_context(|| {
-        format!(
-            "berthd is not reachable at {}; is it running?",
-            socket.display()
-        )
-    })?;
-    let timeout = Some(Duration::from_secs(CLI_TIMEOUT_SECS));
-    stream.set_read_timeout(timeout)?;
-    stream.set_write_timeout(timeout)?;
-    berth_proto::write_frame(&mut stream, &Request::Admin(request))?;
-    match berth_proto::read_frame::<Response>(&mut stream)? {
-        Response::Admin(answer) => Ok(answer),
-        Response::Error(error) => bail!("berthd refused: {}", error.message),
-        other => bail!("berthd answered something unexpected: {other:?}"),
-    }
+    Ok(berth_proto::client::admin(socket, request)?)
 }
 
-/// Every allocation, asked page by page (each answer stays under the
-/// protocol's frame limit), as one answer.
+/// Every allocation, asked page by page, as one answer.
 pub fn all_allocations(socket: &Path) -> anyhow::Result<AdminResponse> {
-    let mut all = Vec::new();
-    let mut after = None;
-    for _ in 0..ALLOCATION_PAGES_MAX {
-        match ask(socket, AdminRequest::ListAllocations { after })? {
-            AdminResponse::Allocations { allocations, next } => {
-                all.extend(allocations);
-                match next {
-                    Some(next) => after = Some(next),
-                    None => {
-                        return Ok(AdminResponse::Allocations {
-                            allocations: all,
-                            next: None,
-                        })
-                    }
-                }
-            }
-            other => bail!("berthd answered something unexpected: {other:?}"),
-        }
-    }
-    bail!("more than {ALLOCATION_PAGES_MAX} pages of allocations; is berthd paging correctly?")
+    Ok(AdminResponse::Allocations {
+        allocations: berth_proto::client::all_allocations(socket)?,
+        next: None,
+    })
 }
 
 pub fn print(answer: &AdminResponse, json: bool) -> anyhow::Result<()> {

@@ -12,7 +12,6 @@
 mod bench_cmd;
 mod build;
 mod component;
-mod daemon;
 mod fixture;
 mod project;
 mod run_cmd;

@@ -10,12 +10,13 @@
 //! says that address was free.
 
 use crate::component;
-use crate::daemon;
 use crate::fixture::{chosen, parse_all, Fixture, FixtureHost, Outcome};
-use anyhow::{Context, Result};
+use anyhow::{bail, Context, Result};
 use berth_core::chain::{ChainError, ChainOutcome, PolicyChain};
 use berth_policy_runtime::{LoadedChain, Runtime, RuntimeLimits};
 use berth_policy_sdk::Identity;
+use berth_proto::admin::{AdminRequest, AdminResponse};
+use berth_proto::client::{self, ClientError};
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
@@ -32,9 +33,9 @@ pub fn run(
     let mut tally = Tally::default();
     match against {
         Some(socket) => {
-            for allocation in daemon::allocations(socket)? {
+            for allocation in client::all_allocations(socket)? {
                 let label = format!("{} {}", allocation.address, allocation.pod);
-                match daemon::fixture(socket, &allocation.address)? {
+                match kept_fixture(socket, &allocation.address)? {
                     Ok(value) => match serde_json::from_value::<Fixture>(value) {
                         Ok(fixture) => tally.compare(&chain, &label, &fixture),
                         Err(e) => {
@@ -73,6 +74,19 @@ pub fn run(
     } else {
         ExitCode::FAILURE
     })
+}
+
+/// The fixture of the request behind `address`, or why berthd has none.
+fn kept_fixture(socket: &Path, address: &str) -> Result<Result<serde_json::Value, String>> {
+    let request = AdminRequest::ExplainRequest {
+        address: address.to_owned(),
+    };
+    match client::admin(socket, request) {
+        Ok(AdminResponse::Request { fixture }) => Ok(Ok(fixture)),
+        Ok(other) => bail!("berthd answered something unexpected: {other:?}"),
+        Err(ClientError::Refused(why)) => Ok(Err(why)),
+        Err(error) => Err(error.into()),
+    }
 }
 
 #[derive(Default)]
