@@ -109,6 +109,7 @@ enum Command {
         /// allocation it still keeps (`berthd explain --request`).
         #[arg(
             long,
+            value_name = "SOCKET",
             required_unless_present = "fixtures",
             conflicts_with = "fixtures"
         )]
