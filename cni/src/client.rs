@@ -8,6 +8,7 @@
 //! thread did the same job at ~0.3 ms per ADD (thread start, its malloc
 //! arena, two cross-thread wake-ups), a sixth of the whole ADD budget.
 
+use crate::limits::CONNECT_RETRY_PAUSE_MS;
 use berth_proto::{read_frame, write_frame, FrameError, Request, Response};
 use socket2::{Domain, SockAddr, Socket, Type};
 use std::io;
@@ -15,9 +16,6 @@ use std::os::fd::OwnedFd;
 use std::os::unix::net::UnixStream;
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
-
-/// Pause between connects while the daemon's listen backlog is full.
-const CONNECT_RETRY_PAUSE: Duration = Duration::from_millis(2);
 
 #[derive(Debug, thiserror::Error)]
 pub enum ClientError {
@@ -112,7 +110,7 @@ pub fn connect(path: &Path, timeout: Duration) -> Result<UnixStream, ClientError
                         timeout,
                     });
                 }
-                std::thread::sleep(CONNECT_RETRY_PAUSE);
+                std::thread::sleep(Duration::from_millis(CONNECT_RETRY_PAUSE_MS));
             }
             Err(e) => return Err(unreachable(e)),
         }

@@ -9,63 +9,18 @@
 //! Syntax errors (not JSON, not an object) are decode failures; JSON of the
 //! wrong shape is an invalid configuration, reported with the field name.
 
+use crate::config_error::{take, ConfigError};
 use crate::env::Verb;
 use crate::inputs;
+use crate::limits::{DEFAULT_TIMEOUT_MS, MAX_SOCKET_PATH_BYTES, MAX_STDIN_BYTES, MAX_TIMEOUT_MS};
 use crate::version::CniVersion;
 use berth_proto::Attachment;
-use serde::de::DeserializeOwned;
 use serde::Deserialize;
 use serde_json::{Map, Value};
 use std::io::Read;
 use std::net::IpAddr;
 use std::path::PathBuf;
 use std::time::Duration;
-
-/// Stdin larger than this is refused unread: real configs with a
-/// prevResult are a few KiB, and the input is untrusted.
-pub const MAX_STDIN_BYTES: u64 = 1024 * 1024;
-
-/// How long to wait for berthd when `ipam.timeoutMs` is not set. ADDs take
-/// milliseconds; a daemon that needs seconds is stuck, and the runtime
-/// retries on the "try again later" error this turns into.
-pub const DEFAULT_TIMEOUT_MS: u64 = 10_000;
-const MAX_TIMEOUT_MS: u64 = 600_000;
-
-/// `sun_path` holds 108 bytes including the terminating NUL.
-const MAX_SOCKET_PATH_BYTES: usize = 107;
-
-#[derive(Debug, thiserror::Error)]
-pub enum ConfigError {
-    #[error("could not read the network configuration from stdin: {0}")]
-    Stdin(#[source] std::io::Error),
-    #[error("the network configuration on stdin is larger than {MAX_STDIN_BYTES} bytes")]
-    TooLarge,
-    #[error("the network configuration on stdin is not valid JSON: {0}")]
-    Decode(String),
-    #[error("the network configuration has no cniVersion")]
-    NoVersion,
-    #[error(
-        "cniVersion {0:?} is not supported (berth speaks 0.3.0, 0.3.1, 0.4.0, 1.0.0 and 1.1.0)"
-    )]
-    Unsupported(String),
-    #[error("{verb} needs cniVersion {needs} or later, the configuration says {version}")]
-    VerbTooNew {
-        verb: &'static str,
-        needs: &'static str,
-        version: &'static str,
-    },
-    #[error("network configuration field {field}: {reason}")]
-    Invalid { field: String, reason: String },
-}
-
-impl ConfigError {
-    pub fn invalid(field: &str, reason: impl Into<String>) -> Self {
-        ConfigError::Invalid {
-            field: field.into(),
-            reason: reason.into(),
-        }
-    }
-}
 
 /// Stdin parsed as a JSON object but not yet validated, so the
 /// `cniVersion` is known (errors echo it) before the rest is checked.
@@ -196,19 +151,6 @@ impl Document {
             Verb::Del | Verb::Status | Verb::Version => {}
         }
         Ok(conf)
-    }
-}
-
-/// Removes `key` and decodes it; absent and `null` are both `None`.
-pub(crate) fn take<T: DeserializeOwned>(
-    fields: &mut Map<String, Value>,
-    key: &str,
-) -> Result<Option<T>, ConfigError> {
-    match fields.remove(key) {
-        None | Some(Value::Null) => Ok(None),
-        Some(value) => serde_json::from_value(value)
-            .map(Some)
-            .map_err(|e| ConfigError::invalid(key, e.to_string())),
     }
 }
 

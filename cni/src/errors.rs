@@ -19,7 +19,7 @@
 //! | 106  | protocol mismatch              | berthd's answer unreadable, of the wrong kind, or an invalid result |
 
 use crate::client::ClientError;
-use crate::config::ConfigError;
+use crate::config_error::ConfigError;
 use crate::env::{EnvError, Verb};
 use crate::result::ResultError;
 use berth_proto::{ErrorBody, ErrorKind};

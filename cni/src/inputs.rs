@@ -1,7 +1,7 @@
 //! The per-verb parts of the network configuration: requested addresses
 //! (ADD), the previous result (CHECK) and the still-valid attachments (GC).
 
-use crate::config::{take, ConfigError};
+use crate::config_error::{take, ConfigError};
 use crate::ips;
 use berth_proto::Attachment;
 use serde::Deserialize;

@@ -9,10 +9,12 @@
 pub mod client;
 pub mod cni_args;
 pub mod config;
+pub mod config_error;
 pub mod env;
 pub mod errors;
 pub mod inputs;
 pub mod ips;
+pub mod limits;
 pub mod plugin;
 pub mod result;
 pub mod version;

@@ -5,7 +5,8 @@
 //! stdin through a reader) so the whole flow is testable in-process.
 
 use crate::client;
-use crate::config::{ConfigError, Document, NetConf};
+use crate::config::{Document, NetConf};
+use crate::config_error::ConfigError;
 use crate::env::{self, CniEnv, EnvError, Verb};
 use crate::errors::{CniErrorJson, Failure};
 use crate::ips;
@@ -108,7 +109,7 @@ fn read_document(verb: Verb, stdin: impl Read) -> Result<Option<Document>, Confi
     }
     let mut bytes = Vec::new();
     stdin
-        .take(crate::config::MAX_STDIN_BYTES + 1)
+        .take(crate::limits::MAX_STDIN_BYTES + 1)
         .read_to_end(&mut bytes)
         .map_err(ConfigError::Stdin)?;
     if bytes.iter().all(u8::is_ascii_whitespace) {

@@ -136,7 +136,8 @@ pub enum Migrate {
     /// addresses after the cut-over and no address is handed out twice.
     ///
     /// Reads SpiderIPPool, SpiderReservedIP and SpiderEndpoint; writes one
-    /// BerthPool per SpiderIPPool and one BerthAddress per live allocation,
+    /// BerthReservedIP per SpiderReservedIP, one BerthPool per SpiderIPPool
+    /// and one BerthAddress per live allocation,
     /// bound to the identity Berth's default policy states (a StatefulSet
     /// pod's namespace/statefulset/ordinal). What has no equivalent in Berth
     /// is listed, never dropped silently. Nothing is written while any

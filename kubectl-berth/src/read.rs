@@ -5,7 +5,7 @@ use berth_core::record::AddressRecord;
 use berth_kube::convert::{address_record, ConvertError};
 use berth_kube::list::list_all;
 use berth_kube::names::{label_value, LABEL_NODE, LABEL_POOL};
-use berth_kube::{BerthAddress, BerthPool};
+use berth_kube::{BerthAddress, BerthPool, BerthReservedIP};
 use k8s_openapi::api::core::v1::Pod;
 use kube::api::{Api, ListParams};
 use kube::{Client, ResourceExt};
@@ -35,6 +35,14 @@ pub async fn pools(client: &Client) -> anyhow::Result<Vec<BerthPool>> {
     list_all(&api, &ListParams::default())
         .await
         .map_err(|e| anyhow::anyhow!("listing berthpools: {e}"))
+}
+
+/// Every BerthReservedIP.
+pub async fn reserved(client: &Client) -> anyhow::Result<Vec<BerthReservedIP>> {
+    let api: Api<BerthReservedIP> = Api::all(client.clone());
+    list_all(&api, &ListParams::default())
+        .await
+        .map_err(|e| anyhow::anyhow!("listing berthreservedips: {e}"))
 }
 
 /// The BerthAddress objects, narrowed by pool and node on the server (by

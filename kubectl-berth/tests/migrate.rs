@@ -2,7 +2,7 @@
 //! CRDs (ours, written from its v2beta1 reference) and its objects as its
 //! controller leaves them for a StatefulSet and a Deployment: the plan,
 //! `--dry-run` changing nothing, the objects written (identities,
-//! retention, owners, the pool's fields), a second run changing nothing,
+//! retention, owners, the pool's fields, reservations), a second run changing nothing,
 //! what has no equivalent reported, and an address someone else holds in
 //! Berth stopping the migration with nothing written.
 
@@ -11,11 +11,11 @@ mod common;
 use anyhow::{ensure, Context, Result};
 use berth_cluster::wait_for;
 use berth_kube::crd_address::{AddressState, RetentionKind};
-use berth_kube::{BerthAddress, BerthPool};
+use berth_kube::{BerthAddress, BerthPool, BerthReservedIP};
 use common::spider::{self, Allocation};
 use common::{attached, Env, TIMEOUT};
 use k8s_openapi::api::core::v1::Pod;
-use kube::api::{Api, DeleteParams, ListParams};
+use kube::api::{Api, DeleteParams, ListParams, PostParams};
 use kube::ResourceExt;
 use serde_json::json;
 use std::collections::BTreeMap;
@@ -128,6 +128,18 @@ async fn migrate_writes_berths_equivalents_once() -> Result<()> {
     ];
     spider::allocate(&client, POOL, 16, 19, &allocations).await?;
     spider::reserve(&client, "sr-ext", &["10.25.0.28"]).await?;
+    // A BerthReservedIP of that name with other addresses is kept as it
+    // is, and the plan says what that leaves unreserved.
+    spider::reserve(&client, "sr-infra", &["10.25.0.11-10.25.0.12"]).await?;
+    let kept: BerthReservedIP = serde_json::from_value(json!({
+        "apiVersion": "berth.io/v1alpha1",
+        "kind": "BerthReservedIP",
+        "metadata": { "name": "sr-infra" },
+        "spec": { "ips": ["10.25.0.11"] },
+    }))?;
+    Api::<BerthReservedIP>::all(client.clone())
+        .create(&PostParams::default(), &kept)
+        .await?;
     spider::create_pool(
         &client,
         "sp-off",
@@ -139,17 +151,18 @@ async fn migrate_writes_berths_equivalents_once() -> Result<()> {
     let plan = env.berth_ok(&["migrate", "spiderpool", "--dry-run"])?;
     eprintln!("{plan}");
     for line in [
-        "create   BerthPool      sp-pool",
+        "create   BerthPool         sp-pool",
         "sp-pool.10-25-0-21",
         "default/db-0 eth0 attached, identity default/db/0 (keep until retired) on node-a",
         "default/db-2 eth0 retained, identity default/db/2",
         &format!("default/{web_pod} eth0 attached on node-a"),
         "spiderippool/sp-pool: podAffinity has no equivalent",
-        "create   BerthPool      sp-off",
-        "spiderreservedip/sr-ext: not migrated (create a BerthReservedIP with them)",
-        "10.25.0.28 NOT reserved in Berth; they lie in pool(s) sp-pool",
+        "create   BerthPool         sp-off",
+        "create   BerthReservedIP   sr-ext",
+        "spiderreservedip/sr-infra: berthreservedip/sr-infra exists with other ips: \
+         10.25.0.11-10.25.0.12 are reserved in Berth only where it",
         "10.25.0.26: the pod is gone and keeps no identity",
-        "Dry run: nothing was changed (6 object(s) would be created)",
+        "Dry run: nothing was changed (7 object(s) would be created)",
     ] {
         ensure!(plan.contains(line), "{line:?} not in\n{plan}");
     }
@@ -163,9 +176,12 @@ async fn migrate_writes_berths_equivalents_once() -> Result<()> {
     // The migration.
     let done = env.berth_ok(&["migrate", "spiderpool"])?;
     ensure!(
-        done.contains("Created 2 BerthPool(s) and 4 BerthAddress(es)."),
+        done.contains("Created 1 BerthReservedIP(s), 2 BerthPool(s) and 4 BerthAddress(es)."),
         "{done}"
     );
+    let reserved = Api::<BerthReservedIP>::all(client.clone());
+    ensure!(reserved.get("sr-ext").await?.spec.ips == ["10.25.0.28"]);
+    ensure!(reserved.get("sr-infra").await?.spec.ips == ["10.25.0.11"]);
     // A disabled SpiderIPPool comes over disabled.
     let off = Api::<BerthPool>::all(client.clone()).get("sp-off").await?;
     ensure!(off.spec.disable, "{:?}", off.spec);
@@ -321,7 +337,7 @@ async fn held_by_someone_else_stops_it(env: &Env, earlier: &[Allocation]) -> Res
         .await?;
     let done = env.berth_ok(&["migrate", "spiderpool"])?;
     ensure!(
-        done.contains("Created 0 BerthPool(s) and 2 BerthAddress(es)."),
+        done.contains("Created 0 BerthReservedIP(s), 0 BerthPool(s) and 2 BerthAddress(es)."),
         "{done}"
     );
     Ok(())

@@ -9,6 +9,7 @@ pub mod dns;
 pub mod error;
 pub mod free_index;
 pub mod limits;
+mod offsets;
 pub mod placement;
 pub mod pod_network;
 pub mod pool;
@@ -17,6 +18,7 @@ mod pool_text;
 pub mod ranges;
 pub mod record;
 pub mod reserved;
+pub mod route;
 mod special;
 pub mod store;
 

@@ -27,37 +27,6 @@ pub const CONTAINER_ID_BYTES_MAX: usize = 256;
 pub const IFNAME_BYTES_MAX: usize = 15;
 /// Bytes of a CNI network name, a pod namespace, name or UID.
 pub const REQUEST_NAME_BYTES_MAX: usize = 253;
-/// Encoded bytes of one page of an operator answer: well under the
-/// protocol's 64 KiB frame, whatever the names in it.
-pub const ADMIN_PAGE_BYTES_MAX: usize = 48 * 1024;
-/// ADD requests the daemon keeps (newest first, in memory only) so
-/// `berthd explain --request` can print the request behind an allocation
-/// and `berth-policy run --against` can replay it. Bounded by count and by
-/// encoded bytes: a request carries up to 64 labels of 1 KiB each.
-pub const KEPT_REQUESTS_MAX: usize = 1024;
-pub const KEPT_REQUESTS_BYTES_MAX: usize = 4 * 1024 * 1024;
-/// Refused ADDs the daemon keeps for `berthd explain --refusals`.
-/// (This and `KEPT_REQUESTS_MAX` are quoted in `berthd explain --help`,
-/// the README and sdk/README.md.)
-pub const KEPT_REFUSALS_MAX: usize = 64;
-/// Open connections on the daemon's socket (idle or not); more are closed
-/// at once. Requests in flight are bounded separately (config).
-pub const SOCKET_CONNECTIONS_MAX: usize = 4096;
-/// Open connections on the metrics endpoint; more are closed at once.
-pub const METRICS_CONNECTIONS_MAX: usize = 64;
-/// Pause of an accept loop after an accept error (out of descriptors).
-pub const ACCEPT_BACKOFF_MS: u64 = 100;
-/// Threads waiting in `accept` on the daemon's socket. Each serves the
-/// request it accepted itself (no hand-off between threads on an ADD's
-/// path) while another still waits in `accept`; the last one waiting
-/// hands connections to the async path instead, so accepting never stalls.
-pub const SOCKET_ACCEPTOR_THREADS: usize = 4;
-/// How long an acceptor thread waits for the request of a connection it
-/// accepted before handing the connection to the async path: the plugin
-/// writes at once, so only a slow or idle client takes longer.
-pub const SOCKET_PROMPT_READ_MS: u64 = 20;
-/// Attachments in one CNI GC's valid list.
-pub const GC_ATTACHMENTS_MAX: usize = 65_536;
 
 // ---------------------------------------------------------------------------
 // Policy runtime (berth-policy-runtime): how much a Wasm policy may use.
@@ -165,65 +134,3 @@ pub const DNS_NAME_BYTES_MAX: usize = 253;
 /// Routes one pod annotation (`berth.io/routes`, `ipam.spidernet.io/routes`)
 /// may add, as many as a pool may carry.
 pub const POD_ROUTES_MAX: usize = POOL_ROUTES_MAX;
-
-// ---- Kubernetes store (berth-kube) ----
-
-/// Attempts of one API request on transient errors (5xx, 429, timeouts,
-/// connection errors) before the store gives up with a backend error.
-pub const KUBE_REQUEST_ATTEMPTS_MAX: u32 = 5;
-/// First backoff between attempts; doubled each retry, each drawn between
-/// half and all of it (jitter) so nodes that failed together do not retry
-/// together.
-pub const KUBE_RETRY_BACKOFF_BASE_MS: u64 = 20;
-/// Cap of one backoff. With the values above the four waits of five
-/// attempts add up to at most 300 ms, well inside a CNI ADD timeout.
-pub const KUBE_RETRY_BACKOFF_MAX_MS: u64 = 800;
-/// Deadline of one API request; a slower answer counts as transient.
-pub const KUBE_REQUEST_TIMEOUT_MS: u64 = 10_000;
-/// Objects per page when listing records (kube's `limit`/`continue`).
-pub const KUBE_LIST_PAGE_OBJECTS: u32 = 500;
-/// How long one BerthAddress watch request lasts before it is resumed from
-/// its last version (under the API server's own 30-minute cap, and short
-/// enough that a half-open connection is noticed).
-pub const KUBE_WATCH_TIMEOUT_SECS: u32 = 290;
-/// Bytes of a record's trace as JSON in its BerthAddress object; longer
-/// traces keep their first steps (objects stay small; etcd caps 1.5 MiB).
-pub const KUBE_TRACE_BYTES_MAX: usize = 32 << 10;
-/// Seconds before the daemon asks discovery again about a pod owner kind
-/// (e.g. OpenKruise's StatefulSet) the API server did not serve: a CRD
-/// installed later is picked up without a restart.
-pub const OWNER_DISCOVERY_RETRY_SECS: u64 = 60;
-/// Entries of an owner's `spec.reserveOrdinals` (OpenKruise) the daemon
-/// reads; an owner with more is not interpreted, so none of its ordinals
-/// is retired by scale.
-pub const OWNER_RESERVED_ORDINALS_MAX: usize = 1024;
-
-// ---- Embedded store (berth-store-embedded) ----
-
-/// Bytes of redb's page cache. Reads happen once, at start (the allocator
-/// keeps the state in memory), so the cache mainly serves writes; redb's
-/// default of 1 GiB would let RSS grow with the store file.
-pub const STORE_CACHE_BYTES_MAX: usize = 8 << 20;
-
-// ---------------------------------------------------------------------------
-// Daemon (berthd): request handling, health, config bounds.
-// ---------------------------------------------------------------------------
-
-/// Releases (DEL, GC) that meet a stale view re-read it at most this often.
-pub const RELEASE_ATTEMPTS_MAX: u32 = 3;
-/// How long an answer may take to write once the request's deadline passed.
-pub const ANSWER_GRACE_MS: u64 = 1_000;
-/// How often the metrics/health snapshot is taken.
-pub const SNAPSHOT_INTERVAL_MS: u64 = 1_000;
-/// `/healthz` fails when no snapshot finished for this long (stuck daemon).
-pub const SNAPSHOT_STALE_SECS: u64 = 60;
-/// Bounds of `limits.requestTimeoutMs`: below, a request cannot even reach
-/// a policy; above, the plugin (10 s by default, 600 s at most) gave up.
-pub const REQUEST_TIMEOUT_MS_MIN: u64 = 100;
-pub const REQUEST_TIMEOUT_MS_MAX: u64 = 600_000;
-/// Bound of `limits.requestsInFlightMax`: more slots only queue on the
-/// allocator lock.
-pub const REQUESTS_IN_FLIGHT_MAX: usize = 4096;
-/// Size of the embedded store's health probe write: about a 64-record
-/// batch, so a probe that fits says a real write would.
-pub const STORE_PROBE_BYTES: usize = 64 * 1024;

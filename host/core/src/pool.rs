@@ -4,8 +4,10 @@
 
 use crate::dns::{Dns, DnsSpec};
 use crate::limits::{POOL_ENTRIES_MAX, POOL_ROUTES_MAX};
+use crate::offsets::{addr_bits, host_mask, offset_in};
 use crate::pool_text::{check_name, parse_entries, parse_gateway, parse_route, parse_subnet};
 use crate::ranges::RangeSet;
+pub use crate::route::{Route, RouteSpec};
 use berth_policy_sdk::IpFamily;
 use ipnet::IpNet;
 use serde::{Deserialize, Serialize};
@@ -47,21 +49,6 @@ pub struct PoolSpec {
     /// identity holding one keeps it (a re-created StatefulSet pod).
     #[serde(default)]
     pub disable: bool,
-}
-
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "camelCase", deny_unknown_fields)]
-pub struct RouteSpec {
-    pub dst: String,
-    #[serde(default)]
-    pub gw: Option<String>,
-}
-
-/// A validated route.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct Route {
-    pub dst: IpNet,
-    pub gw: Option<IpAddr>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -230,21 +217,4 @@ pub fn family_of(addr: &IpAddr) -> IpFamily {
         IpAddr::V4(_) => IpFamily::V4,
         IpAddr::V6(_) => IpFamily::V6,
     }
-}
-
-fn addr_bits(addr: IpAddr) -> u128 {
-    match addr {
-        IpAddr::V4(a) => u128::from(u32::from(a)),
-        IpAddr::V6(a) => u128::from(a),
-    }
-}
-
-fn host_mask(subnet: &IpNet) -> u128 {
-    addr_bits(subnet.hostmask())
-}
-
-pub(crate) fn offset_in(subnet: &IpNet, addr: IpAddr) -> Option<u128> {
-    subnet
-        .contains(&addr)
-        .then(|| addr_bits(addr) - addr_bits(subnet.network()))
 }

@@ -8,8 +8,9 @@
 use crate::limits::{
     ADDRESS_TEXT_BYTES_MAX, CIDR_TEXT_BYTES_MAX, POOL_ENTRY_BYTES_MAX, POOL_NAME_BYTES_MAX,
 };
-use crate::pool::{offset_in, Route, RouteSpec};
+use crate::offsets::offset_in;
 use crate::ranges::RangeSet;
+use crate::route::{Route, RouteSpec};
 use ipnet::IpNet;
 use std::net::IpAddr;
 

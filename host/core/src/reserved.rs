@@ -8,6 +8,7 @@
 //! (`Allocator::can_take`).
 
 use crate::limits::{POOL_ENTRY_BYTES_MAX, RESERVED_ENTRIES_MAX};
+use crate::offsets::addr_bits;
 use crate::pool::Pool;
 use crate::ranges::RangeSet;
 use ipnet::IpNet;
@@ -56,7 +57,7 @@ impl Reserved {
         for entry in entries {
             let (start, end) = parse_entry(entry).map_err(|p| err(entry, p))?;
             let into = if start.is_ipv4() { &mut v4 } else { &mut v6 };
-            into.push((bits(start), bits(end)));
+            into.push((addr_bits(start), addr_bits(end)));
         }
         v4.extend_from_slice(self.v4.ranges());
         v6.extend_from_slice(self.v6.ranges());
@@ -70,14 +71,19 @@ impl Reserved {
         self.v4.is_empty() && self.v6.is_empty()
     }
 
+    /// The same addresses reserved, however the entries were written.
+    pub fn same_addresses(&self, other: &Reserved) -> bool {
+        self.v4 == other.v4 && self.v6 == other.v6
+    }
+
     pub fn contains(&self, address: IpAddr) -> bool {
-        self.family(address).contains(bits(address))
+        self.family(address).contains(addr_bits(address))
     }
 
     /// The reserved addresses of `subnet`, as offsets from its network
     /// address (what pools and free indexes work in).
     pub fn offsets_in(&self, subnet: &IpNet) -> RangeSet {
-        let (base, last) = (bits(subnet.network()), bits(subnet.broadcast()));
+        let (base, last) = (addr_bits(subnet.network()), addr_bits(subnet.broadcast()));
         let within = self
             .family(subnet.network())
             .ranges()
@@ -108,13 +114,6 @@ impl Reserved {
     }
 }
 
-fn bits(address: IpAddr) -> u128 {
-    match address {
-        IpAddr::V4(a) => u128::from(u32::from(a)),
-        IpAddr::V6(a) => u128::from(a),
-    }
-}
-
 fn parse_address(text: &str) -> Result<IpAddr, String> {
     text.parse()
         .map_err(|_| format!("{text:?} is not an IP address"))
@@ -130,7 +129,7 @@ fn parse_entry(entry: &str) -> Result<(IpAddr, IpAddr), String> {
         if start.is_ipv4() != end.is_ipv4() {
             return Err("the range mixes IPv4 and IPv6".to_owned());
         }
-        if bits(start) > bits(end) {
+        if addr_bits(start) > addr_bits(end) {
             return Err("the range starts after its end".to_owned());
         }
         Ok((start, end))

@@ -2,7 +2,7 @@
 //! (EMFILE/ENFILE) or memory, retrying at once would spin a core and log
 //! without end. It pauses instead, and says so once per episode.
 
-use berth_core::limits::ACCEPT_BACKOFF_MS;
+use crate::limits::ACCEPT_BACKOFF_MS;
 use std::time::Duration;
 
 #[derive(Debug, Default)]

@@ -18,10 +18,10 @@
 //! * The deadline rule: the service refuses to plan past the deadline.
 
 use crate::accept_backoff::AcceptBackoff;
+use crate::connection::{encode_response, write_by, Shared};
 use crate::frame_buffer::FrameBuffer;
+use crate::limits::SOCKET_PROMPT_READ_MS;
 use crate::phases::{Phase, PhaseClock};
-use crate::server::{encode_response, write_by, Shared};
-use berth_core::limits::SOCKET_PROMPT_READ_MS;
 use berth_proto::{ErrorBody, ErrorKind, Request, Response};
 use std::io::{ErrorKind as IoErrorKind, Read, Write};
 use std::os::unix::net::{UnixListener, UnixStream};

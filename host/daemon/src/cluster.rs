@@ -3,6 +3,7 @@
 
 use crate::kube::annotations;
 use crate::kube::directory::DirectoryError;
+use crate::metrics::ReleaseKind;
 use crate::pod_request::PodRequest;
 use crate::service::{fail, now_unix_secs, removed, Service};
 use berth_core::allocator::AddInput;
@@ -12,7 +13,6 @@ use berth_core::record::AddressRecord;
 use berth_kube::network_annotations;
 use berth_kube::pool_lifecycle::ClusterPools;
 use berth_proto::{AddRequest, Attachment, ErrorBody, ErrorKind};
-use std::sync::atomic::Ordering::Relaxed;
 
 /// Why GC releases an attachment; counted apart in `berth_releases_total`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -127,11 +127,11 @@ impl Service {
         cause: ReleaseCause,
     ) -> Result<u64, ErrorBody> {
         let mutations = self.commit_fresh(None, |a| a.plan_del(attachment, now_unix_secs()))?;
-        let counter = match cause {
-            ReleaseCause::PodGone => &self.metrics.released_by_gc,
-            ReleaseCause::Zombie => &self.metrics.released_zombie,
+        let kind = match cause {
+            ReleaseCause::PodGone => ReleaseKind::Gc,
+            ReleaseCause::Zombie => ReleaseKind::Zombie,
         };
-        counter.fetch_add(removed(&mutations), Relaxed);
+        self.metrics.released(kind, removed(&mutations));
         Ok(mutations.len() as u64)
     }
 
@@ -139,9 +139,7 @@ impl Service {
     pub fn gc_retire(&self, identity: &str) -> Result<u64, ErrorBody> {
         let mutations =
             self.commit_fresh(None, |a| a.plan_retire_identity(identity, now_unix_secs()))?;
-        self.metrics
-            .released_by_gc
-            .fetch_add(removed(&mutations), Relaxed);
+        self.metrics.released(ReleaseKind::Gc, removed(&mutations));
         Ok(mutations.len() as u64)
     }
 

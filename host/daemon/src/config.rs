@@ -2,7 +2,12 @@
 //! limits. Parsed and validated once, at start and at every reload; a bad
 //! file is refused whole and the running config stays in force.
 
-use berth_core::limits::{REQUESTS_IN_FLIGHT_MAX, REQUEST_TIMEOUT_MS_MAX, REQUEST_TIMEOUT_MS_MIN};
+use crate::limits::REQUEST_TIMEOUT_MS_MAX;
+use crate::limits::REQUEST_TIMEOUT_MS_MIN;
+use crate::limits::{
+    CONFIG_BYTES_MAX, CONFIG_POLL_INTERVAL_SECS_DEFAULT, EXPIRY_INTERVAL_SECS_DEFAULT,
+    REQUESTS_IN_FLIGHT_DEFAULT, REQUESTS_IN_FLIGHT_MAX, REQUEST_TIMEOUT_MS_DEFAULT,
+};
 use berth_core::pool::PoolSpec;
 use berth_policy_runtime::PolicyConfig;
 use serde::Deserialize;
@@ -11,9 +16,6 @@ use std::path::{Path, PathBuf};
 
 /// Default directory of compiled policies, inside `dataDir`.
 pub const POLICY_CACHE_DIR: &str = "policy-cache";
-
-/// Largest config file accepted.
-pub const CONFIG_BYTES_MAX: u64 = 1024 * 1024;
 
 #[derive(Debug, Clone, Deserialize)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
@@ -81,10 +83,10 @@ impl Default for DaemonLimits {
     fn default() -> Self {
         let policy = berth_policy_runtime::RuntimeLimits::default();
         Self {
-            requests_in_flight_max: 256,
-            expiry_interval_secs: 10,
-            request_timeout_ms: 10_000,
-            config_poll_interval_secs: 5,
+            requests_in_flight_max: REQUESTS_IN_FLIGHT_DEFAULT,
+            expiry_interval_secs: EXPIRY_INTERVAL_SECS_DEFAULT,
+            request_timeout_ms: REQUEST_TIMEOUT_MS_DEFAULT,
+            config_poll_interval_secs: CONFIG_POLL_INTERVAL_SECS_DEFAULT,
             policy_memory_growth_bytes: policy.memory_growth_bytes,
             policy_memory_bytes_max: policy.memory_bytes_max,
             policy_core_instances_max: policy.core_instances_per_policy_max,

@@ -83,7 +83,7 @@ pub fn serve(config_path: &Path, log_format: &str) -> anyhow::Result<()> {
     // Everything the config says is checked before any file is created.
     Allocator::new(pools_of(&config)?).context("validating pools")?;
     let tokio = tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(2)
+        .worker_threads(crate::limits::ASYNC_WORKER_THREADS)
         .enable_all()
         .build()?;
     // Compiled policies are kept by digest: a restart loads them in

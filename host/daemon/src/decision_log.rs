@@ -2,20 +2,20 @@
 //! behind each of the newest allocations (as a `berth-policy` fixture) and
 //! the policy and version that placed it, and the last refused ADDs.
 //!
-//! In memory only and bounded (`berth_core::limits::KEPT_*`): records are
+//! In memory only and bounded (`crate::limits::KEPT_*`): records are
 //! what the store persists, and adding a request to each of them would
 //! multiply the daemon's memory per allocation. An allocation older than
 //! the newest kept ones, or made before the daemon started, is still
 //! explained from its record's trace, only without its request.
 
+use crate::limits::{
+    ADMIN_PAGE_BYTES_MAX, KEPT_REFUSALS_MAX, KEPT_REQUESTS_BYTES_MAX, KEPT_REQUESTS_MAX,
+};
 use crate::recording::{describe_policy, Captured};
 use berth_core::allocator::Allocator;
 use berth_core::chain::{truncate_utf8, ChainOutcome};
 use berth_core::describe;
-use berth_core::limits::{
-    ADMIN_PAGE_BYTES_MAX, KEPT_REFUSALS_MAX, KEPT_REQUESTS_BYTES_MAX, KEPT_REQUESTS_MAX,
-    REASON_BYTES_MAX,
-};
+use berth_core::limits::REASON_BYTES_MAX;
 use berth_core::record::{AddressRecord, Mutation};
 use berth_policy_runtime::LoadedChain;
 use berth_proto::admin::RefusalView;

@@ -15,6 +15,10 @@ mod trust;
 pub use args::{parse, PolicySource};
 
 use crate::atomic_file::Staged;
+use crate::limits::{
+    FETCH_ATTEMPTS_MAX, FETCH_ATTEMPT_TIMEOUT_SECS, FETCH_CONNECT_TIMEOUT_SECS,
+    FETCH_FIRST_BACKOFF_SECS, FETCH_MODULE_BYTES_MAX,
+};
 use sha2::{Digest, Sha256};
 use std::fs::File;
 use std::io::{self, Read, Write};
@@ -105,13 +109,11 @@ pub struct Limits {
 impl Default for Limits {
     fn default() -> Self {
         Limits {
-            max_bytes: 64 << 20,
-            // 1 + 2 + 4 + 8 s of pauses: rides out a policy server or DNS
-            // that is not ready yet while a node boots.
-            attempts: 5,
-            first_backoff: Duration::from_secs(1),
-            connect_timeout: Duration::from_secs(10),
-            attempt_timeout: Duration::from_secs(300),
+            max_bytes: FETCH_MODULE_BYTES_MAX,
+            attempts: FETCH_ATTEMPTS_MAX,
+            first_backoff: Duration::from_secs(FETCH_FIRST_BACKOFF_SECS),
+            connect_timeout: Duration::from_secs(FETCH_CONNECT_TIMEOUT_SECS),
+            attempt_timeout: Duration::from_secs(FETCH_ATTEMPT_TIMEOUT_SECS),
         }
     }
 }

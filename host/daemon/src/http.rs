@@ -12,17 +12,16 @@
 //! daemon is stuck).
 
 use crate::accept_backoff::AcceptBackoff;
+use crate::limits::SNAPSHOT_INTERVAL_MS;
+use crate::limits::SNAPSHOT_STALE_SECS;
+use crate::limits::{HTTP_REQUEST_BYTES_MAX, HTTP_REQUEST_TIMEOUT_MS, METRICS_CONNECTIONS_MAX};
 use crate::service::Service;
-use berth_core::limits::{METRICS_CONNECTIONS_MAX, SNAPSHOT_INTERVAL_MS, SNAPSHOT_STALE_SECS};
 use std::net::SocketAddr;
 use std::sync::{Arc, RwLock};
 use std::time::{Duration, Instant};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::{TcpListener, TcpStream};
 use tokio::sync::{watch, Semaphore};
-
-const REQUEST_BYTES_MAX: usize = 8 * 1024;
-const REQUEST_TIMEOUT_MS: u64 = 5_000;
 
 struct Snapshot {
     metrics: String,
@@ -54,7 +53,7 @@ pub async fn serve_metrics(
                     };
                     let snapshot = current(&snapshot);
                     tokio::spawn(async move {
-                        let timeout = Duration::from_millis(REQUEST_TIMEOUT_MS);
+                        let timeout = Duration::from_millis(HTTP_REQUEST_TIMEOUT_MS);
                         if tokio::time::timeout(timeout, answer(stream, &snapshot)).await.is_err() {
                             tracing::debug!("metrics client too slow");
                         }
@@ -111,7 +110,7 @@ async fn answer(mut stream: TcpStream, snapshot: &Snapshot) {
             Ok(0) | Err(_) => return,
             Ok(n) => buf.extend_from_slice(&chunk[..n]),
         }
-        if buf.len() > REQUEST_BYTES_MAX {
+        if buf.len() > HTTP_REQUEST_BYTES_MAX {
             return;
         }
     }
@@ -121,7 +120,7 @@ async fn answer(mut stream: TcpStream, snapshot: &Snapshot) {
     {
         ["GET", "/metrics"] => (
             "200 OK",
-            "text/plain; version=0.0.4",
+            prometheus_client::encoding::prometheus_text::CONTENT_TYPE,
             snapshot.metrics.clone(),
         ),
         ["GET", "/healthz"] => match health(snapshot) {

@@ -1,10 +1,20 @@
-//! The daemon's own counters, rendered in the Prometheus text format.
+//! The daemon's own metrics, kept in `prometheus-client` types and exposed
+//! in the Prometheus text format (0.0.4) by [`Metrics::render`].
 //!
-//! No metrics crate: a handful of atomics and one fixed-bucket histogram
-//! are all we export, and rendering them by hand keeps the format visible.
+//! Counters the daemon owns live in the registry built here. What other
+//! parts own (pool usage from the allocator, policy counters from the
+//! runtime, ADD phases) is read at render time through collectors
+//! (`metrics_views.rs`), so nothing is copied into the registry between
+//! scrapes.
 
-use std::fmt::Write as _;
-use std::sync::atomic::{AtomicU64, Ordering::Relaxed};
+use crate::phases::PhaseTotals;
+use prometheus_client::collector::Collector;
+use prometheus_client::encoding::{EncodeLabelSet, EncodeLabelValue, LabelValueEncoder};
+use prometheus_client::metrics::counter::Counter;
+use prometheus_client::metrics::family::Family;
+use prometheus_client::metrics::histogram::Histogram;
+use prometheus_client::registry::Registry;
+use std::sync::Arc;
 
 /// Upper bounds of the allocation latency buckets, in microseconds.
 pub const LATENCY_BUCKETS_US: [u64; 14] = [
@@ -12,48 +22,8 @@ pub const LATENCY_BUCKETS_US: [u64; 14] = [
     1_000_000,
 ];
 
-#[derive(Default)]
-pub struct Histogram {
-    buckets: [AtomicU64; LATENCY_BUCKETS_US.len()],
-    count: AtomicU64,
-    sum_us: AtomicU64,
-}
-
-impl Histogram {
-    pub fn observe_us(&self, value_us: u64) {
-        for (bound, bucket) in LATENCY_BUCKETS_US.iter().zip(&self.buckets) {
-            if value_us <= *bound {
-                bucket.fetch_add(1, Relaxed);
-            }
-        }
-        self.count.fetch_add(1, Relaxed);
-        self.sum_us.fetch_add(value_us, Relaxed);
-    }
-
-    fn render(&self, out: &mut String, name: &str, help: &str, labels: &str) {
-        let _ = writeln!(out, "# HELP {name} {help}\n# TYPE {name} histogram");
-        let sep = if labels.is_empty() { "" } else { "," };
-        for (bound, bucket) in LATENCY_BUCKETS_US.iter().zip(&self.buckets) {
-            let _ = writeln!(
-                out,
-                "{name}_bucket{{{labels}{sep}le=\"{bound}\"}} {}",
-                bucket.load(Relaxed)
-            );
-        }
-        let count = self.count.load(Relaxed);
-        let _ = writeln!(out, "{name}_bucket{{{labels}{sep}le=\"+Inf\"}} {count}");
-        let braces = if labels.is_empty() {
-            String::new()
-        } else {
-            format!("{{{labels}}}")
-        };
-        let _ = writeln!(out, "{name}_sum{braces} {}", self.sum_us.load(Relaxed));
-        let _ = writeln!(out, "{name}_count{braces} {count}");
-    }
-}
-
-/// Outcome label of a CNI verb handled by the daemon.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+/// The verb of a request handled by the daemon.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub enum Verb {
     Add,
     Del,
@@ -63,129 +33,194 @@ pub enum Verb {
     Admin,
 }
 
-impl Verb {
-    const ALL: [Verb; 6] = [
-        Verb::Add,
-        Verb::Del,
-        Verb::Check,
-        Verb::Gc,
-        Verb::Status,
-        Verb::Admin,
-    ];
-    fn as_str(self) -> &'static str {
-        match self {
-            Verb::Add => "add",
-            Verb::Del => "del",
-            Verb::Check => "check",
-            Verb::Gc => "gc",
-            Verb::Status => "status",
-            Verb::Admin => "admin",
-        }
-    }
+/// Why an address was released.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum ReleaseKind {
+    /// The container's DEL.
+    Delete,
+    /// The cluster GC or a CNI GC: the pod or container is gone.
+    Gc,
+    /// A finished pod, or one stuck Terminating on a dead node.
+    Zombie,
+    /// A retained binding past its expiry.
+    Expiry,
+    /// `berthd release` / `kubectl berth release`.
+    Operator,
+    /// An identity re-bound elsewhere (a pool move).
+    Rebind,
+    /// The superseded record of a partial store write.
+    Repair,
 }
 
-#[derive(Default)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+enum Outcome {
+    Ok,
+    Error,
+}
+
+/// Label values in the snake case Prometheus users expect (the derive
+/// would write the variants' Rust names).
+macro_rules! label_values {
+    ($ty:ty { $($variant:ident => $text:literal),+ $(,)? }) => {
+        impl EncodeLabelValue for $ty {
+            fn encode(&self, encoder: &mut LabelValueEncoder) -> Result<(), std::fmt::Error> {
+                let text: &str = match self {
+                    $(<$ty>::$variant => $text),+
+                };
+                EncodeLabelValue::encode(&text, encoder)
+            }
+        }
+    };
+}
+
+label_values!(Verb { Add => "add", Del => "del", Check => "check", Gc => "gc", Status => "status", Admin => "admin" });
+label_values!(ReleaseKind {
+    Delete => "delete",
+    Gc => "gc",
+    Zombie => "zombie",
+    Expiry => "expiry",
+    Operator => "operator",
+    Rebind => "rebind",
+    Repair => "repair",
+});
+label_values!(Outcome { Ok => "ok", Error => "error" });
+
+#[derive(Clone, Debug, PartialEq, Eq, Hash, EncodeLabelSet)]
+struct RequestLabels {
+    verb: Verb,
+    result: Outcome,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Hash, EncodeLabelSet)]
+struct CauseLabels {
+    cause: ReleaseKind,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Hash, EncodeLabelSet)]
+struct ResultLabels {
+    result: Outcome,
+}
+
 pub struct Metrics {
-    pub add_latency: Histogram,
+    registry: Registry,
+    add_latency: Histogram,
     /// Where ADDs spent their time, phase by phase.
-    pub add_phases: crate::phases::PhaseTotals,
-    requests_ok: [AtomicU64; 6],
-    requests_err: [AtomicU64; 6],
-    /// Addresses released, by cause.
-    pub released_on_delete: AtomicU64,
-    pub released_by_gc: AtomicU64,
-    /// Addresses of zombie pods (finished, or stuck Terminating on a dead
-    /// node) released by GC.
-    pub released_zombie: AtomicU64,
-    pub released_by_expiry: AtomicU64,
-    pub released_by_operator: AtomicU64,
-    pub released_by_rebind: AtomicU64,
-    /// Superseded records of a partial store write, released on repair.
-    pub released_by_repair: AtomicU64,
-    pub reloads_ok: AtomicU64,
-    pub reloads_failed: AtomicU64,
+    pub add_phases: Arc<PhaseTotals>,
+    requests: Family<RequestLabels, Counter>,
+    releases: Family<CauseLabels, Counter>,
+    reloads: Family<ResultLabels, Counter>,
+}
+
+impl Default for Metrics {
+    fn default() -> Self {
+        let mut registry = Registry::default();
+        let add_latency = Histogram::new(LATENCY_BUCKETS_US.iter().map(|b| *b as f64));
+        registry.register(
+            "berth_allocation_latency_us",
+            "Time to answer a CNI ADD inside the daemon, in microseconds",
+            add_latency.clone(),
+        );
+        let requests = Family::<RequestLabels, Counter>::default();
+        registry.register(
+            "berth_requests",
+            "Requests handled, by verb and result",
+            requests.clone(),
+        );
+        let releases = Family::<CauseLabels, Counter>::default();
+        registry.register(
+            "berth_releases",
+            "Addresses released, by cause",
+            releases.clone(),
+        );
+        let reloads = Family::<ResultLabels, Counter>::default();
+        registry.register(
+            "berth_reloads",
+            "Config reloads, by result",
+            reloads.clone(),
+        );
+        // Every series exists from the start, so a rate over a fresh
+        // daemon reads 0 rather than "no data".
+        for verb in [
+            Verb::Add,
+            Verb::Del,
+            Verb::Check,
+            Verb::Gc,
+            Verb::Status,
+            Verb::Admin,
+        ] {
+            for result in [Outcome::Ok, Outcome::Error] {
+                let _ = requests.get_or_create(&RequestLabels { verb, result });
+            }
+        }
+        for cause in [
+            ReleaseKind::Delete,
+            ReleaseKind::Gc,
+            ReleaseKind::Zombie,
+            ReleaseKind::Expiry,
+            ReleaseKind::Operator,
+            ReleaseKind::Rebind,
+            ReleaseKind::Repair,
+        ] {
+            let _ = releases.get_or_create(&CauseLabels { cause });
+        }
+        for result in [Outcome::Ok, Outcome::Error] {
+            let _ = reloads.get_or_create(&ResultLabels { result });
+        }
+        let add_phases = Arc::new(PhaseTotals::default());
+        registry.register_collector(Box::new(add_phases.clone()));
+        Metrics {
+            registry,
+            add_latency,
+            add_phases,
+            requests,
+            releases,
+            reloads,
+        }
+    }
 }
 
 impl Metrics {
-    pub fn count_request(&self, verb: Verb, ok: bool) {
-        let index = Verb::ALL.iter().position(|v| *v == verb).unwrap_or(0);
-        let counters = if ok {
-            &self.requests_ok
-        } else {
-            &self.requests_err
-        };
-        counters[index].fetch_add(1, Relaxed);
+    pub fn observe_add_us(&self, value_us: u64) {
+        self.add_latency.observe(value_us as f64);
     }
 
-    /// Renders everything the daemon knows; `extra` is appended verbatim
-    /// (pool usage and policy counters are rendered by their owners).
-    pub fn render(&self, extra: &str) -> String {
+    pub fn count_request(&self, verb: Verb, ok: bool) {
+        let result = if ok { Outcome::Ok } else { Outcome::Error };
+        self.requests
+            .get_or_create(&RequestLabels { verb, result })
+            .inc();
+    }
+
+    pub fn released(&self, cause: ReleaseKind, count: u64) {
+        self.releases
+            .get_or_create(&CauseLabels { cause })
+            .inc_by(count);
+    }
+
+    pub fn reloaded(&self, ok: bool) {
+        let result = if ok { Outcome::Ok } else { Outcome::Error };
+        self.reloads.get_or_create(&ResultLabels { result }).inc();
+    }
+
+    /// Everything the daemon knows, then `views`: collectors owning what
+    /// other parts reported for this scrape (pool usage, policy counters).
+    pub fn render(&self, views: Vec<Box<dyn Collector>>) -> String {
         let mut out = String::with_capacity(4096);
-        self.add_latency.render(
-            &mut out,
-            "berth_allocation_latency_us",
-            "Time to answer a CNI ADD inside the daemon, in microseconds.",
-            "",
-        );
-        self.add_phases.render(&mut out);
-        let _ = writeln!(
-            out,
-            "# HELP berth_requests_total Requests handled, by verb and result."
-        );
-        let _ = writeln!(out, "# TYPE berth_requests_total counter");
-        for (i, verb) in Verb::ALL.iter().enumerate() {
-            for (result, counters) in [("ok", &self.requests_ok), ("error", &self.requests_err)] {
-                let _ = writeln!(
-                    out,
-                    "berth_requests_total{{verb=\"{}\",result=\"{result}\"}} {}",
-                    verb.as_str(),
-                    counters[i].load(Relaxed)
-                );
+        let mut scrape = Registry::default();
+        for view in views {
+            scrape.register_collector(view);
+        }
+        for registry in [&self.registry, &scrape] {
+            // Writing to a String cannot fail; a collector's own error is
+            // logged and the rest of the scrape still served.
+            if let Err(error) =
+                prometheus_client::encoding::prometheus_text::encode(&mut out, registry)
+            {
+                tracing::error!(%error, "could not render metrics");
             }
         }
-        let _ = writeln!(
-            out,
-            "# HELP berth_releases_total Addresses released, by cause."
-        );
-        let _ = writeln!(out, "# TYPE berth_releases_total counter");
-        for (cause, counter) in [
-            ("delete", &self.released_on_delete),
-            ("gc", &self.released_by_gc),
-            ("zombie", &self.released_zombie),
-            ("expiry", &self.released_by_expiry),
-            ("operator", &self.released_by_operator),
-            ("rebind", &self.released_by_rebind),
-            ("repair", &self.released_by_repair),
-        ] {
-            let _ = writeln!(
-                out,
-                "berth_releases_total{{cause=\"{cause}\"}} {}",
-                counter.load(Relaxed)
-            );
-        }
-        let _ = writeln!(out, "# HELP berth_reloads_total Config reloads, by result.");
-        let _ = writeln!(out, "# TYPE berth_reloads_total counter");
-        let _ = writeln!(
-            out,
-            "berth_reloads_total{{result=\"ok\"}} {}",
-            self.reloads_ok.load(Relaxed)
-        );
-        let _ = writeln!(
-            out,
-            "berth_reloads_total{{result=\"error\"}} {}",
-            self.reloads_failed.load(Relaxed)
-        );
-        out.push_str(extra);
         out
     }
-}
-
-/// Escapes a label value per the text format (backslash, quote, newline).
-pub fn escape_label(value: &str) -> String {
-    value
-        .replace('\\', "\\\\")
-        .replace('"', "\\\"")
-        .replace('\n', "\\n")
 }
 
 #[cfg(test)]
@@ -193,22 +228,29 @@ mod tests {
     use super::*;
 
     #[test]
-    fn histogram_buckets_are_cumulative() {
-        let h = Histogram::default();
-        h.observe_us(40);
-        h.observe_us(1_500);
-        h.observe_us(9_999_999);
-        let mut out = String::new();
-        h.render(&mut out, "x", "help", "");
-        assert!(out.contains("x_bucket{le=\"50\"} 1\n"), "{out}");
-        assert!(out.contains("x_bucket{le=\"2000\"} 2\n"), "{out}");
-        assert!(out.contains("x_bucket{le=\"1000000\"} 2\n"), "{out}");
-        assert!(out.contains("x_bucket{le=\"+Inf\"} 3\n"), "{out}");
-        assert!(out.contains("x_count 3\n"), "{out}");
-    }
-
-    #[test]
-    fn label_values_are_escaped() {
-        assert_eq!(escape_label("a\"b\\c\nd"), "a\\\"b\\\\c\\nd");
+    fn the_text_format_names_counters_and_buckets_as_prometheus_reads_them() {
+        let m = Metrics::default();
+        m.observe_add_us(40);
+        m.observe_add_us(1_500);
+        m.observe_add_us(9_999_999);
+        m.count_request(Verb::Add, true);
+        m.released(ReleaseKind::Zombie, 2);
+        m.reloaded(false);
+        let out = m.render(Vec::new());
+        for line in [
+            "# TYPE berth_allocation_latency_us histogram\n",
+            "berth_allocation_latency_us_bucket{le=\"50\"} 1\n",
+            "berth_allocation_latency_us_bucket{le=\"2000\"} 2\n",
+            "berth_allocation_latency_us_bucket{le=\"1e+06\"} 2\n",
+            "berth_allocation_latency_us_bucket{le=\"+Inf\"} 3\n",
+            "berth_allocation_latency_us_count 3\n",
+            "berth_requests_total{verb=\"add\",result=\"ok\"} 1\n",
+            "berth_requests_total{verb=\"gc\",result=\"error\"} 0\n",
+            "berth_releases_total{cause=\"zombie\"} 2\n",
+            "berth_releases_total{cause=\"repair\"} 0\n",
+            "berth_reloads_total{result=\"error\"} 1\n",
+        ] {
+            assert!(out.contains(line), "{line:?} not in\n{out}");
+        }
     }
 }

@@ -1,5 +1,6 @@
 //! Where the time of a CNI ADD goes inside berthd, phase by phase, summed
-//! over every ADD and exported as `berth_add_phase_us_{sum,count}`.
+//! over every ADD and exported as `berth_add_phase_us_total{phase}` with
+//! `berth_add_phase_adds_total`.
 //!
 //! The CNI bench reads these sums to print its per-phase breakdown; an
 //! operator reads them to tell a slow disk (commit) from a slow policy
@@ -8,7 +9,10 @@
 
 use berth_core::chain::{ChainError, ChainHost, ChainOutcome, PolicyChain};
 use berth_policy_sdk::Request;
-use std::fmt::Write as _;
+use prometheus_client::collector::Collector;
+use prometheus_client::encoding::{DescriptorEncoder, EncodeMetric};
+use prometheus_client::metrics::counter::ConstCounter;
+use prometheus_client::metrics::MetricType;
 use std::sync::atomic::{AtomicU64, Ordering::Relaxed};
 use std::time::{Duration, Instant};
 
@@ -104,7 +108,7 @@ impl PhaseClock {
 }
 
 /// Sums over every ADD, for `/metrics`.
-#[derive(Default)]
+#[derive(Debug, Default)]
 pub struct PhaseTotals {
     nanos: [AtomicU64; Phase::ALL.len()],
     count: AtomicU64,
@@ -118,20 +122,30 @@ impl PhaseTotals {
         }
         self.count.fetch_add(1, Relaxed);
     }
+}
 
-    pub fn render(&self, out: &mut String) {
-        let name = "berth_add_phase_us";
-        let _ = writeln!(
-            out,
-            "# HELP {name} Time CNI ADDs spent in each phase inside the daemon, in microseconds.\n# TYPE {name} summary"
-        );
-        let count = self.count.load(Relaxed);
+/// `berth_add_phase_us_total{phase}`, microseconds summed over every ADD,
+/// and `berth_add_phase_adds_total`, the ADDs they cover.
+impl Collector for PhaseTotals {
+    fn encode(&self, mut encoder: DescriptorEncoder) -> Result<(), std::fmt::Error> {
+        let mut spent = encoder.encode_descriptor(
+            "berth_add_phase_us",
+            "Time CNI ADDs spent in each phase inside the daemon, in microseconds",
+            None,
+            MetricType::Counter,
+        )?;
         for phase in Phase::ALL {
             let micros = self.nanos[phase.index()].load(Relaxed) as f64 / 1000.0;
-            let label = phase.as_str();
-            let _ = writeln!(out, "{name}_sum{{phase=\"{label}\"}} {micros:.3}");
-            let _ = writeln!(out, "{name}_count{{phase=\"{label}\"}} {count}");
+            let labels = [("phase", phase.as_str())];
+            ConstCounter::new(micros).encode(spent.encode_family(&labels)?)?;
         }
+        let adds = encoder.encode_descriptor(
+            "berth_add_phase_adds",
+            "CNI ADDs whose phases are summed in berth_add_phase_us_total",
+            None,
+            MetricType::Counter,
+        )?;
+        ConstCounter::new(self.count.load(Relaxed)).encode(adds)
     }
 }
 
@@ -193,14 +207,14 @@ mod tests {
         clock.carve(Phase::Read, Phase::Write, Duration::ZERO);
         totals.record(&clock);
         totals.record(&clock);
+        let mut registry = prometheus_client::registry::Registry::default();
+        registry.register_collector(Box::new(totals));
         let mut out = String::new();
-        totals.render(&mut out);
+        prometheus_client::encoding::prometheus_text::encode(&mut out, &registry).expect("text");
         for phase in Phase::ALL {
-            let count = format!(
-                "berth_add_phase_us_count{{phase=\"{}\"}} 2\n",
-                phase.as_str()
-            );
-            assert!(out.contains(&count), "{out}");
+            let sum = format!("berth_add_phase_us_total{{phase=\"{}\"}} ", phase.as_str());
+            assert!(out.contains(&sum), "{out}");
         }
+        assert!(out.contains("berth_add_phase_adds_total 2\n"), "{out}");
     }
 }

@@ -10,12 +10,13 @@
 use crate::config::DaemonConfig;
 use crate::decision_log::DecisionLog;
 use crate::kube::directory::Directory;
-use crate::metrics::{Metrics, Verb};
+use crate::limits::{ADD_ATTEMPTS_MAX, ADD_RETRY_PAUSE_MS_MAX, RELEASE_ATTEMPTS_MAX};
+use crate::metrics::{Metrics, ReleaseKind, Verb};
+use crate::metrics_views;
 use crate::phases::{Phase, PhaseClock, TimedChain};
 use crate::recording::{Captured, RecordingChain};
 use crate::views;
 use berth_core::allocator::{AddInput, Allocator, NodeScope};
-use berth_core::limits::RELEASE_ATTEMPTS_MAX;
 use berth_core::pod_network::compose;
 use berth_core::pool::Pool;
 use berth_core::pool_names::resolve;
@@ -27,7 +28,6 @@ use berth_proto::{AddRequest, CheckRequest, ErrorBody, ErrorKind, Request, Respo
 use std::collections::BTreeSet;
 use std::net::IpAddr;
 use std::path::PathBuf;
-use std::sync::atomic::Ordering::Relaxed;
 use std::sync::{Mutex, MutexGuard};
 use std::time::{Instant, SystemTime, UNIX_EPOCH};
 
@@ -47,11 +47,6 @@ pub struct Service {
     /// Recent requests and refusals, for `berthd explain`.
     pub(crate) decisions: DecisionLog,
 }
-
-/// Plans that lose a race to another node (Kubernetes store) are re-planned
-/// on fresh records at most this many times, with a jittered pause.
-const ADD_ATTEMPTS_MAX: u32 = 10;
-const ADD_RETRY_PAUSE_MS_MAX: u64 = 20;
 
 type Failure = ErrorBody;
 
@@ -313,16 +308,14 @@ impl Service {
             }
         };
         self.metrics
-            .released_by_rebind
-            .fetch_add(removed(&plan.mutations), Relaxed);
+            .released(ReleaseKind::Rebind, removed(&plan.mutations));
         if let Ok(mut runs) = runs.lock() {
             let runs = std::mem::take(&mut *runs);
             self.decisions
                 .allocated(add, &self.node, runs, &plan.mutations);
         }
         self.metrics
-            .add_latency
-            .observe_us(u64::try_from(started.elapsed().as_micros()).unwrap_or(u64::MAX));
+            .observe_add_us(u64::try_from(started.elapsed().as_micros()).unwrap_or(u64::MAX));
         let result = crate::answer::add_result(&plan.result, &pod_network);
         tracing::info!(
             container = %add.attachment.container_id,
@@ -341,8 +334,7 @@ impl Service {
     ) -> Result<Response, Failure> {
         let mutations = self.commit_fresh(deadline, |a| a.plan_del(attachment, now_unix_secs()))?;
         self.metrics
-            .released_on_delete
-            .fetch_add(removed(&mutations), Relaxed);
+            .released(ReleaseKind::Delete, removed(&mutations));
         Ok(Response::Ok)
     }
 
@@ -393,9 +385,7 @@ impl Service {
         let mutations = self.commit_fresh(deadline, |a| {
             a.plan_gc(network, valid, &scope, now_unix_secs())
         })?;
-        self.metrics
-            .released_by_gc
-            .fetch_add(removed(&mutations), Relaxed);
+        self.metrics.released(ReleaseKind::Gc, removed(&mutations));
         Ok(Response::Ok)
     }
 
@@ -443,7 +433,7 @@ impl Service {
         }
         self.commit(allocator, &mutations)?;
         let count = removed(&mutations);
-        self.metrics.released_by_repair.fetch_add(count, Relaxed);
+        self.metrics.released(ReleaseKind::Repair, count);
         tracing::warn!(
             released = count,
             "repaired the store: released superseded records"
@@ -459,8 +449,7 @@ impl Service {
         let mutations = allocator.plan_expire(&scope, now_unix_secs());
         self.commit(&mut allocator, &mutations)?;
         self.metrics
-            .released_by_expiry
-            .fetch_add(removed(&mutations), Relaxed);
+            .released(ReleaseKind::Expiry, removed(&mutations));
         Ok(mutations.len())
     }
 
@@ -468,12 +457,7 @@ impl Service {
     /// before either replaces the running one, so a bad file changes nothing.
     pub fn reload(&self) -> Result<AdminResponse, Failure> {
         let result = self.try_reload();
-        let counter = if result.is_ok() {
-            &self.metrics.reloads_ok
-        } else {
-            &self.metrics.reloads_failed
-        };
-        counter.fetch_add(1, Relaxed);
+        self.metrics.reloaded(result.is_ok());
         result
     }
 
@@ -619,7 +603,7 @@ impl Service {
         };
         self.commit(&mut allocator, &mutations)?;
         let count = removed(&mutations);
-        self.metrics.released_by_operator.fetch_add(count, Relaxed);
+        self.metrics.released(ReleaseKind::Operator, count);
         Ok(AdminResponse::Released { count })
     }
 
@@ -635,12 +619,13 @@ impl Service {
     }
 
     pub fn render_metrics(&self) -> String {
-        let pools = match self.lock() {
-            Ok(allocator) => views::pool_metrics(&allocator),
-            Err(_) => String::new(),
-        };
-        let policy = views::policy_metrics(&self.runtime.metrics());
-        self.metrics.render(&(pools + &policy))
+        let mut views: Vec<Box<dyn prometheus_client::collector::Collector>> = vec![Box::new(
+            metrics_views::PolicyMetrics(self.runtime.metrics()),
+        )];
+        if let Ok(allocator) = self.lock() {
+            views.push(Box::new(metrics_views::PoolMetrics(allocator.pool_usage())));
+        }
+        self.metrics.render(views)
     }
 }
 

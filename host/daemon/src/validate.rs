@@ -2,9 +2,9 @@
 //! the plugin validates too, but the socket is an input of its own (any
 //! root process can write to it), and what passes here is stored.
 
+use crate::limits::GC_ATTACHMENTS_MAX;
 use berth_core::limits::{
-    CONTAINER_ID_BYTES_MAX, GC_ATTACHMENTS_MAX, IFNAME_BYTES_MAX, REQUEST_NAME_BYTES_MAX,
-    REQUEST_POOLS_MAX,
+    CONTAINER_ID_BYTES_MAX, IFNAME_BYTES_MAX, REQUEST_NAME_BYTES_MAX, REQUEST_POOLS_MAX,
 };
 use berth_proto::{Attachment, ErrorBody, ErrorKind, PodRef, Request};
 

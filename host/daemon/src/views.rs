@@ -1,16 +1,13 @@
 //! Printable views of the allocator for the CLI and the metrics endpoint.
 
 use crate::decision_log::DecisionLog;
-use crate::metrics::escape_label;
+use crate::limits::ADMIN_PAGE_BYTES_MAX;
 use berth_core::allocator::Allocator;
 use berth_core::describe;
-use berth_core::limits::ADMIN_PAGE_BYTES_MAX;
 use berth_core::record::{AddressRecord, RecordState};
-use berth_policy_runtime::MetricsSnapshot;
 use berth_policy_sdk::IpFamily;
 use berth_proto::admin::{AllocationView, Explanation, PoolView};
 use std::collections::BTreeMap;
-use std::fmt::Write as _;
 use std::net::IpAddr;
 
 fn family(f: IpFamily) -> &'static str {
@@ -163,88 +160,4 @@ pub fn explain(allocator: &Allocator, decisions: &DecisionLog, target: &str) -> 
             },
         })
         .collect()
-}
-
-pub fn pool_metrics(allocator: &Allocator) -> String {
-    let mut out = String::new();
-    let usage = allocator.pool_usage();
-    let _ = writeln!(
-        out,
-        "# HELP berth_pool_used Addresses held in the pool.\n# TYPE berth_pool_used gauge"
-    );
-    for u in &usage {
-        let _ = writeln!(
-            out,
-            "berth_pool_used{{pool=\"{}\"}} {}",
-            escape_label(&u.name),
-            u.used
-        );
-    }
-    let _ = writeln!(
-        out,
-        "# HELP berth_pool_total Assignable addresses of the pool.\n# TYPE berth_pool_total gauge"
-    );
-    for u in &usage {
-        let _ = writeln!(
-            out,
-            "berth_pool_total{{pool=\"{}\"}} {}",
-            escape_label(&u.name),
-            u.total
-        );
-    }
-    out
-}
-
-pub fn policy_metrics(snapshot: &MetricsSnapshot) -> String {
-    let mut out = String::new();
-    let _ = writeln!(out, "# HELP berth_policy_chain_runs_total Policy chain runs, by result.\n# TYPE berth_policy_chain_runs_total counter");
-    let ok = snapshot
-        .runs
-        .saturating_sub(snapshot.rejected + snapshot.failed);
-    for (result, n) in [
-        ("ok", ok),
-        ("rejected", snapshot.rejected),
-        ("failed", snapshot.failed),
-    ] {
-        let _ = writeln!(
-            out,
-            "berth_policy_chain_runs_total{{result=\"{result}\"}} {n}"
-        );
-    }
-    let _ = writeln!(out, "# HELP berth_policy_evaluations_total Calls into each policy.\n# TYPE berth_policy_evaluations_total counter");
-    for p in &snapshot.policies {
-        let _ = writeln!(
-            out,
-            "berth_policy_evaluations_total{{policy=\"{}\"}} {}",
-            escape_label(&p.name),
-            p.calls
-        );
-    }
-    let _ = writeln!(out, "# HELP berth_policy_errors_total Policy errors, by policy and kind.\n# TYPE berth_policy_errors_total counter");
-    for p in &snapshot.policies {
-        for (kind, n) in &p.errors {
-            let _ = writeln!(
-                out,
-                "berth_policy_errors_total{{policy=\"{}\",kind=\"{}\"}} {n}",
-                escape_label(&p.name),
-                kind.as_str()
-            );
-        }
-    }
-    let l = &snapshot.latency;
-    let _ = writeln!(out, "# HELP berth_policy_chain_latency_us Policy chain run time including instantiation, in microseconds.\n# TYPE berth_policy_chain_latency_us histogram");
-    for (bound, n) in l.bounds_micros.iter().zip(&l.cumulative) {
-        let _ = writeln!(
-            out,
-            "berth_policy_chain_latency_us_bucket{{le=\"{bound}\"}} {n}"
-        );
-    }
-    let _ = writeln!(
-        out,
-        "berth_policy_chain_latency_us_bucket{{le=\"+Inf\"}} {}",
-        l.count
-    );
-    let _ = writeln!(out, "berth_policy_chain_latency_us_sum {}", l.sum_micros);
-    let _ = writeln!(out, "berth_policy_chain_latency_us_count {}", l.count);
-    out
 }

@@ -27,33 +27,16 @@
 //! A malformed annotation is an error naming it, never silently ignored:
 //! ignoring it would put the pod in a pool its owner did not choose.
 
+use crate::annotation_values::{
+    any_family, checked, of_family, parse_json, split_list, Annotations,
+};
+pub use crate::annotation_values::{
+    AnnotationError, Selection, BERTH_POOL, BERTH_POOLS, FORWARDED_PREFIXES, NS_BERTH_DEFAULT,
+    NS_SPIDER_V4, NS_SPIDER_V6, PRIMARY_INTERFACE, SPIDER_POOL, SPIDER_POOLS,
+};
 use crate::spiderpool;
-use berth_core::pool_names::PoolRef;
 use berth_policy_sdk::IpFamily;
 use serde::Deserialize;
-use std::collections::BTreeMap;
-
-pub const BERTH_POOLS: &str = "berth.io/ippools";
-pub const BERTH_POOL: &str = "berth.io/ippool";
-pub const SPIDER_POOLS: &str = "ipam.spidernet.io/ippools";
-pub const SPIDER_POOL: &str = "ipam.spidernet.io/ippool";
-pub const NS_BERTH_DEFAULT: &str = "berth.io/default-ippool";
-pub const NS_SPIDER_V4: &str = "ipam.spidernet.io/default-ipv4-ippool";
-pub const NS_SPIDER_V6: &str = "ipam.spidernet.io/default-ipv6-ippool";
-
-/// Annotation prefixes forwarded to policies (everything else stays out
-/// of the request: annotations can be large and are nobody's business).
-pub const FORWARDED_PREFIXES: [&str; 2] = ["berth.io/", "ipam.spidernet.io/"];
-
-/// The interface Berth's single-pool annotation applies to.
-pub const PRIMARY_INTERFACE: &str = "eth0";
-
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-#[error("annotation {key}: {problem}")]
-pub struct AnnotationError {
-    pub key: String,
-    pub problem: String,
-}
 
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -63,27 +46,6 @@ struct BerthEntry {
     #[serde(default, rename = "cleanGateway")]
     clean_gateway: Option<bool>,
 }
-
-/// What the annotations choose for one interface.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
-pub struct Selection {
-    /// Pools (names or patterns), highest priority first; empty when
-    /// nothing names any.
-    pub pools: Vec<PoolRef>,
-    /// The `cleanGateway` of the `ippools` entry that named the pools.
-    pub clean_gateway: Option<bool>,
-}
-
-impl Selection {
-    pub(crate) fn of(pools: Vec<PoolRef>) -> Self {
-        Self {
-            pools,
-            clean_gateway: None,
-        }
-    }
-}
-
-pub(crate) type Annotations = BTreeMap<String, String>;
 
 /// What the annotations choose for `interface`: its pools (empty when
 /// nothing names any) and the choosing entry's `cleanGateway`.
@@ -123,58 +85,6 @@ pub fn pools_for(
         return Ok(Selection::of(spider_ns));
     }
     Ok(Selection::of(any_family(from_cni_config.to_vec())))
-}
-
-pub(crate) fn parse_json<T: for<'de> Deserialize<'de>>(
-    key: &str,
-    value: &str,
-) -> Result<T, AnnotationError> {
-    serde_json::from_str(value).map_err(|e| AnnotationError {
-        key: key.to_owned(),
-        problem: format!("not valid: {e}"),
-    })
-}
-
-fn split_list(value: &str) -> Vec<String> {
-    value
-        .split(',')
-        .map(str::trim)
-        .filter(|s| !s.is_empty())
-        .map(str::to_owned)
-        .collect()
-}
-
-fn any_family(names: Vec<String>) -> Vec<PoolRef> {
-    names.into_iter().map(PoolRef::any).collect()
-}
-
-pub(crate) fn of_family(family: IpFamily, names: Vec<String>) -> Vec<PoolRef> {
-    names
-        .into_iter()
-        .map(|name| PoolRef::of(family, name))
-        .collect()
-}
-
-/// Refuses an empty list and anything that cannot be a pool name or a
-/// pattern of one.
-pub(crate) fn checked(key: &str, pools: Vec<PoolRef>) -> Result<Vec<PoolRef>, AnnotationError> {
-    if pools.is_empty() {
-        return Err(AnnotationError {
-            key: key.to_owned(),
-            problem: "names no pool".into(),
-        });
-    }
-    if let Some(bad) = pools
-        .iter()
-        .map(|p| &p.name)
-        .find(|p| p.is_empty() || p.len() > 253 || p.contains('/'))
-    {
-        return Err(AnnotationError {
-            key: key.to_owned(),
-            problem: format!("{bad:?} is not a pool name"),
-        });
-    }
-    Ok(pools)
 }
 
 /// Annotations a policy may see: only the forwarded prefixes.

@@ -1,5 +1,6 @@
 use super::*;
 use crate::spiderpool::{REFUSED, SPIDER_SUBNET, SPIDER_SUBNETS};
+use berth_core::pool_names::PoolRef;
 
 fn ann(pairs: &[(&str, &str)]) -> Annotations {
     pairs

@@ -11,13 +11,14 @@ use crate::crd_address::{
     PodRefSpec, RetentionKind, StatefulSetSpec,
 };
 use crate::crd_pool::{BerthPool, BerthPoolDns, BerthPoolSpec, BerthRoute};
+use crate::limits::KUBE_TRACE_BYTES_MAX;
 use crate::names::{
     address_object_name, identity_hash, label_value, LABEL_IDENTITY_HASH, LABEL_NODE,
     LABEL_POD_UID, LABEL_POOL,
 };
 use berth_core::chain::TraceStep;
 use berth_core::dns::DnsSpec;
-use berth_core::limits::{IDENTITY_KEY_BYTES_MAX, KUBE_TRACE_BYTES_MAX};
+use berth_core::limits::IDENTITY_KEY_BYTES_MAX;
 use berth_core::pool::{PoolSpec, RouteSpec};
 use berth_core::record::{AddressRecord, OwnerRef, RecordState};
 use berth_policy_sdk::{Identity, Retention, StatefulSet};

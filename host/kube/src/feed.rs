@@ -31,10 +31,11 @@
 
 use crate::convert::address_record;
 use crate::crd_address::BerthAddress;
+use crate::limits::KUBE_RETRY_BACKOFF_MAX_MS;
+use crate::limits::KUBE_WATCH_TIMEOUT_SECS;
 use crate::list::list_all_versioned;
 use crate::names::address_from_label;
-use crate::store::{seen_of, Inner, Seen};
-use berth_core::limits::{KUBE_RETRY_BACKOFF_MAX_MS, KUBE_WATCH_TIMEOUT_SECS};
+use crate::seen::{seen_of, Seen};
 use berth_core::record::Mutation;
 use futures::StreamExt;
 use kube::api::{ListParams, WatchEvent, WatchParams};
@@ -220,100 +221,110 @@ fn removal(name: &str) -> Option<Mutation> {
     })
 }
 
-impl Inner {
-    /// Starts following BerthAddresses from `version` (once per store).
-    pub(crate) fn follow(self: &Arc<Self>, handle: &tokio::runtime::Handle, version: String) {
-        if relist_mode() || self.feed.following.swap(true, Ordering::AcqRel) {
-            return;
-        }
-        let inner = self.clone();
-        handle.spawn(async move { inner.watch_from(version).await });
-    }
+/// The store the feed follows for: its API, its feed and what it has seen.
+/// A trait so this module does not depend back on `store.rs`.
+pub(crate) trait Followed: Send + Sync + 'static {
+    fn api(&self) -> &kube::Api<BerthAddress>;
+    fn feed(&self) -> &Feed;
+    fn lock_seen(&self) -> std::sync::MutexGuard<'_, HashMap<String, Seen>>;
+}
 
-    async fn watch_from(self: Arc<Self>, mut version: String) {
-        let pause = Duration::from_millis(KUBE_RETRY_BACKOFF_MAX_MS);
-        loop {
-            let params = WatchParams::default().timeout(KUBE_WATCH_TIMEOUT_SECS);
-            let stream = match self.api.watch(&params, &version).await {
-                Ok(stream) => stream,
-                Err(error) => {
-                    tracing::warn!(%error, "watching BerthAddresses failed; retrying");
-                    tokio::time::sleep(pause).await;
-                    continue;
-                }
-            };
-            let mut stream = std::pin::pin!(stream);
-            let mut expired = false;
-            while let Some(event) = stream.next().await {
-                match event {
-                    Ok(WatchEvent::Added(obj) | WatchEvent::Modified(obj)) => {
-                        version = obj.resource_version().unwrap_or(version);
-                        self.feed.put(&obj);
-                        self.feed.delivered(&version);
-                    }
-                    Ok(WatchEvent::Deleted(obj)) => {
-                        version = obj.resource_version().unwrap_or(version);
-                        self.feed.gone(&obj);
-                        self.feed.delivered(&version);
-                    }
-                    Ok(WatchEvent::Bookmark(b)) => {
-                        version = b.metadata.resource_version;
-                        self.feed.delivered(&version);
-                    }
-                    Ok(WatchEvent::Error(status)) => {
-                        expired = status.code == 410;
-                        if !expired {
-                            tracing::warn!(code = status.code, message = %status.message, "BerthAddress watch error");
-                        }
-                        break;
-                    }
-                    Err(error) => {
-                        tracing::warn!(%error, "BerthAddress watch broke; resuming");
-                        break;
-                    }
-                }
-            }
-            if expired {
-                version = self.relist(pause).await;
-            }
-        }
+/// Starts following BerthAddresses from `version` (once per store).
+pub(crate) fn follow<S: Followed>(
+    store: &Arc<S>,
+    handle: &tokio::runtime::Handle,
+    version: String,
+) {
+    if relist_mode() || store.feed().following.swap(true, Ordering::AcqRel) {
+        return;
     }
+    let store = store.clone();
+    handle.spawn(async move { watch_from(store, version).await });
+}
 
-    /// A fresh list after a 410, queued as puts and one `Relisted`.
-    async fn relist(&self, pause: Duration) -> String {
-        loop {
-            match list_all_versioned(&self.api, &ListParams::default()).await {
-                Ok((objects, version)) => {
-                    tracing::info!(
-                        objects = objects.len(),
-                        "BerthAddress watch expired; re-listed"
-                    );
-                    let names = objects.iter().map(|o| o.name_any()).collect();
-                    // Objects this node already holds at their version
-                    // need no second copy in the queue.
-                    let unseen: Vec<&BerthAddress> = {
-                        let seen = self.lock_seen();
-                        objects
-                            .iter()
-                            .filter(|o| {
-                                seen.get(&o.name_any()).map(|s| &s.resource_version)
-                                    != o.metadata.resource_version.as_ref()
-                            })
-                            .collect()
-                    };
-                    for obj in unseen {
-                        self.feed.put(obj);
+async fn watch_from<S: Followed>(store: Arc<S>, mut version: String) {
+    let pause = Duration::from_millis(KUBE_RETRY_BACKOFF_MAX_MS);
+    loop {
+        let params = WatchParams::default().timeout(KUBE_WATCH_TIMEOUT_SECS);
+        let stream = match store.api().watch(&params, &version).await {
+            Ok(stream) => stream,
+            Err(error) => {
+                tracing::warn!(%error, "watching BerthAddresses failed; retrying");
+                tokio::time::sleep(pause).await;
+                continue;
+            }
+        };
+        let mut stream = std::pin::pin!(stream);
+        let mut expired = false;
+        while let Some(event) = stream.next().await {
+            match event {
+                Ok(WatchEvent::Added(obj) | WatchEvent::Modified(obj)) => {
+                    version = obj.resource_version().unwrap_or(version);
+                    store.feed().put(&obj);
+                    store.feed().delivered(&version);
+                }
+                Ok(WatchEvent::Deleted(obj)) => {
+                    version = obj.resource_version().unwrap_or(version);
+                    store.feed().gone(&obj);
+                    store.feed().delivered(&version);
+                }
+                Ok(WatchEvent::Bookmark(b)) => {
+                    version = b.metadata.resource_version;
+                    store.feed().delivered(&version);
+                }
+                Ok(WatchEvent::Error(status)) => {
+                    expired = status.code == 410;
+                    if !expired {
+                        tracing::warn!(code = status.code, message = %status.message, "BerthAddress watch error");
                     }
-                    lock(&self.feed.queue).push(Pending::Relisted {
-                        names,
-                        version: version.clone(),
-                    });
-                    return version;
+                    break;
                 }
                 Err(error) => {
-                    tracing::warn!(%error, "re-listing BerthAddresses failed; retrying");
-                    tokio::time::sleep(pause).await;
+                    tracing::warn!(%error, "BerthAddress watch broke; resuming");
+                    break;
                 }
+            }
+        }
+        if expired {
+            version = relist(&*store, pause).await;
+        }
+    }
+}
+
+/// A fresh list after a 410, queued as puts and one `Relisted`.
+async fn relist<S: Followed>(store: &S, pause: Duration) -> String {
+    loop {
+        match list_all_versioned(store.api(), &ListParams::default()).await {
+            Ok((objects, version)) => {
+                tracing::info!(
+                    objects = objects.len(),
+                    "BerthAddress watch expired; re-listed"
+                );
+                let names = objects.iter().map(|o| o.name_any()).collect();
+                // Objects this node already holds at their version
+                // need no second copy in the queue.
+                let unseen: Vec<&BerthAddress> = {
+                    let seen = store.lock_seen();
+                    objects
+                        .iter()
+                        .filter(|o| {
+                            seen.get(&o.name_any()).map(|s| &s.resource_version)
+                                != o.metadata.resource_version.as_ref()
+                        })
+                        .collect()
+                };
+                for obj in unseen {
+                    store.feed().put(obj);
+                }
+                lock(&store.feed().queue).push(Pending::Relisted {
+                    names,
+                    version: version.clone(),
+                });
+                return version;
+            }
+            Err(error) => {
+                tracing::warn!(%error, "re-listing BerthAddresses failed; retrying");
+                tokio::time::sleep(pause).await;
             }
         }
     }

@@ -13,6 +13,7 @@
 //! The crate sets no k8s-openapi `v1_*` feature: the daemon binary and the
 //! tests choose the Kubernetes version.
 
+pub mod annotation_values;
 pub mod annotations;
 pub mod apply;
 mod cel_ip;
@@ -23,6 +24,7 @@ pub mod crd_pool;
 pub mod crd_reserved;
 pub mod error;
 pub mod feed;
+pub mod limits;
 pub mod list;
 pub mod names;
 pub mod network_annotations;
@@ -32,6 +34,7 @@ pub mod pool_health;
 pub mod pool_lifecycle;
 mod pool_rules;
 pub mod retry;
+mod seen;
 pub mod spiderpool;
 pub mod status;
 pub mod store;

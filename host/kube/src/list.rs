@@ -1,8 +1,8 @@
 //! Listing every object of a kind, page by page (`limit`/`continue`), so
 //! a cluster with many addresses is never fetched in one response.
 
+use crate::limits::KUBE_LIST_PAGE_OBJECTS;
 use crate::retry::{with_retries, Failure};
-use berth_core::limits::KUBE_LIST_PAGE_OBJECTS;
 use kube::api::{Api, ListParams};
 use kube::Resource;
 use serde::de::DeserializeOwned;

@@ -9,10 +9,7 @@ use sha2::{Digest, Sha256};
 use std::fmt::Write as _;
 use std::net::{IpAddr, Ipv6Addr};
 
-/// Longest object name (a DNS-1123 subdomain).
-pub const NAME_BYTES_MAX: usize = 253;
-/// Longest label value.
-pub const LABEL_VALUE_BYTES_MAX: usize = 63;
+pub use crate::limits::{LABEL_VALUE_BYTES_MAX, NAME_BYTES_MAX};
 
 /// Label keys carried by every BerthAddress, for selection.
 pub const LABEL_POOL: &str = "berth.io/pool";

@@ -21,7 +21,7 @@
 //! `ipam.cleanGateway`, the pool's `cleanGateway` (as Spiderpool: pod
 //! over CNI config; the pool setting is Berth's).
 
-use crate::annotations::{parse_json, AnnotationError};
+use crate::annotation_values::{parse_json, AnnotationError};
 use berth_core::limits::POD_ROUTES_MAX;
 use berth_core::pod_network::parse_pod_route;
 use berth_core::Route;

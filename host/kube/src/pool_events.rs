@@ -14,6 +14,7 @@
 //! a new Event.
 
 use crate::crd_pool::BerthPool;
+use crate::limits::{EVENT_NAMES_REMEMBERED_MAX, EVENT_NOTE_BYTES_MAX};
 use crate::retry::{with_retries, Failure};
 use k8s_openapi::api::core::v1::ObjectReference;
 use k8s_openapi::api::events::v1::Event;
@@ -29,11 +30,6 @@ use std::sync::Mutex;
 pub const EVENT_NAMESPACE: &str = "default";
 /// `reportingController` of every Event berthd writes.
 pub const REPORTING_CONTROLLER: &str = "berth.io/berthd";
-/// The API server refuses a longer `note`.
-const NOTE_BYTES_MAX: usize = 1024;
-/// Names remembered per process before the memory is cleared (the API
-/// server's name check still deduplicates after that).
-const REMEMBERED_MAX: usize = 4096;
 
 /// Warning or Normal, as Kubernetes spells them.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -106,7 +102,7 @@ impl PoolEvents {
 
     fn remember(&self, name: String) {
         if let Ok(mut written) = self.written.lock() {
-            if written.len() >= REMEMBERED_MAX {
+            if written.len() >= EVENT_NAMES_REMEMBERED_MAX {
                 written.clear();
             }
             written.insert(name);
@@ -125,7 +121,7 @@ impl PoolEvents {
             reporting_instance: Some(self.instance.clone()),
             action: Some(event.action.to_owned()),
             reason: Some(event.reason.to_owned()),
-            note: Some(truncate(&event.note, NOTE_BYTES_MAX)),
+            note: Some(truncate(&event.note, EVENT_NOTE_BYTES_MAX)),
             type_: Some(
                 match event.type_ {
                     EventType::Normal => "Normal",
@@ -225,7 +221,7 @@ mod tests {
     #[test]
     fn notes_are_cut_on_a_char_boundary() {
         let note = "é".repeat(1000);
-        let cut = truncate(&note, NOTE_BYTES_MAX);
-        assert!(cut.len() <= NOTE_BYTES_MAX && cut.ends_with("..."));
+        let cut = truncate(&note, EVENT_NOTE_BYTES_MAX);
+        assert!(cut.len() <= EVENT_NOTE_BYTES_MAX && cut.ends_with("..."));
     }
 }

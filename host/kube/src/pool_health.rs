@@ -12,8 +12,7 @@ use crate::crd_pool::{BerthPool, PoolCondition};
 use crate::pool_events::{EventType, PoolEvent};
 use std::net::IpAddr;
 
-/// How many orphaned addresses a message names before "and N more".
-const NAMED_MAX: usize = 10;
+use crate::limits::ORPHANS_NAMED_MAX;
 
 /// What the status writer counted for one pool.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -36,12 +35,15 @@ fn previous<'a>(pool: &'a BerthPool, type_: &str) -> Option<&'a PoolCondition> {
 fn listed(addresses: &[IpAddr]) -> String {
     let mut text = addresses
         .iter()
-        .take(NAMED_MAX)
+        .take(ORPHANS_NAMED_MAX)
         .map(ToString::to_string)
         .collect::<Vec<_>>()
         .join(", ");
-    if addresses.len() > NAMED_MAX {
-        text.push_str(&format!(" and {} more", addresses.len() - NAMED_MAX));
+    if addresses.len() > ORPHANS_NAMED_MAX {
+        text.push_str(&format!(
+            " and {} more",
+            addresses.len() - ORPHANS_NAMED_MAX
+        ));
     }
     text
 }

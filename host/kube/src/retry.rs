@@ -5,10 +5,10 @@
 //! caller, which knows what it means for its verb. Limits are in
 //! `berth_core::limits` (`KUBE_*`).
 
-use berth_core::limits::{
-    KUBE_REQUEST_ATTEMPTS_MAX, KUBE_REQUEST_TIMEOUT_MS, KUBE_RETRY_BACKOFF_BASE_MS,
-    KUBE_RETRY_BACKOFF_MAX_MS,
-};
+use crate::limits::KUBE_REQUEST_ATTEMPTS_MAX;
+use crate::limits::KUBE_REQUEST_TIMEOUT_MS;
+use crate::limits::KUBE_RETRY_BACKOFF_BASE_MS;
+use crate::limits::KUBE_RETRY_BACKOFF_MAX_MS;
 use std::collections::hash_map::RandomState;
 use std::future::Future;
 use std::hash::{BuildHasher, Hasher};

@@ -22,7 +22,9 @@
 //! (Multus's names for a pod's extra networks). Pools listed under `ipv4`
 //! and `ipv6` must be pools of that family; names may be patterns.
 
-use crate::annotations::{checked, of_family, parse_json, AnnotationError, Annotations, Selection};
+use crate::annotation_values::{
+    checked, of_family, parse_json, AnnotationError, Annotations, Selection,
+};
 use berth_core::pool_names::PoolRef;
 use berth_policy_sdk::IpFamily;
 use serde::Deserialize;
@@ -92,8 +94,8 @@ pub(crate) fn pod_pools(
     pod: &Annotations,
     interface: &str,
 ) -> Result<Option<Selection>, AnnotationError> {
-    if let Some(value) = pod.get(crate::annotations::SPIDER_POOLS) {
-        let key = crate::annotations::SPIDER_POOLS;
+    if let Some(value) = pod.get(crate::annotation_values::SPIDER_POOLS) {
+        let key = crate::annotation_values::SPIDER_POOLS;
         let entries: Vec<MultiEntry> = parse_json(key, value)?;
         let entry = entry_for(entries, interface).map_err(|problem| AnnotationError {
             key: key.to_owned(),
@@ -104,8 +106,8 @@ pub(crate) fn pod_pools(
             clean_gateway: entry.cleangateway,
         }));
     }
-    if let Some(value) = pod.get(crate::annotations::SPIDER_POOL) {
-        let key = crate::annotations::SPIDER_POOL;
+    if let Some(value) = pod.get(crate::annotation_values::SPIDER_POOL) {
+        let key = crate::annotation_values::SPIDER_POOL;
         let entry: SingleEntry = parse_json(key, value)?;
         return Ok(Some(Selection::of(checked(
             key,
@@ -165,7 +167,7 @@ fn entry_for(mut entries: Vec<MultiEntry>, interface: &str) -> Result<MultiEntry
 
 /// `eth0` → 0, `net<n>` → n (n ≥ 1, written without leading zeros).
 fn order_index(interface: &str) -> Option<usize> {
-    if interface == crate::annotations::PRIMARY_INTERFACE {
+    if interface == crate::annotation_values::PRIMARY_INTERFACE {
         return Some(0);
     }
     let digits = interface.strip_prefix("net")?;

@@ -33,6 +33,7 @@
 use crate::convert::address_record;
 use crate::crd_address::BerthAddress;
 use crate::list::list_all_versioned;
+use crate::seen::{seen_of, Seen};
 use berth_core::record::{AddressRecord, Mutation};
 use berth_core::store::{Store, StoreError};
 use kube::api::{Api, ListParams};
@@ -42,13 +43,6 @@ use std::future::Future;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use tokio::runtime::Handle;
-
-/// The version of an object this store last saw.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub(crate) struct Seen {
-    pub resource_version: String,
-    pub uid: String,
-}
 
 /// Counters of what the store did, for benchmarks and metrics.
 #[derive(Debug, Default)]
@@ -156,7 +150,7 @@ impl KubeStore {
     /// version ([`crate::feed`]), so later refreshes read nothing.
     pub async fn load_async(&self) -> Result<Vec<AddressRecord>, StoreError> {
         let (records, version) = self.inner.load().await?;
-        self.inner.follow(&self.handle, version);
+        crate::feed::follow(&self.inner, &self.handle, version);
         Ok(records)
     }
 
@@ -271,9 +265,17 @@ impl Inner {
     }
 }
 
-pub(crate) fn seen_of(obj: &BerthAddress) -> Seen {
-    Seen {
-        resource_version: obj.resource_version().unwrap_or_default(),
-        uid: obj.uid().unwrap_or_default(),
+/// What the watch feed needs of the store it feeds.
+impl crate::feed::Followed for Inner {
+    fn api(&self) -> &Api<BerthAddress> {
+        &self.api
+    }
+
+    fn feed(&self) -> &crate::feed::Feed {
+        &self.feed
+    }
+
+    fn lock_seen(&self) -> std::sync::MutexGuard<'_, HashMap<String, Seen>> {
+        Inner::lock_seen(self)
     }
 }

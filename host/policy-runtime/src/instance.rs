@@ -144,6 +144,7 @@ impl PolicyInstance {
         }
         arm(&mut self.store, self.fuel).map_err(|e| internal(what, &e))?;
         self.store.data_mut().log.reset();
+        self.store.data().stderr.clear();
         let result = f(&self.world, &mut self.store);
         let dropped = self.store.data_mut().log.finish(what);
         self.log_dropped = self.log_dropped.saturating_add(u64::from(dropped));
@@ -157,9 +158,19 @@ impl PolicyInstance {
             });
             // A trap says only where the guest stopped; what it logged at
             // error level just before (the SDK's panic hook logs the
-            // panic message) says why.
-            if let (PolicyErrorKind::Trap, Some(logged)) = (failure.kind, last_error) {
-                failure.message = format!("{}; the policy logged: {logged}", failure.message);
+            // panic message) says why, and failing that, the end of its
+            // stderr (where Python and JavaScript print an uncaught
+            // exception).
+            if failure.kind == PolicyErrorKind::Trap {
+                if let Some(logged) = last_error {
+                    failure.message = format!("{}; the policy logged: {logged}", failure.message);
+                } else if let Some(stderr) = self.store.data().stderr.quote() {
+                    let state = self.store.data();
+                    state.log.stderr(what, &state.stderr.text());
+                    let stderr = state.log.bounded(&stderr);
+                    failure.message =
+                        format!("{}; the policy's stderr ends: {stderr}", failure.message);
+                }
             }
             self.broken = Some(failure.clone());
             failure

@@ -37,6 +37,7 @@ mod no_wait;
 mod sandbox;
 mod scan;
 mod source;
+mod stderr;
 mod step;
 
 pub use admit::ModuleReport;

@@ -72,6 +72,20 @@ impl LogBudget {
         self.last_error.take()
     }
 
+    /// `text` cut and escaped as a logged message would be: for guest
+    /// text that reaches an error by another way (its stderr).
+    pub fn bounded(&self, text: &str) -> String {
+        sanitize(text, self.message_bytes)
+    }
+
+    /// Logs, at debug level, the whole stderr tail of a failed call (the
+    /// error quotes only its last telling lines; the frames are here).
+    pub fn stderr(&self, call: &str, text: &str) {
+        let policy = &*self.policy;
+        let text = sanitize(text, crate::stderr::STDERR_TAIL_BYTES);
+        tracing::debug!(target: LOG_TARGET, policy, call, "stderr of the failed call: {text}");
+    }
+
     /// Ends a call: reports (once) how many messages were dropped and
     /// returns that count for the metrics.
     pub fn finish(&mut self, call: &str) -> u32 {

@@ -6,7 +6,8 @@
 //! those interfaces are linked, but backed by nothing (deny by default):
 //! no preopened directory (no path can be opened), no environment or
 //! arguments, no socket (TCP, UDP and name lookups are refused and no
-//! address passes the check); stdin closed, stdout/stderr discarded; the
+//! address passes the check); stdin closed, stdout discarded, stderr kept
+//! as a bounded tail that failed calls quote (`stderr.rs`); the
 //! wall clock fixed to the request's time and the monotonic clock frozen;
 //! randomness seeded from the request's seed. The same request therefore
 //! always sees the same world, and nothing in it ever makes the host wait
@@ -15,6 +16,7 @@
 use crate::budget::CallBudget;
 use crate::log::LogBudget;
 use crate::needs::PolicyNeeds;
+use crate::stderr::StderrTail;
 use rand_core::TryRng;
 use std::convert::Infallible;
 use std::time::Duration;
@@ -31,6 +33,8 @@ pub(crate) struct PolicyState {
     pub limiter: Limiter,
     pub log: LogBudget,
     pub budget: CallBudget,
+    /// What the guest wrote to stderr during the current call.
+    pub stderr: StderrTail,
 }
 
 impl PolicyState {
@@ -42,12 +46,13 @@ impl PolicyState {
         now_unix_secs: u64,
     ) -> Self {
         let mut wasi = WasiCtx::builder();
-        // The defaults, spelled out because `no_wait.rs` relies on them: a
-        // closed stdin and sink stdout/stderr are always ready, so a guest's
+        let stderr = StderrTail::default();
+        // Spelled out because `no_wait.rs` relies on them: a closed stdin,
+        // a sink stdout and the stderr tail are always ready, so a guest's
         // blocking reads and writes return at once.
         wasi.stdin(ClosedInputStream)
             .stdout(SinkOutputStream)
-            .stderr(SinkOutputStream)
+            .stderr(stderr.clone())
             .wall_clock(FixedWallClock(Duration::from_secs(now_unix_secs)))
             .monotonic_clock(FixedMonotonicClock)
             .secure_random(SplitMix64(seed))
@@ -65,6 +70,7 @@ impl PolicyState {
             limiter,
             log,
             budget,
+            stderr,
         }
     }
 }

@@ -15,11 +15,12 @@
 //! reports the failure (CNI STATUS and `/healthz` say unhealthy).
 
 mod header;
+mod limits;
 mod open;
 
 pub use open::Opened;
 
-use berth_core::limits::STORE_PROBE_BYTES;
+use crate::limits::STORE_PROBE_BYTES;
 use berth_core::record::{AddressRecord, Mutation};
 use berth_core::store::{Store, StoreError};
 use redb::{Database, Durability, ReadableDatabase, ReadableTable, TableDefinition};

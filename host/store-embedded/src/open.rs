@@ -4,7 +4,7 @@
 //! its header says it is a Berth store of this node.
 
 use crate::header::{self, Header};
-use berth_core::limits::STORE_CACHE_BYTES_MAX;
+use crate::limits::STORE_CACHE_BYTES_MAX;
 use berth_core::store::StoreError;
 use redb::{Database, DatabaseError};
 use std::fs::{DirBuilder, File, OpenOptions};

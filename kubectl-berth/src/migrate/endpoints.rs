@@ -10,7 +10,7 @@
 //! re-binds it (sticky identities) or the cluster GC frees it once the
 //! pod is gone.
 
-use super::plan::{Inputs, Plan, Targets, Workload};
+use super::model::{Inputs, Plan, Targets, Workload};
 use super::spider::SpiderEndpoint;
 use crate::limits::{MIGRATED_NETWORK, MIGRATION_TRACE_POLICY};
 use berth_core::chain::{Phase, StepOutcome, TraceStep};

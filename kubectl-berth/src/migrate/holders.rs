@@ -2,7 +2,7 @@
 //! same holder, which makes the step `unchanged`), or Spiderpool's own
 //! pool status disagreeing with its endpoints.
 
-use super::plan::{step, Action, Inputs, Plan, Targets, Write};
+use super::model::{step, Action, Inputs, Plan, Targets, Write};
 use berth_core::describe;
 use berth_core::record::AddressRecord;
 use berth_kube::names::address_object_name;

@@ -6,15 +6,17 @@
 
 pub mod endpoints;
 pub mod holders;
+pub mod model;
 pub mod plan;
 pub mod pool_map;
+pub mod reserved;
 pub mod source;
 pub mod spider;
 pub mod spider_crds;
 pub mod write;
 
 use crate::output::{structured, Format, Table};
-use plan::{Action, Inputs, Plan};
+use model::{Action, Inputs, Plan};
 use serde::Serialize;
 use std::fmt::Write as _;
 use write::Written;
@@ -46,6 +48,7 @@ pub async fn run(
     let plan = plan::plan(&Inputs {
         spider_pools: &source.spider_pools,
         reserved: &source.reserved,
+        berth_reserved: &source.berth_reserved,
         endpoints: &source.endpoints,
         workloads: &source.workloads,
         berth_pools: &source.berth_pools,
@@ -123,8 +126,8 @@ pub fn render(outcome: &Outcome, format: Format) -> anyhow::Result<String> {
         }
         (false, Some(w)) => writeln!(
             out,
-            "\nCreated {} BerthPool(s) and {} BerthAddress(es).",
-            w.pools, w.addresses
+            "\nCreated {} BerthReservedIP(s), {} BerthPool(s) and {} BerthAddress(es).",
+            w.reserved, w.pools, w.addresses
         ),
         (false, None) => Ok(()),
     };

@@ -2,7 +2,7 @@
 //! (with their controllers, resolved as berthd resolves them), Berth's
 //! objects and the default policy's settings from Berth's config.
 
-use super::plan::Workload;
+use super::model::Workload;
 use super::spider::{SpiderEndpoint, SpiderIPPool, SpiderReservedIP};
 use crate::limits::BERTH_CONFIG_KEY;
 use crate::read::{self, Held};
@@ -10,7 +10,7 @@ use anyhow::{bail, Context};
 use berth_kube::list::list_all;
 use berth_kube::retry::Failure;
 use berth_kube::workload::{controller_of, ordinal_of, owner};
-use berth_kube::BerthPool;
+use berth_kube::{BerthPool, BerthReservedIP};
 use berth_policy_sdk::{Owner, StatefulSet as StsInfo};
 use k8s_openapi::api::apps::v1::{ReplicaSet, StatefulSet};
 use k8s_openapi::api::core::v1::{ConfigMap, Pod};
@@ -27,6 +27,7 @@ pub struct Source {
     pub endpoints: Vec<SpiderEndpoint>,
     pub workloads: BTreeMap<(String, String), Workload>,
     pub berth_pools: Vec<BerthPool>,
+    pub berth_reserved: Vec<BerthReservedIP>,
     pub held: Vec<Held>,
     pub sticky: Option<Settings>,
 }
@@ -48,6 +49,7 @@ pub async fn read(client: &Client, berth_config: &str) -> anyhow::Result<Source>
         endpoints,
         workloads,
         berth_pools: read::pools(client).await?,
+        berth_reserved: read::reserved(client).await?,
         held: read::addresses(client, None, None).await?,
         sticky,
     })

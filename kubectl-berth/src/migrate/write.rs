@@ -1,22 +1,27 @@
-//! Writing a plan without conflicts: BerthPools first (an address is
-//! only handed out from a pool berthd knows), then every BerthAddress in
+//! Writing a plan without conflicts: BerthReservedIPs first (no node may
+//! see a migrated pool without its reservations), then BerthPools (an
+//! address is only handed out from a pool berthd knows), then every BerthAddress in
 //! one batch through `KubeStore`, the daemon's own store: each is a
 //! create, so an address someone took meanwhile fails the batch (and the
 //! batch's creates are deleted again) instead of gaining a second owner.
 
-use super::plan::{Plan, Write};
+use super::model::{Plan, Write};
 use anyhow::{bail, Context};
 use berth_core::record::Mutation;
 use berth_core::store::StoreError;
-use berth_kube::{BerthPool, KubeStore};
+use berth_kube::{BerthPool, BerthReservedIP, KubeStore};
 use kube::api::{Api, PostParams};
 use kube::{Client, ResourceExt};
+use serde::de::DeserializeOwned;
+use serde::Serialize;
+use std::fmt::Debug;
 
 /// Recorded as the writer of records that name no node (none do).
 const WRITER: &str = "kubectl-berth-migrate";
 
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, serde::Serialize)]
 pub struct Written {
+    pub reserved: usize,
     pub pools: usize,
     pub addresses: usize,
 }
@@ -27,12 +32,20 @@ pub async fn write(client: &Client, plan: &Plan) -> anyhow::Result<Written> {
         "a plan with conflicts is never written"
     );
     let mut written = Written::default();
+    let reserved_api: Api<BerthReservedIP> = Api::all(client.clone());
+    for step in plan.creates() {
+        if let Some(Write::Reserved(object)) = &step.write {
+            create_same(&reserved_api, object, |a, b| a.spec == b.spec).await?;
+            written.reserved += 1;
+        }
+    }
     let api: Api<BerthPool> = Api::all(client.clone());
     let mut puts = Vec::new();
     for step in plan.creates() {
         match &step.write {
+            Some(Write::Reserved(_)) => {}
             Some(Write::Pool(pool)) => {
-                create_pool(&api, pool).await?;
+                create_same(&api, pool, |a, b| a.spec == b.spec).await?;
                 written.pools += 1;
             }
             Some(Write::Address(record)) => puts.push(Mutation::Put((**record).clone())),
@@ -55,22 +68,30 @@ pub async fn write(client: &Client, plan: &Plan) -> anyhow::Result<Written> {
     Ok(written)
 }
 
-/// Creates `pool`; one created meanwhile with the same spec is fine.
-async fn create_pool(api: &Api<BerthPool>, pool: &BerthPool) -> anyhow::Result<()> {
-    let name = pool.name_any();
-    match api.create(&PostParams::default(), pool).await {
+/// Creates `object`; one created meanwhile with the same spec is fine.
+async fn create_same<K>(
+    api: &Api<K>,
+    object: &K,
+    same: impl Fn(&K, &K) -> bool,
+) -> anyhow::Result<()>
+where
+    K: kube::Resource<DynamicType = ()> + Clone + DeserializeOwned + Serialize + Debug,
+{
+    let name = object.name_any();
+    let plural = K::plural(&());
+    match api.create(&PostParams::default(), object).await {
         Ok(_) => Ok(()),
         Err(kube::Error::Api(s)) if s.code == 409 => {
             let current = api
                 .get(&name)
                 .await
-                .with_context(|| format!("reading berthpools/{name}"))?;
-            if current.spec == pool.spec {
+                .with_context(|| format!("reading {plural}/{name}"))?;
+            if same(&current, object) {
                 Ok(())
             } else {
-                bail!("berthpools/{name} was created meanwhile with another spec; run the migration again")
+                bail!("{plural}/{name} was created meanwhile with another spec; run the migration again")
             }
         }
-        Err(e) => Err(e).with_context(|| format!("creating berthpools/{name}")),
+        Err(e) => Err(e).with_context(|| format!("creating {plural}/{name}")),
     }
 }

@@ -1,6 +1,7 @@
 //! Where an ADD's time goes, for the CNI bench: the wall-clock marks the
 //! `berth` plugin prints with `BERTH_PHASE_LOG=1`, and the per-phase sums
-//! berthd exports on `/metrics` (`berth_add_phase_us_{sum,count}`).
+//! berthd exports on `/metrics` (`berth_add_phase_us_total`,
+//! `berth_add_phase_adds_total`).
 
 use std::collections::BTreeMap;
 use std::time::{SystemTime, UNIX_EPOCH};
@@ -81,8 +82,9 @@ pub struct DaemonPhases {
 }
 
 impl DaemonPhases {
-    /// Reads `berth_add_phase_us_sum{phase="…"}` and `_count` lines out of
-    /// a `/metrics` answer, in the order they appear.
+    /// Reads the `berth_add_phase_us_total{phase="…"}` lines and
+    /// `berth_add_phase_adds_total` out of a `/metrics` answer, in the
+    /// order they appear.
     pub fn parse(metrics: &str) -> Self {
         let mut out = Self::default();
         for line in metrics.lines() {
@@ -95,9 +97,9 @@ impl DaemonPhases {
                     .and_then(|rest| rest.strip_suffix("\"}"))
                     .map(str::to_owned)
             };
-            if let (Some(name), Ok(v)) = (phase("berth_add_phase_us_sum"), value.parse::<f64>()) {
+            if let (Some(name), Ok(v)) = (phase("berth_add_phase_us_total"), value.parse::<f64>()) {
                 out.sums_us.push((name, v));
-            } else if let (Some(_), Ok(n)) = (phase("berth_add_phase_us_count"), value.parse()) {
+            } else if let ("berth_add_phase_adds_total", Ok(n)) = (key, value.parse()) {
                 out.count = n;
             }
         }
@@ -137,10 +139,10 @@ mod tests {
     #[test]
     fn daemon_phases_parse_and_average() {
         let before = DaemonPhases::parse(
-            "berth_add_phase_us_sum{phase=\"read\"} 10.0\nberth_add_phase_us_count{phase=\"read\"} 1\n",
+            "berth_add_phase_us_total{phase=\"read\"} 10.0\nberth_add_phase_adds_total 1\n",
         );
         let after = DaemonPhases::parse(
-            "# HELP x\nberth_add_phase_us_sum{phase=\"read\"} 30.0\nberth_add_phase_us_count{phase=\"read\"} 3\n",
+            "# HELP x\nberth_add_phase_us_total{phase=\"read\"} 30.0\nberth_add_phase_adds_total 3\n",
         );
         assert_eq!(after.mean_since(&before), vec![("read".to_owned(), 10.0)]);
     }

@@ -11,6 +11,7 @@
 //! read directly from the API server, as is a missing owner.
 
 use super::annotations;
+pub use super::directory_error::DirectoryError;
 use super::ordinals::OwnerState;
 use super::owners::OwnerReader;
 use berth_core::placement::Labels;
@@ -41,12 +42,6 @@ pub struct Workload {
     pub owner: Option<OwnerRef>,
     pub stateful_set: Option<StsInfo>,
     pub node: Option<String>,
-}
-
-#[derive(Debug, thiserror::Error)]
-pub enum DirectoryError {
-    #[error("reading {what} from the API server: {source}")]
-    Api { what: String, source: kube::Error },
 }
 
 pub struct Directory {

@@ -6,6 +6,7 @@
 // `crate::kube::annotations` keeps naming it here.
 pub use berth_kube::annotations;
 pub mod directory;
+pub mod directory_error;
 pub mod gc;
 pub mod mode;
 pub mod ordinals;
@@ -41,17 +42,17 @@ pub struct KubernetesConfig {
 }
 
 fn default_gc_interval_secs() -> u64 {
-    30
+    crate::limits::GC_INTERVAL_SECS_DEFAULT
 }
 
 fn default_gc_grace_secs() -> u64 {
-    60
+    crate::limits::GC_GRACE_SECS_DEFAULT
 }
 
 fn default_gc_terminating_grace_secs() -> u64 {
-    300
+    crate::limits::GC_TERMINATING_GRACE_SECS_DEFAULT
 }
 
 fn default_pool_sync_secs() -> u64 {
-    10
+    crate::limits::POOL_SYNC_INTERVAL_SECS_DEFAULT
 }

@@ -1,7 +1,7 @@
 //! What a StatefulSet-like owner says about its pods' ordinals: which
 //! ordinals it keeps, read from its spec. Pure; the reading is `owners`.
 
-use berth_core::limits::OWNER_RESERVED_ORDINALS_MAX;
+use berth_kube::limits::OWNER_RESERVED_ORDINALS_MAX;
 use serde_json::Value;
 
 /// A pod owner as GC finds it on the API server.

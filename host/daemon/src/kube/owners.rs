@@ -6,10 +6,10 @@
 //! forbidden by RBAC) is `Unreadable` — never a reason to retire — and
 //! logged once per kind.
 
-use super::directory::DirectoryError;
+use super::directory_error::DirectoryError;
 use super::ordinals::{Ordinals, OwnerState};
-use berth_core::limits::OWNER_DISCOVERY_RETRY_SECS;
 use berth_core::record::OwnerRef;
+use berth_kube::limits::OWNER_DISCOVERY_RETRY_SECS;
 use k8s_openapi::api::apps::v1::StatefulSet;
 use kube::api::{ApiResource, DynamicObject, GroupVersionKind};
 use kube::discovery::{pinned_kind, Scope};

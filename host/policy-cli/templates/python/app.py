@@ -2,7 +2,8 @@
 request's order; rejects a request none of them serves.
 
 Built with componentize-py against wit/policy.wit (the Berth contract):
-`berth-policy build`, then `berth-policy test fixtures/*.json`.
+`berth-policy build`, then `berth-policy test fixtures/*.json`; natively,
+`python -m unittest` (tests/, with berth_policy's fixture runner).
 """
 
 import json
@@ -10,7 +11,8 @@ import json
 from componentize_py_types import Err
 from wit_world import exports
 from wit_world.exports import policy
-from wit_world.imports import types
+
+from berth_policy import types
 
 
 def parse_settings(text):
