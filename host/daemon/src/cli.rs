@@ -21,7 +21,7 @@ pub fn all_allocations(socket: &Path) -> anyhow::Result<AdminResponse> {
 pub fn print(answer: &AdminResponse, json: bool) -> anyhow::Result<()> {
     // A fixture is JSON with or without the flag, and only the fixture:
     // it is meant for a file `berth-policy test` reads.
-    if let AdminResponse::Request { fixture } = answer {
+    if let AdminResponse::Request { fixture, .. } = answer {
         println!("{}", serde_json::to_string_pretty(fixture)?);
         return Ok(());
     }

@@ -199,8 +199,12 @@ impl DecisionLog {
     }
 
     /// The fixture of the request that produced the allocation of
-    /// `address`, or why there is none.
-    pub fn fixture(&self, allocator: &Allocator, address: IpAddr) -> Result<Value, String> {
+    /// `address` and the allocation's pool, or why there is none.
+    pub fn fixture(
+        &self,
+        allocator: &Allocator,
+        address: IpAddr,
+    ) -> Result<(Value, String), String> {
         let Some(record) = allocator.record(address) else {
             return Err(format!("no allocation holds {address}"));
         };
@@ -222,7 +226,9 @@ impl DecisionLog {
         let text = entry.fixture.as_deref().ok_or_else(|| {
             format!("the request behind {address} was larger than an answer may be ({ADMIN_PAGE_BYTES_MAX} bytes)")
         })?;
-        serde_json::from_str(text).map_err(|e| format!("the kept request is unreadable: {e}"))
+        let fixture = serde_json::from_str(text)
+            .map_err(|e| format!("the kept request is unreadable: {e}"))?;
+        Ok((fixture, record.pool.clone()))
     }
 }
 
@@ -256,8 +262,9 @@ impl KeptRequests {
 
 /// The fixture format `berth-policy test` reads (host/policy-cli's
 /// `fixture.rs`): the request, what the host could answer, and what the
-/// live chain decided, plus the address the daemon committed. Only
-/// allocations are kept as fixtures: a refusal keeps its reason.
+/// live chain decided (the committed address goes beside it, in the
+/// answer). Only allocations are kept as fixtures: a refusal keeps its
+/// reason.
 fn fixture_of(run: &Captured, outcome: &ChainOutcome, record: &AddressRecord, node: &str) -> Value {
     let expect = json!({
         "outcome": "allocated",
@@ -278,7 +285,6 @@ fn fixture_of(run: &Captured, outcome: &ChainOutcome, record: &AddressRecord, no
         "bindings": run.bindings,
         "free": run.free,
         "expect": expect,
-        "allocated": { "pool": record.pool, "address": record.address.to_string() },
     })
 }
 

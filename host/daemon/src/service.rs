@@ -556,11 +556,15 @@ impl Service {
                         format!("{address:?} is not an IP address"),
                     )
                 })?;
-                let fixture = self
+                let (fixture, pool) = self
                     .decisions
                     .fixture(&*self.lock()?, address)
                     .map_err(|why| fail(ErrorKind::InvalidRequest, why))?;
-                Ok(AdminResponse::Request { fixture })
+                Ok(AdminResponse::Request {
+                    fixture,
+                    pool,
+                    address: address.to_string(),
+                })
             }
             AdminRequest::ListRefusals => Ok(AdminResponse::Refusals {
                 refusals: self.decisions.refusals(),

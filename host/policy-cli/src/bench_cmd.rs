@@ -167,7 +167,6 @@ fn sample_cases() -> Vec<Fixture> {
             decision: None,
             picked: None,
         },
-        allocated: None,
     };
     let builder = || {
         let pools = (0..8)

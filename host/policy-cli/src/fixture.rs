@@ -16,9 +16,7 @@
 //! of the rejection or failure) goes with the last two.
 //!
 //! `berthd explain --request <address>` prints a fixture of the request
-//! behind a live allocation, with what the live chain decided as `expect`
-//! and the address the daemon committed as `allocated` (checked too: the
-//! chain's pick, else its first remaining candidate, must be it).
+//! behind a live allocation, with what the live chain decided as `expect`.
 //!
 //! A file holds one fixture, a JSON array of them, or one per line (a
 //! recorded stream for `berth-policy run`).
@@ -40,9 +38,6 @@ pub struct Fixture {
     #[serde(default)]
     pub free: Vec<Candidate>,
     pub expect: Expect,
-    /// The address the daemon committed for this request.
-    #[serde(default)]
-    pub allocated: Option<Candidate>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -155,25 +150,6 @@ pub fn mismatches(
     if let Some(picked) = &want.picked {
         if &run.picked != picked {
             wrong.push(format!("picked: expected {picked:?}, got {:?}", run.picked));
-        }
-    }
-    if let Some(allocated) = &fixture.allocated {
-        let (chosen, pool) = (chosen(run), run.pools.first());
-        let same = match chosen {
-            Some(c) => c == allocated,
-            None => !run.narrowed && pool == Some(&allocated.pool),
-        };
-        if !same {
-            wrong.push(format!(
-                "allocated: expected {}/{}, the chain leaves {}",
-                allocated.pool,
-                allocated.address,
-                match (chosen, pool) {
-                    (Some(c), _) => format!("{}/{}", c.pool, c.address),
-                    (None, Some(pool)) if !run.narrowed => format!("any free address of {pool}"),
-                    _ => "nothing".to_owned(),
-                }
-            ));
         }
     }
     if let Some(decision) = &want.decision {

@@ -14,7 +14,7 @@ use crate::fixture::{chosen, parse_all, Fixture, FixtureHost, Outcome};
 use anyhow::{bail, Context, Result};
 use berth_core::chain::{ChainError, ChainOutcome, PolicyChain};
 use berth_policy_runtime::{LoadedChain, Runtime, RuntimeLimits};
-use berth_policy_sdk::Identity;
+use berth_policy_sdk::{Candidate, Identity};
 use berth_proto::admin::{AdminRequest, AdminResponse};
 use berth_proto::client::{self, ClientError};
 use std::path::{Path, PathBuf};
@@ -36,8 +36,8 @@ pub fn run(
             for allocation in client::all_allocations(socket)? {
                 let label = format!("{} {}", allocation.address, allocation.pod);
                 match kept_fixture(socket, &allocation.address)? {
-                    Ok(value) => match serde_json::from_value::<Fixture>(value) {
-                        Ok(fixture) => tally.compare(&chain, &label, &fixture),
+                    Ok((value, committed)) => match serde_json::from_value::<Fixture>(value) {
+                        Ok(fixture) => tally.compare(&chain, &label, &fixture, Some(committed)),
                         Err(e) => {
                             tally.skip(&label, &format!("berthd's fixture is unreadable: {e}"))
                         }
@@ -53,11 +53,17 @@ pub fn run(
                 let all = parse_all(&text)
                     .with_context(|| format!("{} holds no fixtures", file.display()))?;
                 for (i, fixture) in all.iter().enumerate() {
-                    let label = match &fixture.allocated {
-                        Some(a) => format!("{} ({}#{})", a.address, file.display(), i + 1),
-                        None => format!("{}#{}", file.display(), i + 1),
-                    };
-                    tally.compare(&chain, &label, fixture);
+                    let pod = &fixture.request;
+                    let label = format!(
+                        "{}#{} {}/{}",
+                        file.display(),
+                        i + 1,
+                        pod.namespace,
+                        pod.pod_name
+                    );
+                    // A saved fixture says what the live chain decided,
+                    // not which address the allocator then committed.
+                    tally.compare(&chain, &label, fixture, None);
                 }
             }
         }
@@ -76,13 +82,21 @@ pub fn run(
     })
 }
 
-/// The fixture of the request behind `address`, or why berthd has none.
-fn kept_fixture(socket: &Path, address: &str) -> Result<Result<serde_json::Value, String>> {
+/// The fixture of the request behind `address` and the address berthd
+/// committed for it, or why berthd has none.
+fn kept_fixture(
+    socket: &Path,
+    address: &str,
+) -> Result<Result<(serde_json::Value, Candidate), String>> {
     let request = AdminRequest::ExplainRequest {
         address: address.to_owned(),
     };
     match client::admin(socket, request) {
-        Ok(AdminResponse::Request { fixture }) => Ok(Ok(fixture)),
+        Ok(AdminResponse::Request {
+            fixture,
+            pool,
+            address,
+        }) => Ok(Ok((fixture, Candidate { pool, address }))),
         Ok(other) => bail!("berthd answered something unexpected: {other:?}"),
         Err(ClientError::Refused(why)) => Ok(Err(why)),
         Err(error) => Err(error.into()),
@@ -102,9 +116,15 @@ impl Tally {
         println!("skip {label}: {why}");
     }
 
-    fn compare(&mut self, chain: &LoadedChain, label: &str, fixture: &Fixture) {
+    fn compare(
+        &mut self,
+        chain: &LoadedChain,
+        label: &str,
+        fixture: &Fixture,
+        committed: Option<Candidate>,
+    ) {
         let result = chain.run(fixture.request.clone(), &FixtureHost(fixture));
-        let changes = differences(fixture, &result);
+        let changes = differences(fixture, committed, &result);
         if changes.is_empty() {
             self.same += 1;
         } else {
@@ -118,8 +138,13 @@ impl Tally {
 }
 
 /// How the candidate's decision (`result`) differs from the live one the
-/// fixture recorded, one line per aspect: "what: live → candidate".
-fn differences(fixture: &Fixture, result: &Result<ChainOutcome, ChainError>) -> Vec<String> {
+/// fixture recorded and the address berthd `committed` (when known), one
+/// line per aspect: "what: live → candidate".
+fn differences(
+    fixture: &Fixture,
+    committed: Option<Candidate>,
+    result: &Result<ChainOutcome, ChainError>,
+) -> Vec<String> {
     let live = &fixture.expect;
     let (outcome, reason) = match result {
         Ok(_) => (Outcome::Allocated, None),
@@ -151,10 +176,16 @@ fn differences(fixture: &Fixture, result: &Result<ChainOutcome, ChainError>) -> 
             ));
         }
     }
-    let live_address = fixture
-        .allocated
-        .clone()
-        .or_else(|| live.picked.clone().flatten());
+    let live_address = committed.or_else(|| live.picked.clone().flatten());
+    if live_address.is_none() && live.picked.is_some() {
+        // Only the live chain's pick is known, and it picked nothing.
+        if let Some(picked) = &run.picked {
+            changes.push(format!(
+                "pick: none (the allocator chose) → {} (pool {})",
+                picked.address, picked.pool
+            ));
+        }
+    }
     if let Some(live_address) = live_address {
         let now = match (chosen(run), run.pools.first()) {
             (Some(c), _) if *c == live_address => None,

@@ -129,9 +129,12 @@ pub enum AdminResponse {
     Explained {
         explanations: Vec<Explanation>,
     },
-    /// A fixture (see `berth-policy test`), as JSON.
+    /// A fixture (see `berth-policy test`), as JSON, and the address the
+    /// daemon committed for it (the fixture format has no place for it).
     Request {
         fixture: serde_json::Value,
+        pool: String,
+        address: String,
     },
     Refusals {
         refusals: Vec<RefusalView>,
