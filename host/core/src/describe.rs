@@ -42,6 +42,78 @@ pub fn trace_step(step: &TraceStep) -> String {
     format!("{} [{phase}]: {what}", step.policy)
 }
 
+/// The policy that chose the address of a decision: the one that picked
+/// it, else the last that narrowed, reordered or restricted the
+/// candidates; `None` when every policy abstained (the allocator chose).
+pub fn placed_by(trace: &[TraceStep]) -> Option<&str> {
+    let evaluated = || trace.iter().rev().filter(|t| t.phase == Phase::Evaluate);
+    let picked = evaluated().find(|t| matches!(t.outcome, StepOutcome::Decided(Decision::Pick(_))));
+    let shaped = || {
+        evaluated().find(|t| {
+            matches!(
+                t.outcome,
+                StepOutcome::Decided(
+                    Decision::Narrow(_) | Decision::Reorder(_) | Decision::RestrictPools(_)
+                )
+            )
+        })
+    };
+    picked.or_else(shaped).map(|t| t.policy.as_str())
+}
+
 /// What an explanation says when a record kept no step: records keep only
 /// the steps that did something.
 pub const NO_STEPS: &str = "every policy abstained; the allocator chose the address";
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use berth_policy_sdk::Candidate;
+
+    fn step(policy: &str, phase: Phase, outcome: StepOutcome) -> TraceStep {
+        TraceStep {
+            policy: policy.into(),
+            phase,
+            outcome,
+        }
+    }
+
+    #[test]
+    fn placed_by_names_the_picker_over_policies_that_shaped_the_candidates() {
+        let c = Candidate {
+            pool: "p".into(),
+            address: "10.0.0.5".into(),
+        };
+        let narrow = step(
+            "narrower",
+            Phase::Evaluate,
+            StepOutcome::Decided(Decision::Narrow(vec![c.clone()])),
+        );
+        let pick = step(
+            "picker",
+            Phase::Evaluate,
+            StepOutcome::Decided(Decision::Pick(c)),
+        );
+        let reorder = step(
+            "reorderer",
+            Phase::Evaluate,
+            StepOutcome::Decided(Decision::Reorder(Vec::new())),
+        );
+        let identify = step("id", Phase::Identify, StepOutcome::Identified(None));
+        assert_eq!(
+            placed_by(&[identify.clone(), pick, reorder.clone()]),
+            Some("picker")
+        );
+        assert_eq!(
+            placed_by(&[narrow, reorder.clone()]),
+            Some("reorderer"),
+            "the last to shape the candidates"
+        );
+        let abstain = step(
+            "quiet",
+            Phase::Evaluate,
+            StepOutcome::Decided(Decision::Abstain),
+        );
+        assert_eq!(placed_by(&[identify, abstain]), None);
+    }
+}

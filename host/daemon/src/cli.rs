@@ -1,59 +1,30 @@
 //! Operator commands: ask the running daemon over its socket and print
 //! tables (or JSON with `--json`).
 
-use anyhow::{bail, Context};
-use berth_proto::admin::{AdminRequest, AdminResponse, AllocationView, Explanation, PoolView};
-use berth_proto::{Request, Response};
-use std::os::unix::net::UnixStream;
+use berth_proto::admin::{
+    AdminRequest, AdminResponse, AllocationView, Explanation, PoolView, RefusalView,
+};
 use std::path::Path;
-use std::time::Duration;
-
-use crate::limits::{CLI_ALLOCATION_PAGES_MAX, CLI_TIMEOUT_SECS};
 
 pub fn ask(socket: &Path, request: AdminRequest) -> anyhow::Result<AdminResponse> {
-    let mut stream = UnixStream::connect(socket).with_context(|| {
-        format!(
-            "berthd is not reachable at {}; is it running?",
-            socket.display()
-        )
-    })?;
-    let timeout = Some(Duration::from_secs(CLI_TIMEOUT_SECS));
-    stream.set_read_timeout(timeout)?;
-    stream.set_write_timeout(timeout)?;
-    berth_proto::write_frame(&mut stream, &Request::Admin(request))?;
-    match berth_proto::read_frame::<Response>(&mut stream)? {
-        Response::Admin(answer) => Ok(answer),
-        Response::Error(error) => bail!("berthd refused: {}", error.message),
-        other => bail!("berthd answered something unexpected: {other:?}"),
-    }
+    Ok(berth_proto::client::admin(socket, request)?)
 }
 
-/// Every allocation, asked page by page (each answer stays under the
-/// protocol's frame limit), as one answer.
+/// Every allocation, asked page by page, as one answer.
 pub fn all_allocations(socket: &Path) -> anyhow::Result<AdminResponse> {
-    let mut all = Vec::new();
-    let mut after = None;
-    for _ in 0..CLI_ALLOCATION_PAGES_MAX {
-        match ask(socket, AdminRequest::ListAllocations { after })? {
-            AdminResponse::Allocations { allocations, next } => {
-                all.extend(allocations);
-                match next {
-                    Some(next) => after = Some(next),
-                    None => {
-                        return Ok(AdminResponse::Allocations {
-                            allocations: all,
-                            next: None,
-                        })
-                    }
-                }
-            }
-            other => bail!("berthd answered something unexpected: {other:?}"),
-        }
-    }
-    bail!("more than {CLI_ALLOCATION_PAGES_MAX} pages of allocations; is berthd paging correctly?")
+    Ok(AdminResponse::Allocations {
+        allocations: berth_proto::client::all_allocations(socket)?,
+        next: None,
+    })
 }
 
 pub fn print(answer: &AdminResponse, json: bool) -> anyhow::Result<()> {
+    // A fixture is JSON with or without the flag, and only the fixture:
+    // it is meant for a file `berth-policy test` reads.
+    if let AdminResponse::Request { fixture, .. } = answer {
+        println!("{}", serde_json::to_string_pretty(fixture)?);
+        return Ok(());
+    }
     if json {
         println!("{}", serde_json::to_string_pretty(answer)?);
         return Ok(());
@@ -63,6 +34,8 @@ pub fn print(answer: &AdminResponse, json: bool) -> anyhow::Result<()> {
         AdminResponse::Allocations { allocations, .. } => print_allocations(allocations),
         AdminResponse::Released { count } => println!("released {count} address(es)"),
         AdminResponse::Explained { explanations } => print_explanations(explanations),
+        AdminResponse::Request { .. } => {}
+        AdminResponse::Refusals { refusals } => print_refusals(refusals),
         AdminResponse::Reloaded {
             policies,
             pools,
@@ -144,9 +117,39 @@ fn print_explanations(explanations: &[Explanation]) {
             "  identity: {}",
             e.identity.as_deref().unwrap_or("none (stateless)")
         );
+        println!(
+            "  placed-by: {}",
+            e.placed_by
+                .as_deref()
+                .unwrap_or("the allocator (every policy abstained)")
+        );
         for (i, step) in e.steps.iter().enumerate() {
             println!("  {}. {step}", i + 1);
         }
+    }
+}
+
+fn print_refusals(refusals: &[RefusalView]) {
+    if refusals.is_empty() {
+        println!("no ADD refused since berthd started");
+    }
+    for r in refusals {
+        println!(
+            "at {} {} (container {}, {} on {}): {:?}",
+            r.at_unix_secs,
+            r.pod,
+            short(&r.container_id),
+            r.ifname,
+            r.network,
+            r.kind
+        );
+        println!(
+            "  refused by: {}",
+            r.policy
+                .as_deref()
+                .unwrap_or("the allocator (no policy refused)")
+        );
+        println!("  reason: {}", r.reason);
     }
 }
 

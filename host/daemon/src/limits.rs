@@ -55,10 +55,18 @@ pub const CONFIG_BYTES_MAX: u64 = 1024 * 1024;
 pub const HTTP_REQUEST_BYTES_MAX: usize = 8 * 1024;
 /// A metrics client slower than this is dropped.
 pub const HTTP_REQUEST_TIMEOUT_MS: u64 = 5_000;
-/// How long the operator CLI waits for berthd.
-pub const CLI_TIMEOUT_SECS: u64 = 30;
-/// Bound on the CLI's paging loop: ~100 records a page, so ten million records.
-pub const CLI_ALLOCATION_PAGES_MAX: usize = 100_000;
+/// (The operator CLI's timeout and paging bound are the shared client's:
+/// `berth_proto::client`.)
+/// ADD requests kept (newest, in memory only) so `berthd explain
+/// --request` can print the request behind an allocation and
+/// `berth-policy run --against` can replay it. Bounded by count and by
+/// encoded bytes: a request carries up to 64 labels of 1 KiB each.
+pub const KEPT_REQUESTS_MAX: usize = 1024;
+pub const KEPT_REQUESTS_BYTES_MAX: usize = 4 * 1024 * 1024;
+/// Refused ADDs kept for `berthd explain --refusals`.
+/// (This and `KEPT_REQUESTS_MAX` are quoted in `berthd explain --help`,
+/// the README and sdk/README.md.)
+pub const KEPT_REFUSALS_MAX: usize = 64;
 
 // Defaults of the config's `limits` and `kubernetes` sections (the bounds
 // they are checked against are above).

@@ -9,6 +9,7 @@ mod cluster;
 mod config;
 mod connection;
 mod daemon;
+mod decision_log;
 mod faults;
 mod fetch_policy;
 mod frame_buffer;
@@ -21,6 +22,7 @@ mod metrics_views;
 mod phases;
 mod pod_request;
 mod policy_limits;
+mod recording;
 mod server;
 mod service;
 mod sys;
@@ -79,12 +81,28 @@ enum Command {
         #[arg(long, requires = "pool")]
         address: Option<String>,
     },
-    /// Explain an allocation: which policy did what, in order. TARGET is an
-    /// address, a container id or an identity key.
+    /// Explain an allocation: the policy (name and version) that placed it
+    /// and what each policy did, in order. TARGET is an address, a
+    /// container id or an identity key.
+    ///
+    /// `--request ADDRESS` prints the request that produced an allocation
+    /// as a fixture that `berth-policy test` and `berth-policy run` accept
+    /// (berthd keeps the newest 1024 requests, in memory, from its start).
+    /// `--refusals` lists the last 64 refused ADDs: when, for which pod,
+    /// the reason, and the policy that refused.
     Explain {
         #[command(flatten)]
         remote: Remote,
-        target: String,
+        /// An address, a container id or an identity key.
+        #[arg(required_unless_present_any = ["request", "refusals"], conflicts_with_all = ["request", "refusals"])]
+        target: Option<String>,
+        /// Print the request behind the allocation of ADDRESS as a
+        /// `berth-policy` fixture (JSON, with or without --json).
+        #[arg(long, value_name = "ADDRESS", conflicts_with = "refusals")]
+        request: Option<String>,
+        /// List the last refused ADDs.
+        #[arg(long)]
+        refusals: bool,
     },
     /// Ask the running daemon to reload its config (like SIGHUP).
     Reload(Remote),
@@ -154,7 +172,21 @@ fn main() -> anyhow::Result<()> {
                 address,
             },
         ),
-        Command::Explain { remote: r, target } => remote(&r, AdminRequest::Explain { target }),
+        Command::Explain {
+            remote: r,
+            target,
+            request,
+            refusals,
+        } => {
+            let ask = match (target, request) {
+                _ if refusals => AdminRequest::ListRefusals,
+                (_, Some(address)) => AdminRequest::ExplainRequest { address },
+                (Some(target), None) => AdminRequest::Explain { target },
+                // clap requires one of the three.
+                (None, None) => anyhow::bail!("explain needs a target, --request or --refusals"),
+            };
+            remote(&r, ask)
+        }
         Command::Reload(r) => remote(&r, AdminRequest::Reload),
         Command::InstallCni { source, dest_dir } => install_cni::run(&source, &dest_dir),
         Command::FetchPolicy { dir, policies } => fetch_policy::run(&dir, &policies),

@@ -8,11 +8,13 @@
 //! can never be taken by a concurrent request before it is committed.
 
 use crate::config::DaemonConfig;
+use crate::decision_log::DecisionLog;
 use crate::kube::directory::Directory;
 use crate::limits::{ADD_ATTEMPTS_MAX, ADD_RETRY_PAUSE_MS_MAX, RELEASE_ATTEMPTS_MAX};
 use crate::metrics::{Metrics, ReleaseKind, Verb};
 use crate::metrics_views;
 use crate::phases::{Phase, PhaseClock, TimedChain};
+use crate::recording::{Captured, RecordingChain};
 use crate::views;
 use berth_core::allocator::{AddInput, Allocator, NodeScope};
 use berth_core::pod_network::compose;
@@ -42,6 +44,8 @@ pub struct Service {
     /// Kubernetes mode: dead nodes whose records this node collects (set
     /// by each GC pass from the live node list; see `kube::gc::acts_for`).
     pub(crate) adopted_nodes: Mutex<BTreeSet<String>>,
+    /// Recent requests and refusals, for `berthd explain`.
+    pub(crate) decisions: DecisionLog,
 }
 
 type Failure = ErrorBody;
@@ -105,6 +109,8 @@ impl Service {
         node: String,
         directory: Option<Directory>,
     ) -> Self {
+        let decisions = DecisionLog::default();
+        decisions.chain_in_force(&chain.current(), now_unix_secs());
         Self {
             allocator: Mutex::new(allocator),
             store,
@@ -115,6 +121,7 @@ impl Service {
             node,
             directory,
             adopted_nodes: Mutex::default(),
+            decisions,
         }
     }
 
@@ -211,11 +218,30 @@ impl Service {
         }
     }
 
+    /// ADD, remembering what the chain saw and decided
+    /// (`decision_log.rs`), so the allocation or the refusal can be
+    /// explained later.
     fn add(
         &self,
         add: &AddRequest,
         deadline: Option<Instant>,
         clock: &mut PhaseClock,
+    ) -> Result<Response, Failure> {
+        let runs = Mutex::new(Vec::new());
+        let result = self.add_recorded(add, deadline, clock, &runs);
+        if let Err(error) = &result {
+            let runs = runs.into_inner().unwrap_or_default();
+            self.decisions.refused(add, error, &runs, now_unix_secs());
+        }
+        result
+    }
+
+    fn add_recorded(
+        &self,
+        add: &AddRequest,
+        deadline: Option<Instant>,
+        clock: &mut PhaseClock,
+        runs: &Mutex<Vec<Captured>>,
     ) -> Result<Response, Failure> {
         let started = Instant::now();
         let mut input = AddInput {
@@ -255,7 +281,13 @@ impl Service {
             // Patterns match the pools in force now.
             input.pools = resolve(allocator.pools(), &request.pools)
                 .map_err(|e| fail(e.kind(), e.to_string()))?;
-            let chain = TimedChain::new(&self.chain);
+            // Only the attempt that commits is explained.
+            if let Ok(mut runs) = runs.lock() {
+                runs.clear();
+            }
+            let current = self.chain.current();
+            let recording = RecordingChain::new(&current, runs);
+            let chain = TimedChain::new(&recording);
             let plan = allocator
                 .plan_add(&input, &chain, now_unix_secs())
                 .map_err(|e| fail(e.kind(), e.to_string()))?;
@@ -287,6 +319,11 @@ impl Service {
         };
         self.metrics
             .released(ReleaseKind::Rebind, removed(&plan.mutations));
+        if let Ok(mut runs) = runs.lock() {
+            let runs = std::mem::take(&mut *runs);
+            self.decisions
+                .allocated(add, &self.node, runs, &plan.mutations);
+        }
         self.metrics
             .observe_add_us(u64::try_from(started.elapsed().as_micros()).unwrap_or(u64::MAX));
         let result = crate::answer::add_result(&plan.result, &pod_network);
@@ -474,6 +511,7 @@ impl Service {
                 .map_err(|e| invalid(e.to_string()))?,
             None => Vec::new(),
         };
+        self.decisions.chain_in_force(&chain, now_unix_secs());
         self.chain.swap(chain);
         drop(allocator);
         if !orphaned.is_empty() {
@@ -519,7 +557,27 @@ impl Service {
                 Ok(AdminResponse::Allocations { allocations, next })
             }
             AdminRequest::Explain { target } => Ok(AdminResponse::Explained {
-                explanations: views::explain(&*self.lock()?, &target),
+                explanations: views::explain(&*self.lock()?, &self.decisions, &target),
+            }),
+            AdminRequest::ExplainRequest { address } => {
+                let address = address.parse::<IpAddr>().map_err(|_| {
+                    fail(
+                        ErrorKind::InvalidRequest,
+                        format!("{address:?} is not an IP address"),
+                    )
+                })?;
+                let (fixture, pool) = self
+                    .decisions
+                    .fixture(&*self.lock()?, address)
+                    .map_err(|why| fail(ErrorKind::InvalidRequest, why))?;
+                Ok(AdminResponse::Request {
+                    fixture,
+                    pool,
+                    address: address.to_string(),
+                })
+            }
+            AdminRequest::ListRefusals => Ok(AdminResponse::Refusals {
+                refusals: self.decisions.refusals(),
             }),
             AdminRequest::Release {
                 identity,

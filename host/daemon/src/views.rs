@@ -1,5 +1,6 @@
 //! Printable views of the allocator for the CLI and the metrics endpoint.
 
+use crate::decision_log::DecisionLog;
 use crate::limits::ADMIN_PAGE_BYTES_MAX;
 use berth_core::allocator::Allocator;
 use berth_core::describe;
@@ -135,7 +136,7 @@ fn allocation(r: &AddressRecord) -> AllocationView {
 }
 
 /// Records matching `target`: an address, a container id or an identity.
-pub fn explain(allocator: &Allocator, target: &str) -> Vec<Explanation> {
+pub fn explain(allocator: &Allocator, decisions: &DecisionLog, target: &str) -> Vec<Explanation> {
     allocator
         .records()
         .filter(|r| {
@@ -150,6 +151,7 @@ pub fn explain(allocator: &Allocator, target: &str) -> Vec<Explanation> {
             address: r.address.to_string(),
             pod: pod(r),
             identity: r.identity_key().map(str::to_owned),
+            placed_by: decisions.placed_by(r),
             steps: if r.trace.is_empty() {
                 // Records keep only the steps that did something.
                 vec![describe::NO_STEPS.to_owned()]

@@ -14,6 +14,12 @@
 //!
 //! `outcome` is `allocated`, `rejected` or `failed`; `reason` (a substring
 //! of the rejection or failure) goes with the last two.
+//!
+//! `berthd explain --request <address>` prints a fixture of the request
+//! behind a live allocation, with what the live chain decided as `expect`.
+//!
+//! A file holds one fixture, a JSON array of them, or one per line (a
+//! recorded stream for `berth-policy run`).
 
 use berth_core::chain::{ChainError, ChainHost, ChainOutcome, Phase, StepOutcome};
 use berth_policy_sdk::{Binding, Candidate, Decision, Identity, Request};
@@ -55,6 +61,32 @@ pub enum Outcome {
     Allocated,
     Rejected,
     Failed,
+}
+
+/// The fixtures in `text`: one object, an array of them, or one per line.
+pub fn parse_all(text: &str) -> Result<Vec<Fixture>, serde_json::Error> {
+    let trimmed = text.trim_start();
+    if trimmed.starts_with('[') {
+        return serde_json::from_str(text);
+    }
+    match serde_json::from_str(text) {
+        Ok(one) => Ok(vec![one]),
+        // Not one value: JSON lines.
+        Err(whole) => {
+            let lines: Vec<&str> = text.lines().filter(|l| !l.trim().is_empty()).collect();
+            if lines.len() < 2 {
+                return Err(whole);
+            }
+            lines.into_iter().map(serde_json::from_str).collect()
+        }
+    }
+}
+
+/// Where the host would put this request: the chain's pick, else its
+/// first remaining candidate; `None` when the chain left the choice to
+/// the allocator (any free address of its first pool).
+pub fn chosen(outcome: &ChainOutcome) -> Option<&Candidate> {
+    outcome.picked.as_ref().or(outcome.candidates.first())
 }
 
 /// Tells a key given as `null` from a key left out.

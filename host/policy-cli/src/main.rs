@@ -5,11 +5,16 @@
 //! berth-policy new my-policy --lang python      # a project that builds and passes its tests
 //! cd my-policy && berth-policy build            # component + size, sha256, config snippets
 //! berth-policy test fixtures/*.json             # in the real host runtime, host's rules
+//! berth-policy bench build/my-policy.wasm       # median/p99 beside the default chain
+//! berth-policy run build/my-policy.wasm --against /run/berth/berth.sock   # dry run
 //! ```
 
+mod bench_cmd;
 mod build;
+mod component;
 mod fixture;
 mod project;
+mod run_cmd;
 mod snippet;
 mod templates;
 mod test_cmd;
@@ -64,9 +69,55 @@ enum Command {
         /// The project directory (built first unless --component is given).
         #[arg(long, default_value = ".")]
         dir: PathBuf,
-        /// A component to test instead of building the project.
+        /// A component to test instead of building the project: a
+        /// .wasm file, or `builtin:<name>` for a policy berthd ships.
         #[arg(long)]
-        component: Option<PathBuf>,
+        component: Option<String>,
+    },
+    /// Time the policy per evaluation (a fresh instance each, as berthd
+    /// runs it) in the real host runtime, beside the default chain
+    /// (built-in sticky-statefulset) measured in the same run, on the same
+    /// requests. Prints median and p99 of each and their ratio.
+    Bench {
+        /// A .wasm component, or `builtin:<name>`.
+        component: String,
+        /// The policy's settings (JSON file; default `{}`).
+        #[arg(long)]
+        settings: Option<PathBuf>,
+        /// Requests to evaluate (fixture files, as `test` reads); default:
+        /// a StatefulSet pod whose sticky address is held, and a stateless
+        /// pod, with eight pools and 32 candidates each.
+        #[arg(long, num_args = 1..)]
+        fixtures: Vec<PathBuf>,
+        /// Evaluations of each chain (after a tenth as many to warm up).
+        #[arg(long, default_value_t = 5000)]
+        iterations: usize,
+    },
+    /// Dry run: evaluate a candidate chain (the components given, in
+    /// order) on the requests behind a running berthd's allocations, or on
+    /// recorded requests, and print where its decisions differ from the
+    /// live chain's (outcome, identity, address). Exits 0 when none differ,
+    /// 1 when some do.
+    Run {
+        /// .wasm components or `builtin:<name>`, in chain order.
+        #[arg(required = true)]
+        components: Vec<String>,
+        /// Settings (JSON files), one per component in order; the rest get `{}`.
+        #[arg(long)]
+        settings: Vec<PathBuf>,
+        /// berthd's socket: replay the request behind every current
+        /// allocation it still keeps (`berthd explain --request`).
+        #[arg(
+            long,
+            value_name = "SOCKET",
+            required_unless_present = "fixtures",
+            conflicts_with = "fixtures"
+        )]
+        against: Option<PathBuf>,
+        /// Recorded requests instead: fixture files (one fixture, an array,
+        /// or one per line), e.g. saved from `berthd explain --request`.
+        #[arg(long, num_args = 1..)]
+        fixtures: Vec<PathBuf>,
     },
 }
 
@@ -108,5 +159,17 @@ fn run(cli: Cli) -> Result<ExitCode> {
             dir,
             component,
         } => test_cmd::run(&dir, component.as_deref(), &fixtures),
+        Command::Bench {
+            component,
+            settings,
+            fixtures,
+            iterations,
+        } => bench_cmd::run(&component, settings.as_deref(), &fixtures, iterations),
+        Command::Run {
+            components,
+            settings,
+            against,
+            fixtures,
+        } => run_cmd::run(&components, &settings, against.as_deref(), &fixtures),
     }
 }

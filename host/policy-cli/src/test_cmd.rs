@@ -13,18 +13,22 @@ use std::process::ExitCode;
 
 pub fn run(
     dir: &Path,
-    component: Option<&Path>,
+    component: Option<&str>,
     fixtures: &[std::path::PathBuf],
 ) -> Result<ExitCode> {
-    let (name, path) = match component {
-        Some(path) => (policy_name(path), path.to_owned()),
+    // The policy under test, and the settings a fixture without its own
+    // gets: the project's `settings.json`.
+    let base = match component {
+        Some(spec) => crate::component::config(spec, None)?,
         None => {
             let name = project::name_of(dir)?;
             let path = build::component(dir, &name)?;
-            (name, path)
+            let bytes =
+                std::fs::read(&path).with_context(|| format!("reading {}", path.display()))?;
+            PolicyConfig::bytes(name, bytes)
         }
     };
-    let bytes = std::fs::read(&path).with_context(|| format!("reading {}", path.display()))?;
+    let name = base.name.clone();
     let default_settings = build::settings_of(dir)?;
     // One runtime for every fixture: it compiles the component once.
     let runtime = Runtime::new(RuntimeLimits::default())?;
@@ -38,7 +42,7 @@ pub fn run(
             .settings
             .clone()
             .unwrap_or_else(|| default_settings.clone());
-        let config = PolicyConfig::bytes(name.as_str(), bytes.clone()).with_settings(settings);
+        let config = base.clone().with_settings(settings);
         let wrong = match runtime.load_chain(&[config]) {
             Ok(chain) => {
                 let result = chain.run(fixture.request.clone(), &FixtureHost(&fixture));
@@ -68,10 +72,4 @@ pub fn run(
     } else {
         ExitCode::FAILURE
     })
-}
-
-fn policy_name(path: &Path) -> String {
-    path.file_stem()
-        .map(|s| s.to_string_lossy().into_owned())
-        .unwrap_or_else(|| "policy".into())
 }

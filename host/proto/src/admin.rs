@@ -26,6 +26,15 @@ pub enum AdminRequest {
     Explain {
         target: String,
     },
+    /// The request that produced the allocation of `address`, as a
+    /// fixture `berth-policy test` and `berth-policy run` accept. The
+    /// daemon keeps the newest requests in memory only (bounded): older
+    /// allocations, and those made before it started, have none.
+    ExplainRequest {
+        address: String,
+    },
+    /// The last refused ADDs, oldest first (kept in memory, bounded).
+    ListRefusals,
     /// Reload pools and the policy chain from the config file (as SIGHUP).
     Reload,
 }
@@ -77,8 +86,29 @@ pub struct Explanation {
     pub address: String,
     pub pod: String,
     pub identity: Option<String>,
+    /// The policy (name, and what it says of itself: name and version)
+    /// that chose the address; `None` when every policy abstained.
+    #[serde(default)]
+    pub placed_by: Option<String>,
     /// One line per policy step, in order.
     pub steps: Vec<String>,
+}
+
+/// One refused ADD: who asked, why it was refused and by which policy.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RefusalView {
+    pub at_unix_secs: u64,
+    pub pod: String,
+    pub container_id: String,
+    pub ifname: String,
+    pub network: String,
+    pub kind: crate::ErrorKind,
+    /// The error the CNI plugin reported.
+    pub reason: String,
+    /// The policy that rejected or failed the request, with its name and
+    /// version; `None` when the allocator refused it (no free address, an
+    /// unknown pool, ...).
+    pub policy: Option<String>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -98,6 +128,16 @@ pub enum AdminResponse {
     },
     Explained {
         explanations: Vec<Explanation>,
+    },
+    /// A fixture (see `berth-policy test`), as JSON, and the address the
+    /// daemon committed for it (the fixture format has no place for it).
+    Request {
+        fixture: serde_json::Value,
+        pool: String,
+        address: String,
+    },
+    Refusals {
+        refusals: Vec<RefusalView>,
     },
     Reloaded {
         policies: Vec<String>,

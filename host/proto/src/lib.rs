@@ -6,9 +6,11 @@
 //! peer cannot make either side allocate without bound.
 //!
 //! This crate is deliberately free of async and of any IO beyond
-//! `std::io::{Read, Write}`, so the CNI binary stays small and quick to start.
+//! `std::io::{Read, Write}` and std's unix sockets (the operator client),
+//! so the CNI binary stays small and quick to start.
 
 pub mod admin;
+pub mod client;
 
 use serde::{Deserialize, Serialize};
 use std::io::{Read, Write};
