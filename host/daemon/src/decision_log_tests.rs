@@ -76,6 +76,7 @@ fn refusals_keep_the_newest_with_their_reason() {
         pools: Vec::new(),
         requested_ips: Vec::new(),
         clean_gateway: None,
+        labels: Vec::new(),
     };
     for n in 0..KEPT_REFUSALS_MAX + 3 {
         let error = ErrorBody {

@@ -35,6 +35,7 @@ fn pod_add(container: &str, pod: &str) -> AddRequest {
         pools: Vec::new(),
         requested_ips: Vec::new(),
         clean_gateway: None,
+        labels: Vec::new(),
     }
 }
 

@@ -120,6 +120,7 @@ fn add(daemon: &Daemon, container: &str, pod: &str) {
         pools: Vec::new(),
         requested_ips: Vec::new(),
         clean_gateway: None,
+        labels: Vec::new(),
     });
     let answer = ask(&daemon.socket, &request, Duration::from_secs(30));
     assert!(
