@@ -3,6 +3,7 @@
 
 use crate::config_error::{take, ConfigError};
 use crate::ips;
+use crate::limits::{LABELS_MAX, LABEL_BYTES_MAX};
 use berth_proto::{Attachment, Label};
 use serde::Deserialize;
 use serde_json::{Map, Value};
@@ -30,11 +31,6 @@ struct RawLabel {
     key: String,
     value: String,
 }
-
-/// Labels one ADD may carry, and bytes of one key or value: what the
-/// daemon passes to policies (`REQUEST_PAIRS_MAX`, `REQUEST_PAIR_BYTES_MAX`).
-const LABELS_MAX: usize = 64;
-const LABEL_BYTES_MAX: usize = 1024;
 
 #[derive(Deserialize)]
 struct RawPrevResult {

@@ -17,3 +17,8 @@ pub const MAX_SOCKET_PATH_BYTES: usize = 107;
 
 /// Pause between connects while the daemon's listen backlog is full.
 pub const CONNECT_RETRY_PAUSE_MS: u64 = 2;
+
+/// Labels one ADD may carry, and bytes of one key or value: what the
+/// daemon passes to policies (`REQUEST_PAIRS_MAX`, `REQUEST_PAIR_BYTES_MAX`).
+pub const LABELS_MAX: usize = 64;
+pub const LABEL_BYTES_MAX: usize = 1024;

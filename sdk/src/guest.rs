@@ -1,23 +1,14 @@
-//! The guest side of the contract (wasm32 only): the one `generate!` of the
-//! SDK and the one place generated types convert to and from SDK types.
+//! The guest side of the contract (wasm32 only): the one place generated
+//! types (`bindings.rs`) convert to and from SDK types.
 
 use crate::policy::{evaluate_or_reject, identify_or_none, metadata, validate_settings};
 use crate::{
-    Binding, Candidate, Decision, Identity, IpFamily, KeyValue, LogLevel, Owner, Policy, Pool,
-    Request, Retention, StatefulSet,
+    Binding, Candidate, Decision, Identity, IpFamily, KeyValue, Owner, Policy, Pool, Request,
+    Retention, StatefulSet,
 };
 
-pub mod bindings {
-    wit_bindgen::generate!({
-        world: "policy-world",
-        path: "wit",
-        pub_export_macro: true,
-        default_bindings_module: "berth_policy_sdk::__private::bindings",
-    });
-}
-
-use bindings::berth::policy::types as wit;
-use bindings::exports::berth::policy::policy as export;
+use crate::bindings::berth::policy::types as wit;
+use crate::bindings::exports::berth::policy::policy as export;
 
 /// The generated `Guest` trait, implemented for any [`Policy`].
 pub struct Exported<P>(std::marker::PhantomData<fn() -> P>);
@@ -30,7 +21,7 @@ fn report_panics() {
     static INSTALL: std::sync::Once = std::sync::Once::new();
     INSTALL.call_once(|| {
         std::panic::set_hook(Box::new(|info| {
-            log(LogLevel::Error, &format!("policy panicked: {info}"));
+            crate::log::error(&format!("policy panicked: {info}"));
         }));
     });
 }
@@ -60,16 +51,6 @@ impl<P: Policy> export::Guest for Exported<P> {
         report_panics();
         evaluate_or_reject::<P>(&settings, &request.into()).into()
     }
-}
-
-pub(crate) fn log(level: LogLevel, message: &str) {
-    let level = match level {
-        LogLevel::Debug => wit::LogLevel::Debug,
-        LogLevel::Info => wit::LogLevel::Info,
-        LogLevel::Warn => wit::LogLevel::Warn,
-        LogLevel::Error => wit::LogLevel::Error,
-    };
-    bindings::berth::policy::host::log(level, message);
 }
 
 fn family(f: wit::IpFamily) -> IpFamily {

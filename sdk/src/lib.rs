@@ -33,9 +33,15 @@ pub use settings::{parse_settings, NoSettings};
 #[doc(hidden)]
 pub mod __private {
     #[cfg(target_arch = "wasm32")]
-    pub use crate::guest::{bindings, Exported};
+    pub use crate::bindings;
+    #[cfg(target_arch = "wasm32")]
+    pub use crate::guest::Exported;
 }
 
+// Public only so `__private` can re-export it for `export_policy!`.
+#[doc(hidden)]
+#[cfg(target_arch = "wasm32")]
+pub mod bindings;
 #[cfg(target_arch = "wasm32")]
 mod guest;
 

@@ -22,3 +22,7 @@ pub const QUERY_RANGE_SCAN_MAX: u128 = 65_536;
 /// Bytes of a pool or address string a query may pass; longer ones are
 /// answered as unknown without being read.
 pub const QUERY_STRING_BYTES_MAX: usize = 256;
+
+/// Natively (the test harness), a runaway test must not eat all memory:
+/// beyond this many captured log messages the oldest are dropped.
+pub const LOG_CAPTURE_MAX: usize = 10_000;

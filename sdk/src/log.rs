@@ -25,7 +25,14 @@ pub fn error(message: &str) {
 
 #[cfg(target_arch = "wasm32")]
 fn emit(level: LogLevel, message: &str) {
-    crate::guest::log(level, message);
+    use crate::bindings::berth::policy::{host, types::LogLevel as Wit};
+    let level = match level {
+        LogLevel::Debug => Wit::Debug,
+        LogLevel::Info => Wit::Info,
+        LogLevel::Warn => Wit::Warn,
+        LogLevel::Error => Wit::Error,
+    };
+    host::log(level, message);
 }
 
 #[cfg(not(target_arch = "wasm32"))]
@@ -34,16 +41,11 @@ thread_local! {
         const { std::cell::RefCell::new(Vec::new()) };
 }
 
-/// Natively, a runaway test must not eat all memory: beyond this many
-/// messages the oldest are dropped.
-#[cfg(not(target_arch = "wasm32"))]
-const CAPTURE_MAX: usize = 10_000;
-
 #[cfg(not(target_arch = "wasm32"))]
 fn emit(level: LogLevel, message: &str) {
     CAPTURED.with(|buf| {
         let mut buf = buf.borrow_mut();
-        if buf.len() >= CAPTURE_MAX {
+        if buf.len() >= crate::limits::LOG_CAPTURE_MAX {
             buf.remove(0);
         }
         buf.push((level, message.to_owned()));

@@ -39,7 +39,7 @@ pub fn released_at(pool: &str, address: &str) -> Option<u64> {
 
 #[cfg(target_arch = "wasm32")]
 mod imp {
-    use crate::guest::bindings::berth::policy::query;
+    use crate::bindings::berth::policy::query;
 
     pub fn is_free(pool: &str, address: &str) -> bool {
         query::is_free(pool, address)

@@ -1,7 +1,7 @@
 //! The daemon's own bounds: its socket and metrics endpoint, request
 //! handling, health snapshots and the ranges its config accepts. The
 //! allocation core's bounds are `berth_core::limits`, the policy runtime's
-//! `berth_core::limits::POLICY_*`, the Kubernetes store's
+//! `berth_policy_runtime::limits::POLICY_*`, the Kubernetes store's
 //! `berth_kube::limits`. Units are last in names.
 
 /// Encoded bytes of one page of an operator answer: well under the

@@ -131,7 +131,7 @@ pub fn create(name: &str, lang: Language, dir: &Path, sdk: &Path) -> Result<()> 
 
 /// A name that is a valid policy name, crate name and file name.
 fn check_name(name: &str) -> Result<()> {
-    let ok = name.len() <= berth_core::limits::POLICY_NAME_BYTES_MAX
+    let ok = name.len() <= berth_policy_runtime::limits::POLICY_NAME_BYTES_MAX
         && name.starts_with(|c: char| c.is_ascii_lowercase())
         && name
             .chars()
@@ -140,7 +140,7 @@ fn check_name(name: &str) -> Result<()> {
         bail!(
             "policy name {name:?}: use lowercase letters, digits and '-', starting with a letter, \
              at most {} bytes",
-            berth_core::limits::POLICY_NAME_BYTES_MAX
+            berth_policy_runtime::limits::POLICY_NAME_BYTES_MAX
         );
     }
     Ok(())

@@ -4,8 +4,9 @@
 //! chain looks at it, so nonsense becomes `InvalidAnswer`, not host work.
 
 use crate::bindings::{wit, WitMetadata};
+use crate::limits::POLICY_ANSWER_STRING_BYTES_MAX;
 use berth_core::chain::PolicyError;
-use berth_core::limits::{DECISION_CANDIDATES_MAX, POLICY_ANSWER_STRING_BYTES_MAX};
+use berth_core::limits::DECISION_CANDIDATES_MAX;
 use berth_policy_sdk as sdk;
 
 /// The lists a lowered request borrows: built once per call from the

@@ -13,7 +13,7 @@ use crate::contract::{PolicyExports, PolicyPre};
 use crate::convert;
 use crate::engine::Inner;
 use crate::error::{classify, internal, CallFailure};
-use crate::log::LogBudget;
+use crate::log_budget::LogBudget;
 use crate::needs::PolicyNeeds;
 use crate::sandbox::{Limiter, PolicyState};
 use berth_core::chain::{PolicyError, PolicyErrorKind};

@@ -28,13 +28,15 @@ mod handle;
 mod ignored;
 mod imports;
 mod instance;
-mod limits;
+pub mod limits;
 mod link;
 mod load;
 mod log;
+mod log_budget;
 mod metrics;
 mod needs;
 mod no_wait;
+mod policy;
 mod query;
 mod sandbox;
 mod scan;
@@ -43,14 +45,15 @@ mod stderr;
 mod step;
 
 pub use admit::ModuleReport;
-pub use chain::{LoadedChain, LoadedPolicy};
+pub use chain::LoadedChain;
 pub use config::{PolicyConfig, PolicySource};
 pub use engine::Runtime;
 pub use error::{LoadError, RuntimeError};
 pub use handle::ChainHandle;
 pub use limits::RuntimeLimits;
 pub use load::CONTRACT_COMPATIBLE;
-pub use log::LOG_TARGET;
+pub use log_budget::LOG_TARGET;
 pub use metrics::{
     LatencySnapshot, MetricsSnapshot, PolicyMetrics, ERROR_KINDS, LATENCY_BUCKETS_MICROS,
 };
+pub use policy::LoadedPolicy;

@@ -4,25 +4,23 @@
 //! metadata and to validate its settings. Any failure
 //! refuses the whole chain, so a half-valid list never goes live.
 
-use crate::chain::{LoadedChain, LoadedPolicy};
+use crate::chain::LoadedChain;
 use crate::config::PolicyConfig;
 use crate::contract::{speaks, PolicyPre};
 use crate::engine::Runtime;
 use crate::error::LoadError;
 use crate::instance::PolicyInstance;
+use crate::limits::COMPILED_CACHE_ENTRIES_MAX;
+use crate::limits::{POLICY_NAME_BYTES_MAX, POLICY_SETTINGS_BYTES_MAX};
 use crate::needs::PolicyNeeds;
+use crate::policy::LoadedPolicy;
 use crate::source::{check_digest, module_bytes};
-use berth_core::limits::{
-    CHAIN_POLICIES_MAX, POLICY_NAME_BYTES_MAX, POLICY_SETTINGS_BYTES_MAX, REASON_BYTES_MAX,
-};
+use berth_core::limits::{CHAIN_POLICIES_MAX, REASON_BYTES_MAX};
 use berth_policy_sdk::Metadata;
 use sha2::{Digest, Sha256};
 use std::collections::HashSet;
 use std::sync::{Arc, Mutex};
 use wasmtime::component::Component;
-
-/// Compiled components kept for reloads: two full chains' worth.
-const COMPILED_CACHE_ENTRIES_MAX: usize = 2 * CHAIN_POLICIES_MAX;
 
 /// Contract versions this host speaks: `0.2.x`, and `0.1.x` components
 /// unchanged (`contract.rs`).

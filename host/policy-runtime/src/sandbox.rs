@@ -14,7 +14,7 @@
 //! (the timers are `no_wait.rs`'s).
 
 use crate::budget::CallBudget;
-use crate::log::LogBudget;
+use crate::log_budget::LogBudget;
 use crate::needs::PolicyNeeds;
 use crate::stderr::StderrTail;
 use rand_core::TryRng;

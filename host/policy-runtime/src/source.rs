@@ -3,7 +3,7 @@
 
 use crate::config::{PolicyConfig, PolicySource};
 use crate::error::LoadError;
-use berth_core::limits::POLICY_MODULE_BYTES_MAX;
+use crate::limits::POLICY_MODULE_BYTES_MAX;
 use std::borrow::Cow;
 use std::io::Read;
 use std::path::Path;

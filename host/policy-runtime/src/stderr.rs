@@ -9,15 +9,13 @@
 //! write succeeds at once (never backpressure, so nothing makes the host
 //! wait, as `no_wait.rs` requires).
 
+use crate::limits::STDERR_TAIL_BYTES;
 use bytes::Bytes;
 use std::collections::VecDeque;
 use std::sync::{Arc, Mutex, PoisonError};
 use wasmtime_wasi::cli::{IsTerminal, StdoutStream};
 use wasmtime_wasi::p2::pipe::MemoryOutputPipe;
 use wasmtime_wasi::p2::{OutputStream, Pollable, StreamError};
-
-/// Bytes of stderr kept per call: a traceback's last lines.
-pub(crate) const STDERR_TAIL_BYTES: usize = 2048;
 
 /// Lines quoted in an error, after the noise below is dropped.
 const QUOTED_LINES: usize = 4;

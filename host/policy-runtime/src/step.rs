@@ -2,9 +2,9 @@
 //! call (a chain that stops early never pays for later policies) and keeps
 //! that instance for its identify and evaluate calls of this run only.
 
-use crate::chain::LoadedPolicy;
 use crate::engine::Inner;
 use crate::instance::PolicyInstance;
+use crate::policy::LoadedPolicy;
 use berth_core::chain::{FailurePolicy, PolicyError, PolicyStep};
 use berth_policy_sdk::{Decision, Identity, Request};
 

@@ -3,15 +3,11 @@
 //! `berth-policy run --against`.
 
 use crate::admin::{AdminRequest, AdminResponse, AllocationView};
+use crate::limits::{ADMIN_TIMEOUT_SECS, ALLOCATION_PAGES_MAX};
 use crate::{read_frame, write_frame, FrameError, Request, Response};
 use std::os::unix::net::UnixStream;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
-
-/// How long an operator command waits for the daemon.
-const ADMIN_TIMEOUT_SECS: u64 = 30;
-/// Bound on the paging loop: ~100 records a page, so ten million records.
-const ALLOCATION_PAGES_MAX: usize = 100_000;
 
 #[derive(Debug, thiserror::Error)]
 pub enum ClientError {

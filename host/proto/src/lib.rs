@@ -11,6 +11,7 @@
 
 pub mod admin;
 pub mod client;
+pub mod limits;
 
 use serde::{Deserialize, Serialize};
 use std::io::{Read, Write};
