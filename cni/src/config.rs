@@ -52,7 +52,7 @@ pub struct NetConf {
     /// ADD: `args.cni.labels`, the pod's labels for policies.
     pub labels: Vec<berth_proto::Label>,
     /// CHECK: `prevResult.ips[].address`, in CIDR form.
-    pub prev_addresses: Vec<String>,
+    pub prev_addresses: Vec<ipnet::IpNet>,
     /// GC: the attachments still in use.
     pub valid_attachments: Vec<Attachment>,
 }

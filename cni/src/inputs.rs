@@ -5,6 +5,7 @@ use crate::config_error::{take, ConfigError};
 use crate::ips;
 use crate::limits::{LABELS_MAX, LABEL_BYTES_MAX};
 use berth_proto::{Attachment, Label};
+use ipnet::IpNet;
 use serde::Deserialize;
 use serde_json::{Map, Value};
 use std::net::IpAddr;
@@ -130,29 +131,32 @@ fn requested(
 
 /// The addresses of `prevResult`, which CHECK compares with the daemon's
 /// record. Required: without it there is nothing to check.
-pub fn prev_addresses(fields: &mut Map<String, Value>) -> Result<Vec<String>, ConfigError> {
+pub fn prev_addresses(fields: &mut Map<String, Value>) -> Result<Vec<IpNet>, ConfigError> {
     let prev = take::<RawPrevResult>(fields, "prevResult")?.ok_or_else(|| {
         ConfigError::invalid(
             "prevResult",
             "is missing; CHECK compares it with berthd's record",
         )
     })?;
-    let addresses: Vec<String> = prev
+    let texts: Vec<String> = prev
         .ips
         .unwrap_or_default()
         .into_iter()
         .map(|ip| ip.address)
         .collect();
-    if addresses.is_empty() {
+    if texts.is_empty() {
         return Err(ConfigError::invalid(
             "prevResult.ips",
             "is empty; a berth ADD always returns at least one address",
         ));
     }
-    for address in &addresses {
-        ips::parse_cidr(address).map_err(|reason| {
-            ConfigError::invalid("prevResult.ips.address", format!("{address:?} {reason}"))
-        })?;
+    let mut addresses = Vec::with_capacity(texts.len());
+    for text in &texts {
+        let invalid = |reason: String| {
+            ConfigError::invalid("prevResult.ips.address", format!("{text:?} {reason}"))
+        };
+        let (addr, prefix) = ips::parse_cidr(text).map_err(invalid)?;
+        addresses.push(IpNet::new(addr, prefix).map_err(|e| invalid(e.to_string()))?);
     }
     Ok(addresses)
 }
@@ -264,7 +268,8 @@ mod tests {
             "interfaces": [{"name": "eth0"}],
             "ips": [{"address": "10.6.168.101/16", "gateway": "10.6.0.1", "interface": 0}]
         }}));
-        assert_eq!(prev_addresses(&mut f).expect("ok"), vec!["10.6.168.101/16"]);
+        let expected: IpNet = "10.6.168.101/16".parse().expect("cidr");
+        assert_eq!(prev_addresses(&mut f).expect("ok"), vec![expected]);
         assert!(prev_addresses(&mut Map::new()).is_err());
         let mut f = fields(json!({"prevResult": {"ips": []}}));
         assert!(prev_addresses(&mut f).is_err());

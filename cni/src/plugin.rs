@@ -161,10 +161,7 @@ fn build_request(env: &CniEnv, conf: &NetConf) -> Result<Request, Failure> {
                 network,
                 pod: env.args.pod.clone(),
                 pools: conf.ipam.pools.clone(),
-                requested_ips: ips::dedup(requested)
-                    .iter()
-                    .map(ToString::to_string)
-                    .collect(),
+                requested_ips: ips::dedup(requested),
                 clean_gateway: conf.ipam.clean_gateway,
                 labels: conf.labels.clone(),
             })

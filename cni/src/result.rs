@@ -4,13 +4,15 @@
 //! `interface` index: the main plugin that delegates to it fills those in.
 //! Results before 1.0.0 tag each address with its family (`"version"`).
 //!
-//! The daemon's answer is checked before it is printed: a malformed
-//! address would otherwise surface as a confusing failure in the main
-//! plugin, far from its cause.
+//! The daemon's answer arrives typed (addresses and networks, so a
+//! malformed one is a protocol error at decode) and is checked for what
+//! types cannot say before it is printed: a gateway of another family than
+//! what it serves would otherwise surface as a confusing failure in the
+//! main plugin, far from its cause.
 
-use crate::ips;
 use crate::version::CniVersion;
 use berth_proto::AddResult;
+use ipnet::IpNet;
 use serde::Serialize;
 use std::net::IpAddr;
 
@@ -40,16 +42,16 @@ struct CniResult<'a> {
 struct CniIp<'a> {
     #[serde(skip_serializing_if = "Option::is_none")]
     version: Option<&'static str>,
-    address: &'a str,
+    address: &'a IpNet,
     #[serde(skip_serializing_if = "Option::is_none")]
-    gateway: Option<&'a str>,
+    gateway: Option<&'a IpAddr>,
 }
 
 #[derive(Serialize)]
 struct CniRoute<'a> {
-    dst: &'a str,
+    dst: &'a IpNet,
     #[serde(skip_serializing_if = "Option::is_none")]
-    gw: Option<&'a str>,
+    gw: Option<&'a IpAddr>,
 }
 
 /// The pools' DNS settings; with none, the empty object the spec's
@@ -57,7 +59,7 @@ struct CniRoute<'a> {
 #[derive(Serialize)]
 struct CniDns<'a> {
     #[serde(skip_serializing_if = "<[_]>::is_empty")]
-    nameservers: &'a [String],
+    nameservers: &'a [IpAddr],
     #[serde(skip_serializing_if = "Option::is_none")]
     domain: Option<&'a str>,
     #[serde(skip_serializing_if = "<[_]>::is_empty")]
@@ -82,59 +84,41 @@ pub fn render_add(version: CniVersion, result: &AddResult) -> Result<String, Res
             options: &result.dns.options,
         },
     };
-    for server in &result.dns.nameservers {
-        server.parse::<IpAddr>().map_err(|_| ResultError::Invalid {
-            field: "DNS nameserver",
-            value: server.clone(),
-            reason: "not an IP address".into(),
-        })?;
-    }
     for ip in &result.ips {
-        let (addr, _) = ips::parse_cidr(&ip.address).map_err(|reason| ResultError::Invalid {
-            field: "address",
-            value: ip.address.clone(),
-            reason,
-        })?;
+        let addr = ip.address.addr();
         if let Some(gateway) = &ip.gateway {
-            check_ip("gateway", gateway, addr)?;
+            same_family("gateway", *gateway, addr)?;
         }
         let family = if addr.is_ipv4() { "4" } else { "6" };
         out.ips.push(CniIp {
             version: version.ips_carry_family().then_some(family),
             address: &ip.address,
-            gateway: ip.gateway.as_deref(),
+            gateway: ip.gateway.as_ref(),
         });
     }
     for route in &result.routes {
-        let (dst, _) = ips::parse_cidr(&route.dst).map_err(|reason| ResultError::Invalid {
-            field: "route destination",
-            value: route.dst.clone(),
-            reason,
-        })?;
         if let Some(gw) = &route.gw {
-            check_ip("route gateway", gw, dst)?;
+            same_family("route gateway", *gw, route.dst.addr())?;
         }
         out.routes.push(CniRoute {
             dst: &route.dst,
-            gw: route.gw.as_deref(),
+            gw: route.gw.as_ref(),
         });
     }
-    // Serialising plain strings cannot fail.
+    // Serialising strings and addresses cannot fail.
     Ok(serde_json::to_string(&out).unwrap_or_default())
 }
 
 /// A gateway must be an address of the same family as what it serves.
-fn check_ip(field: &'static str, text: &str, served: IpAddr) -> Result<(), ResultError> {
-    let invalid = |reason: &str| ResultError::Invalid {
-        field,
-        value: text.into(),
-        reason: reason.into(),
-    };
-    let ip: IpAddr = text.parse().map_err(|_| invalid("not an IP address"))?;
+fn same_family(field: &'static str, ip: IpAddr, served: IpAddr) -> Result<(), ResultError> {
     if served.is_ipv4() == ip.is_ipv4() {
         Ok(())
     } else {
-        Err(invalid("wrong address family"))
+        Err(ResultError::Invalid {
+            field,
+            value: ip.to_string(),
+            reason: "wrong address family".into(),
+        })
     }
 }
 
@@ -144,23 +128,31 @@ mod tests {
     use berth_proto::{IpConfig, Route};
     use serde_json::{json, Value};
 
+    fn net(text: &str) -> IpNet {
+        text.parse().expect("cidr")
+    }
+
+    fn ip(text: &str) -> IpAddr {
+        text.parse().expect("address")
+    }
+
     fn dual_stack() -> AddResult {
         AddResult {
             ips: vec![
                 IpConfig {
-                    address: "10.6.168.101/16".into(),
-                    gateway: Some("10.6.0.1".into()),
+                    address: net("10.6.168.101/16"),
+                    gateway: Some(ip("10.6.0.1")),
                     pool: "test-ippool".into(),
                 },
                 IpConfig {
-                    address: "fd00::65/64".into(),
+                    address: net("fd00::65/64"),
                     gateway: None,
                     pool: "v6".into(),
                 },
             ],
             routes: vec![Route {
-                dst: "0.0.0.0/0".into(),
-                gw: Some("10.6.0.1".into()),
+                dst: net("0.0.0.0/0"),
+                gw: Some(ip("10.6.0.1")),
             }],
             dns: berth_proto::Dns::default(),
         }
@@ -217,7 +209,7 @@ mod tests {
     fn the_pools_dns_settings_fill_the_dns_object() {
         let mut result = dual_stack();
         result.dns = berth_proto::Dns {
-            nameservers: vec!["10.6.0.53".into(), "fd00::53".into()],
+            nameservers: vec![ip("10.6.0.53"), ip("fd00::53")],
             domain: Some("example.internal".into()),
             search: vec!["svc.example.internal".into()],
             options: vec!["ndots:2".into()],
@@ -248,16 +240,21 @@ mod tests {
             Err(ResultError::NoAddress)
         );
         let mut bad = dual_stack();
-        bad.ips[0].address = "10.6.168.101".into();
+        bad.ips[1].gateway = Some(ip("10.6.0.1"));
         assert!(render_add(CniVersion::V1_0_0, &bad).is_err());
         let mut bad = dual_stack();
-        bad.ips[1].gateway = Some("10.6.0.1".into());
+        bad.routes[0].gw = Some(ip("fd00::1"));
         assert!(render_add(CniVersion::V1_0_0, &bad).is_err());
-        let mut bad = dual_stack();
-        bad.routes[0].dst = "default".into();
-        assert!(render_add(CniVersion::V1_0_0, &bad).is_err());
-        let mut bad = dual_stack();
-        bad.dns.nameservers = vec!["dns.example".into()];
-        assert!(render_add(CniVersion::V1_0_0, &bad).is_err());
+        // What types cannot hold is refused when the answer is decoded.
+        for answer in [
+            r#"{"ips":[{"address":"10.6.168.101","gateway":null,"pool":"p"}],"routes":[]}"#,
+            r#"{"ips":[],"routes":[{"dst":"default","gw":null}]}"#,
+            r#"{"ips":[],"routes":[],"dns":{"nameservers":["dns.example"]}}"#,
+        ] {
+            assert!(
+                serde_json::from_str::<AddResult>(answer).is_err(),
+                "{answer}"
+            );
+        }
     }
 }

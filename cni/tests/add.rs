@@ -14,19 +14,19 @@ fn allocating_daemon() -> FakeDaemon {
         Response::Added(AddResult {
             ips: vec![
                 IpConfig {
-                    address: "10.6.168.101/16".into(),
-                    gateway: Some("10.6.0.1".into()),
+                    address: "10.6.168.101/16".parse().expect("cidr"),
+                    gateway: Some("10.6.0.1".parse().expect("ip")),
                     pool: "test-ippool".into(),
                 },
                 IpConfig {
-                    address: "fd00:6::65/64".into(),
+                    address: "fd00:6::65/64".parse().expect("cidr"),
                     gateway: None,
                     pool: "test-ippool-v6".into(),
                 },
             ],
             routes: vec![Route {
-                dst: "0.0.0.0/0".into(),
-                gw: Some("10.6.0.1".into()),
+                dst: "0.0.0.0/0".parse().expect("cidr"),
+                gw: Some("10.6.0.1".parse().expect("ip")),
             }],
             dns: Default::default(),
         })
@@ -134,7 +134,11 @@ fn requested_ips_are_forwarded_without_prefix() {
     let run = run_berth(&env, &conf.to_string());
     assert!(run.success, "{}", run.stdout);
     assert_eq!(
-        add_request(&daemon).requested_ips,
+        add_request(&daemon)
+            .requested_ips
+            .iter()
+            .map(ToString::to_string)
+            .collect::<Vec<_>>(),
         vec!["10.6.168.105", "fd00:6::66", "10.6.168.107"]
     );
 }

@@ -69,7 +69,7 @@ fn check_sends_prev_result_addresses() {
                 ifname: "eth0".into(),
             },
             network: "test-net".into(),
-            expected: vec!["10.6.168.101/16".into()],
+            expected: vec!["10.6.168.101/16".parse().expect("cidr")],
         })
     );
 }

@@ -60,7 +60,7 @@ fn a_disabled_pool_hands_out_nothing_new_and_keeps_what_it_holds() {
         assert!(err.to_string().contains("disabled"), "{err}");
     }
     let mut asked = input("c5", "web-3", &["a"]);
-    asked.requested = vec!["10.41.0.9".into()];
+    asked.requested = vec!["10.41.0.9".parse().expect("address")];
     let err = alloc.plan_add(&asked, &chain, 3).expect_err("disabled");
     assert!(err.to_string().contains("pool \"a\" is disabled"), "{err}");
     assert_eq!(held(&alloc), before, "refusals change nothing");
@@ -158,7 +158,7 @@ fn reserved_addresses_are_never_handed_out_and_never_taken_away() {
         .expect_err("full");
     assert!(matches!(err, AllocError::PoolExhausted { .. }), "{err}");
     let mut asked = input("n8", "n8", &["a"]);
-    asked.requested = vec!["10.43.0.4".into()];
+    asked.requested = vec!["10.43.0.4".parse().expect("address")];
     let err = alloc.plan_add(&asked, &chain, 3).expect_err("reserved");
     assert!(err.to_string().contains("reserved"), "{err}");
     let v6 = add(&mut alloc, &input("n7", "n7", &["v6"]), &chain, 3).expect("v6")[0];

@@ -146,7 +146,9 @@ fn slash_8_and_slash_64_are_never_enumerated() {
         ]
     );
     add_in = input("c2", "p2", &["huge"]);
-    add_in.requested = vec!["fd01:0:ffff:ffff:ffff:ffff:ffff:ffff".into()];
+    add_in.requested = vec!["fd01:0:ffff:ffff:ffff:ffff:ffff:ffff"
+        .parse()
+        .expect("address")];
     let got = add(&mut alloc, &add_in, &chain, 1).expect("last address of a /32");
     assert_eq!(got[0].to_string(), "fd01:0:ffff:ffff:ffff:ffff:ffff:ffff");
     let usage = alloc.pool_usage();
@@ -189,7 +191,7 @@ fn gateway_network_broadcast_and_exclusions_are_never_assigned() {
     assert_eq!(err.kind(), berth_proto::ErrorKind::PoolExhausted);
     for gw in ["10.0.0.1", "10.0.0.0", "10.0.0.7", "10.0.0.2"] {
         let mut add_in = input("cx", "p", &["small"]);
-        add_in.requested = vec![gw.into()];
+        add_in.requested = vec![gw.parse().expect("address")];
         let err = alloc
             .plan_add(&add_in, &chain, 1)
             .expect_err("never assignable");

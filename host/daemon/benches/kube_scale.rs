@@ -181,7 +181,10 @@ impl Daemon {
                 uid: format!("10000000-0000-4000-8000-{n:012x}"),
             },
             pools: vec![POOL.into()],
-            requested_ips: requested.into_iter().collect(),
+            requested_ips: requested
+                .iter()
+                .map(|t| t.parse().expect("the bench asks for addresses"))
+                .collect(),
             clean_gateway: None,
             labels: Vec::new(),
         });

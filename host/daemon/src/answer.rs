@@ -10,8 +10,10 @@ pub fn add_result(assigned: &[Assigned], network: &PodNetwork) -> AddResult {
         ips: assigned
             .iter()
             .map(|a| IpConfig {
-                address: format!("{}/{}", a.address, a.prefix_len),
-                gateway: a.gateway.map(|g| g.to_string()),
+                // The prefix is the pool's subnet's, which fits its family.
+                address: ipnet::IpNet::new(a.address, a.prefix_len)
+                    .expect("a pool's prefix length fits its family"),
+                gateway: a.gateway,
                 pool: a.pool.clone(),
             })
             .collect(),
@@ -19,17 +21,12 @@ pub fn add_result(assigned: &[Assigned], network: &PodNetwork) -> AddResult {
             .routes
             .iter()
             .map(|r| Route {
-                dst: r.dst.to_string(),
-                gw: r.gw.map(|g| g.to_string()),
+                dst: r.dst,
+                gw: r.gw,
             })
             .collect(),
         dns: Dns {
-            nameservers: network
-                .dns
-                .nameservers
-                .iter()
-                .map(ToString::to_string)
-                .collect(),
+            nameservers: network.dns.nameservers.clone(),
             domain: network.dns.domain.clone(),
             search: network.dns.search.clone(),
             options: network.dns.options.clone(),

@@ -25,6 +25,10 @@ mod policy_limits;
 mod recording;
 mod server;
 mod service;
+mod service_admin;
+mod service_cni;
+#[cfg(test)]
+mod service_tests;
 mod sys;
 mod validate;
 mod views;

@@ -42,10 +42,7 @@ fn pod_add(container: &str, pod: &str) -> AddRequest {
 /// The address an ADD got.
 fn add(daemon: &Daemon, request: AddRequest) -> String {
     match ask(&daemon.socket, &Request::Add(request), TIMEOUT) {
-        Ok(Response::Added(result)) => {
-            let cidr = &result.ips[0].address;
-            cidr.split('/').next().unwrap_or(cidr).to_owned()
-        }
+        Ok(Response::Added(result)) => result.ips[0].address.addr().to_string(),
         other => panic!("ADD failed: {other:?}\n{}", daemon.log()),
     }
 }

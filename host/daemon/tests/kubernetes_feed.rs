@@ -44,7 +44,7 @@ fn add_requesting(berthd: &Berthd, container: &str, address: &str) -> Response {
             uid: format!("10000000-0000-4000-8000-{:012x}", container.len()),
         },
         pools: vec!["feed".into()],
-        requested_ips: vec![address.into()],
+        requested_ips: vec![address.parse().expect("address")],
         clean_gateway: None,
         labels: Vec::new(),
     });

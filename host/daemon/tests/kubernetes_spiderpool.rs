@@ -10,7 +10,7 @@ use cluster::{eventually, sticky, Berthd, Cluster};
 use serde_json::{json, Value};
 
 fn address(result: &berth_proto::AddResult) -> String {
-    result.ips[0].address.clone()
+    result.ips[0].address.to_string()
 }
 
 #[test]

@@ -88,7 +88,12 @@ fn decides_real_adds(lang: &str, subnet: u8) {
     // Offered only a: refused with the policy's reason, nothing held.
     let only_a = node.bridge_config(&["a"]);
     let refused = node.call("bridge", "ADD", &Pod::new("web-2"), &only_a);
-    assert_eq!(refused.code(), POLICY_REJECTED, "{lang}: {}", refused.stdout);
+    assert_eq!(
+        refused.code(),
+        POLICY_REJECTED,
+        "{lang}: {}",
+        refused.stdout
+    );
     assert!(
         refused.stdout.contains("none of"),
         "{lang}: the policy's reason reaches the runtime: {}",

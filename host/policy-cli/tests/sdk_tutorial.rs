@@ -43,10 +43,7 @@ fn run(dir: &Path, script: &str, socket: &Path) {
             "cargo install --path host/policy-cli",
             "command -v berth-policy",
         )
-        .replace(
-            "scripts/",
-            &format!("{}/scripts/", root().display()),
-        )
+        .replace("scripts/", &format!("{}/scripts/", root().display()))
         .replace("/run/berth/berth.sock", &socket.display().to_string());
     let path = format!(
         "{}:{}",

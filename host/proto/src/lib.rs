@@ -13,8 +13,10 @@ pub mod admin;
 pub mod client;
 pub mod limits;
 
+use ipnet::IpNet;
 use serde::{Deserialize, Serialize};
 use std::io::{Read, Write};
+use std::net::IpAddr;
 
 /// Largest frame either side accepts, in bytes.
 pub const MAX_FRAME_BYTES: u32 = 64 * 1024;
@@ -55,8 +57,8 @@ pub struct AddRequest {
     /// daemon choose" (annotations, then pools marked default).
     pub pools: Vec<String>,
     /// Specific addresses asked for through `args.cni.ips` or
-    /// `runtimeConfig.ips` (plain addresses, without prefix length).
-    pub requested_ips: Vec<String>,
+    /// `runtimeConfig.ips` (plain addresses: the prefix is the pool's).
+    pub requested_ips: Vec<IpAddr>,
     /// The CNI config's `ipam.cleanGateway`: no default route via the
     /// pools' gateways (`None`: the pool decides; pod annotations win).
     #[serde(default)]
@@ -79,7 +81,7 @@ pub struct CheckRequest {
     pub attachment: Attachment,
     pub network: String,
     /// Addresses (CIDR form) the runtime believes the attachment has.
-    pub expected: Vec<String>,
+    pub expected: Vec<IpNet>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -104,17 +106,17 @@ pub enum Request {
 /// One address handed to an attachment.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct IpConfig {
-    /// CIDR form: the address with its pool's prefix length, "10.6.168.101/16".
-    pub address: String,
-    pub gateway: Option<String>,
+    /// The address with its pool's prefix length, "10.6.168.101/16".
+    pub address: IpNet,
+    pub gateway: Option<IpAddr>,
     /// The pool it came from.
     pub pool: String,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Route {
-    pub dst: String,
-    pub gw: Option<String>,
+    pub dst: IpNet,
+    pub gw: Option<IpAddr>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
@@ -130,7 +132,7 @@ pub struct AddResult {
 #[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
 pub struct Dns {
     #[serde(default)]
-    pub nameservers: Vec<String>,
+    pub nameservers: Vec<IpAddr>,
     #[serde(default)]
     pub domain: Option<String>,
     #[serde(default)]

@@ -1,9 +1,9 @@
 //! Identity keys must be 1..=253 bytes without whitespace or control
 //! characters (the host refuses anything else as an invalid answer).
 
+use berth_policy_sdk::limits::IDENTITY_KEY_BYTES_MAX as MAX;
 use berth_policy_sdk::log;
 
-const MAX: usize = 253;
 /// Room kept for `~` and a 16-digit hash when a key is shortened.
 const KEPT: usize = MAX - 17;
 

@@ -35,7 +35,7 @@ impl Allocator {
             return self.existing_plan(&held);
         }
         let pools = self.candidate_pools(&input.pools, input.placement.as_ref())?;
-        let requested = self.parse_requested(&input.requested, &pools)?;
+        let requested = self.check_requested(&input.requested, &pools)?;
         let mut families: Vec<IpFamily> = Vec::new();
         for &i in &pools {
             if !families.contains(&self.pools[i].family) {

@@ -25,7 +25,7 @@ pub struct AddInput {
     /// Pools to take from, highest priority first; empty: pools marked default.
     pub pools: Vec<String>,
     /// Addresses asked for (at most one per family).
-    pub requested: Vec<String>,
+    pub requested: Vec<IpAddr>,
     pub labels: Vec<KeyValue>,
     pub annotations: Vec<KeyValue>,
     pub owner: Option<OwnerRef>,
@@ -121,27 +121,22 @@ impl Allocator {
         Ok(out)
     }
 
-    /// Requested addresses: parsed, one per family, each assignable in a
+    /// Requested addresses: at most one per family, each assignable in a
     /// candidate pool (whether it is free is decided after the chain).
-    pub(super) fn parse_requested(
+    pub(super) fn check_requested(
         &self,
-        texts: &[String],
+        requested: &[IpAddr],
         pools: &[usize],
     ) -> Result<Vec<IpAddr>, AllocError> {
         let invalid = |message: String| AllocError::InvalidRequest { message };
-        if texts.len() > REQUESTED_ADDRESSES_MAX {
+        if requested.len() > REQUESTED_ADDRESSES_MAX {
             return Err(invalid(format!(
                 "{} addresses requested, at most one per family",
-                texts.len()
+                requested.len()
             )));
         }
-        let mut out: Vec<IpAddr> = Vec::with_capacity(texts.len());
-        for text in texts {
-            // Runtimes sometimes send the CIDR form; the prefix is the pool's.
-            let bare = text.split('/').next().unwrap_or_default().trim();
-            let addr: IpAddr = bare
-                .parse()
-                .map_err(|_| invalid(format!("requested address {text:?} is not an IP address")))?;
+        let mut out: Vec<IpAddr> = Vec::with_capacity(requested.len());
+        for &addr in requested {
             if out.iter().any(|a| family_of(a) == family_of(&addr)) {
                 return Err(invalid(format!(
                     "two addresses of the family of {addr} requested"

@@ -410,12 +410,7 @@ impl Berthd {
             labels: Vec::new(),
         });
         match self.try_ask(&request)? {
-            Response::Added(result) => Ok(result.ips[0]
-                .address
-                .split('/')
-                .next()
-                .unwrap_or_default()
-                .to_owned()),
+            Response::Added(result) => Ok(result.ips[0].address.addr().to_string()),
             Response::Error(e) => Err(format!("{:?}: {}", e.kind, e.message)),
             other => Err(format!("unexpected {other:?}")),
         }
