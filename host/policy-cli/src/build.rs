@@ -69,11 +69,20 @@ pub fn check(name: &str, path: &Path, settings: serde_json::Value) -> Result<Bui
     })
 }
 
-/// Builds the project in `dir` and returns its component's path.
+/// Builds the project in `dir` and returns its component's path:
+/// `build/<name>.wasm` whatever the language, so the commands after
+/// `build` (test, bench, run, the config snippets) read the same path.
 pub fn component(dir: &Path, name: &str) -> Result<PathBuf> {
     let out_dir = dir.join("build");
     match project::detect(dir)? {
-        Language::Rust => cargo_build(dir),
+        Language::Rust => {
+            let built = cargo_build(dir)?;
+            std::fs::create_dir_all(&out_dir)?;
+            let out = out_dir.join(format!("{name}.wasm"));
+            std::fs::copy(&built, &out)
+                .with_context(|| format!("copying {} to {}", built.display(), out.display()))?;
+            Ok(out)
+        }
         Language::Python => componentize(foreign::Language::Python, dir, dir, &out_dir, name),
         Language::Js => componentize(
             foreign::Language::JavaScript,

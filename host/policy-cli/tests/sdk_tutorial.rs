@@ -43,8 +43,17 @@ fn run(dir: &Path, script: &str, socket: &Path) {
             "cargo install --path host/policy-cli",
             "command -v berth-policy",
         )
-        .replace("scripts/", &format!("{}/scripts/", root().display()))
         .replace("/run/berth/berth.sock", &socket.display().to_string());
+    // Only the checkout's own `scripts/…` (a command at a line's start),
+    // not a project's (`berth-policy/scripts/types.js`).
+    let checkout_scripts = format!("{}/scripts/", root().display());
+    let script: String = script
+        .lines()
+        .map(|line| match line.strip_prefix("scripts/") {
+            Some(rest) => format!("{checkout_scripts}{rest}\n"),
+            None => format!("{line}\n"),
+        })
+        .collect();
     let path = format!(
         "{}:{}",
         bin.display(),
