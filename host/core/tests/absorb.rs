@@ -17,7 +17,7 @@ fn pools() -> Allocator {
 }
 
 fn sorted(alloc: &Allocator) -> Vec<berth_core::AddressRecord> {
-    let mut records: Vec<_> = alloc.records().cloned().collect();
+    let mut records: Vec<_> = alloc.records().collect();
     records.sort_by_key(|r| r.address);
     records
 }

@@ -281,7 +281,7 @@ fn reload_keeps_orphans_and_restore_refuses_conflicts() {
     let mut records: Vec<_> = {
         let mut fresh = two_pools();
         add(&mut fresh, &input("c1", "p", &["v4"]), &chain, 1).expect("add");
-        fresh.records().cloned().collect()
+        fresh.records().collect()
     };
     let mut restored = two_pools();
     assert_eq!(

@@ -24,7 +24,7 @@ fn half_moved() -> Vec<berth_core::AddressRecord> {
     first.node = "node-a".into();
     add(&mut alloc, &first, &chain, 10).expect("add");
     run(&mut alloc, |a| a.plan_del(&attachment("c1"), 20));
-    let old: Vec<_> = alloc.records().cloned().collect();
+    let old: Vec<_> = alloc.records().collect();
     let mut moved = sts_input("c2", "db", 0, &["new"]);
     moved.node = "node-a".into();
     let plan = alloc.plan_add(&moved, &chain, 30).expect("move");

@@ -100,7 +100,7 @@ fn a_pod_no_named_pool_admits_gets_a_clear_error_and_changes_nothing() {
     )
     .expect("add");
     run(&mut alloc, |a| a.plan_del(&attachment("c1"), 2));
-    let before: Vec<_> = alloc.records().cloned().collect();
+    let before: Vec<_> = alloc.records().collect();
     let err = alloc
         .plan_add(
             &on(sts_input("c2", "db", 0, &["zone-a"]), "node-9", "b", &[]),
@@ -115,7 +115,7 @@ fn a_pod_no_named_pool_admits_gets_a_clear_error_and_changes_nothing() {
         message.contains("nodeSelector zone=a does not match node \"node-9\" (it has zone=b)"),
         "{message}"
     );
-    let after: Vec<_> = alloc.records().cloned().collect();
+    let after: Vec<_> = alloc.records().collect();
     assert_eq!(before, after, "a refused ADD changes nothing");
     assert!(
         alloc.record(held[0]).is_some(),

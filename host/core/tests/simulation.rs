@@ -74,7 +74,7 @@ fn check(w: &World, full: bool) {
     );
     for held in w.alloc.records() {
         assert_eq!(
-            Some(held),
+            Some(&held),
             w.store.get(&held.address),
             "allocator and store diverged"
         );

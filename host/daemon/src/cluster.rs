@@ -102,7 +102,7 @@ impl Service {
 
     pub fn records_snapshot(&self) -> Vec<AddressRecord> {
         self.lock()
-            .map(|a| a.records().cloned().collect())
+            .map(|a| a.records().collect())
             .unwrap_or_default()
     }
 

@@ -221,7 +221,7 @@ impl DecisionLog {
         let entry = kept
             .by_address
             .get(&address)
-            .filter(|e| e.produced(record))
+            .filter(|e| e.produced(&record))
             .ok_or_else(not_kept)?;
         let text = entry.fixture.as_deref().ok_or_else(|| {
             format!("the request behind {address} was larger than an answer may be ({ADMIN_PAGE_BYTES_MAX} bytes)")

@@ -20,15 +20,15 @@ fn family(f: IpFamily) -> &'static str {
 /// Every pool in force with its usage and the held addresses its ranges
 /// no longer cover, then one row per removed pool that still has records.
 pub fn pools(allocator: &Allocator) -> Vec<PoolView> {
-    let mut gone: BTreeMap<&str, u64> = BTreeMap::new();
-    let mut outside: BTreeMap<&str, u64> = BTreeMap::new();
+    let mut gone: BTreeMap<String, u64> = BTreeMap::new();
+    let mut outside: BTreeMap<String, u64> = BTreeMap::new();
     for record in allocator.orphaned() {
         let counts = if allocator.pool(&record.pool).is_some() {
             &mut outside
         } else {
             &mut gone
         };
-        *counts.entry(record.pool.as_str()).or_default() += 1;
+        *counts.entry(record.pool).or_default() += 1;
     }
     let mut views: Vec<PoolView> = allocator
         .pool_usage()
@@ -94,7 +94,7 @@ pub fn allocations_page(
         let Some(record) = allocator.record(*address) else {
             continue;
         };
-        let mut view = allocation(record);
+        let mut view = allocation(&record);
         view.orphaned = !allocator
             .pool(&record.pool)
             .is_some_and(|p| p.is_assignable(record.address));
@@ -149,9 +149,9 @@ pub fn explain(allocator: &Allocator, decisions: &DecisionLog, target: &str) -> 
         .map(|r| Explanation {
             pool: r.pool.clone(),
             address: r.address.to_string(),
-            pod: pod(r),
+            pod: pod(&r),
             identity: r.identity_key().map(str::to_owned),
-            placed_by: decisions.placed_by(r),
+            placed_by: decisions.placed_by(&r),
             steps: if r.trace.is_empty() {
                 // Records keep only the steps that did something.
                 vec![describe::NO_STEPS.to_owned()]

@@ -50,7 +50,7 @@ impl Allocator {
                     }
                 }
                 Mutation::Put(record) => {
-                    if self.records.get(&record.address) == Some(&record) {
+                    if self.records.get(&record.address).as_ref() == Some(&record) {
                         continue;
                     }
                     let old = self.remove_record(record.address);
@@ -97,7 +97,6 @@ impl Allocator {
         let mut records: HashMap<IpAddr, AddressRecord> = self
             .records
             .values()
-            .cloned()
             .chain(taken_out)
             .map(|r| (r.address, r))
             .collect();

@@ -62,7 +62,7 @@ impl Allocator {
         Ok(plan)
     }
 
-    fn existing_plan(&self, held: &[&AddressRecord]) -> Result<AddPlan, AllocError> {
+    fn existing_plan(&self, held: &[AddressRecord]) -> Result<AddPlan, AllocError> {
         let mut result = Vec::with_capacity(held.len());
         for r in held {
             let pool = self

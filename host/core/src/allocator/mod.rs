@@ -10,12 +10,14 @@ mod absorb;
 mod add;
 mod host;
 mod input;
+mod packed;
 mod release;
 mod released;
 mod reserved;
 mod restore;
 mod scope;
 mod state;
+mod table;
 
 pub use absorb::Absorbed;
 pub use input::{AddInput, AddPlan, Assigned};
@@ -87,8 +89,7 @@ pub struct Allocator {
     // are (a 65k-entry B-tree costs several cache misses per ADD). The
     // hasher has fixed keys so iteration, and thus every plan, is the same
     // on every run; plans that iterate sort their output anyway.
-    records: HashMap<IpAddr, AddressRecord, FixedState>,
-    by_attachment: HashMap<Attachment, Vec<IpAddr>, FixedState>,
+    records: table::RecordTable,
     by_identity: HashMap<String, Vec<IdentitySlot>>,
     /// (pool, namespace) -> held addresses.
     namespace_used: HashMap<(String, String), u64>,
@@ -136,8 +137,8 @@ impl Allocator {
                 fresh.cursors[i] = self.cursors[*old].min(pool.max_offset());
             }
         }
-        let records = std::mem::take(&mut self.records);
-        for record in records.into_values() {
+        let records = self.records.drain();
+        for record in records {
             let key = record.key();
             // The records were consistent together before; pools do not
             // take part in those checks, so they stay consistent.
@@ -232,25 +233,30 @@ impl Allocator {
             .collect()
     }
 
-    /// Every record, in no particular order.
-    pub fn records(&self) -> impl Iterator<Item = &AddressRecord> {
+    /// Every record, in no particular order. Records are kept packed
+    /// (`packed.rs`): each is decoded as the iterator reaches it.
+    pub fn records(&self) -> impl Iterator<Item = AddressRecord> + '_ {
         self.records.values()
     }
 
-    pub fn record(&self, address: IpAddr) -> Option<&AddressRecord> {
+    /// How many addresses are held.
+    pub fn held_count(&self) -> usize {
+        self.records.len()
+    }
+
+    pub fn is_held(&self, address: IpAddr) -> bool {
+        self.records.contains(&address)
+    }
+
+    pub fn record(&self, address: IpAddr) -> Option<AddressRecord> {
         self.records.get(&address)
     }
 
-    pub fn records_of_attachment(&self, attachment: &Attachment) -> Vec<&AddressRecord> {
-        self.by_attachment
-            .get(attachment)
-            .into_iter()
-            .flatten()
-            .filter_map(|a| self.records.get(a))
-            .collect()
+    pub fn records_of_attachment(&self, attachment: &Attachment) -> Vec<AddressRecord> {
+        self.records.of_attachment(attachment)
     }
 
-    pub fn records_of_identity(&self, key: &str) -> Vec<&AddressRecord> {
+    pub fn records_of_identity(&self, key: &str) -> Vec<AddressRecord> {
         self.by_identity
             .get(key)
             .into_iter()
@@ -260,7 +266,7 @@ impl Allocator {
     }
 
     /// Records whose pool is gone or no longer covers their address.
-    pub fn orphaned(&self) -> Vec<&AddressRecord> {
+    pub fn orphaned(&self) -> Vec<AddressRecord> {
         self.records
             .values()
             .filter(|r| {

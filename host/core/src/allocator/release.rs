@@ -16,7 +16,7 @@ impl Allocator {
     pub fn plan_del(&self, attachment: &Attachment, now_unix_secs: u64) -> Vec<Mutation> {
         self.records_of_attachment(attachment)
             .into_iter()
-            .map(|r| detach(r, now_unix_secs))
+            .map(|r| detach(&r, now_unix_secs))
             .collect()
     }
 
@@ -32,12 +32,12 @@ impl Allocator {
         now_unix_secs: u64,
     ) -> Vec<Mutation> {
         let valid: HashSet<&Attachment> = valid.iter().collect();
-        let mut gone: Vec<&AddressRecord> = self
-            .by_attachment
-            .iter()
-            .filter(|(att, _)| !valid.contains(att))
-            .flat_map(|(_, addrs)| addrs.iter())
-            .filter_map(|a| self.records.get(a))
+        // Every record is decoded: the runtime's GC is rare (containerd
+        // runs it at start-up), and a node holds hundreds, not millions.
+        let mut gone: Vec<AddressRecord> = self
+            .records
+            .values()
+            .filter(|r| r.attachment.as_ref().is_some_and(|a| !valid.contains(a)))
             .filter(|r| r.network == network && scope.covers(&r.node))
             .collect();
         // Same plan whatever the map's iteration order.
@@ -45,7 +45,7 @@ impl Allocator {
         gone.into_iter()
             .map(|r| {
                 assert!(scope.covers(&r.node), "GC beyond its scope: {}", r.key());
-                detach(r, now_unix_secs)
+                detach(&r, now_unix_secs)
             })
             .collect()
     }
@@ -58,7 +58,7 @@ impl Allocator {
             .take_while(|(at, _)| *at <= now_unix_secs)
             .filter_map(|(_, a)| self.records.get(a))
             .filter(|r| scope.covers(&r.node))
-            .map(remove)
+            .map(|r| remove(&r))
             .collect()
     }
 
@@ -85,7 +85,7 @@ impl Allocator {
                     expires_at_unix_secs: None,
                 } => {
                     if grace == 0 {
-                        out.push(remove(r));
+                        out.push(remove(&r));
                     } else {
                         let mut next = r.clone();
                         next.state = RecordState::Retained {
@@ -104,7 +104,7 @@ impl Allocator {
     /// The operator frees one address, whatever holds it.
     pub fn plan_release(&self, pool: &str, address: IpAddr) -> Result<Vec<Mutation>, AllocError> {
         match self.records.get(&address) {
-            Some(r) if r.pool == pool => Ok(vec![remove(r)]),
+            Some(r) if r.pool == pool => Ok(vec![remove(&r)]),
             _ => Err(AllocError::NotFound {
                 pool: pool.to_owned(),
                 address,

@@ -77,10 +77,10 @@ impl Allocator {
     /// the remembered time of a freed address. An attached address is in
     /// use: `None`.
     pub(super) fn released_at(&self, address: IpAddr) -> Option<u64> {
-        match self.records.get(&address).map(|r| &r.state) {
+        match self.records.get(&address).map(|r| r.state) {
             Some(RecordState::Retained {
                 since_unix_secs, ..
-            }) => Some(*since_unix_secs),
+            }) => Some(since_unix_secs),
             Some(RecordState::Attached) => None,
             None => self.release_times.get(address),
         }

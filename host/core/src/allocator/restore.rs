@@ -99,7 +99,7 @@ impl Allocator {
     /// The key of the record holding the slot `record` lost.
     fn slot_holder(&self, record: &AddressRecord) -> Option<String> {
         let family = record.family();
-        let same_family = |r: &&AddressRecord| r.family() == family && r.address != record.address;
+        let same_family = |r: &AddressRecord| r.family() == family && r.address != record.address;
         if let Some(att) = &record.attachment {
             if let Some(r) = self
                 .records_of_attachment(att)

@@ -62,9 +62,9 @@ impl Allocator {
                     }
                 }
                 Mutation::Remove { pool, address } => {
-                    let held = self.records.get(address).map(|r| r.pool.as_str());
+                    let held = self.records.get(address).map(|r| r.pool);
                     assert_eq!(
-                        held,
+                        held.as_deref(),
                         Some(pool.as_str()),
                         "Remove of {pool}/{address}, which is not held"
                     );
@@ -82,8 +82,12 @@ impl Allocator {
         self.check_address(&record)?;
         let family = record.family();
         if let Some(att) = &record.attachment {
-            let taken = self.by_attachment.get(att).into_iter().flatten();
-            if let Some(a) = taken.into_iter().find(|a| family_of(a) == family) {
+            let taken = self.records.of_attachment(att);
+            if let Some(a) = taken
+                .iter()
+                .map(|r| r.address)
+                .find(|a| family_of(a) == family)
+            {
                 return Err(Clash::Slot(format!(
                     "attachment {}/{} already holds {a}",
                     att.container_id, att.ifname
@@ -103,12 +107,6 @@ impl Allocator {
             }
         }
         self.hold(&record);
-        if let Some(att) = &record.attachment {
-            self.by_attachment
-                .entry(att.clone())
-                .or_default()
-                .push(record.address);
-        }
         if let Some(key) = record.identity_key() {
             self.by_identity
                 .entry(key.to_owned())
@@ -122,7 +120,7 @@ impl Allocator {
         if let Some(at) = expiry(&record) {
             self.expiries.insert((at, record.address));
         }
-        self.records.insert(record.address, record);
+        self.records.insert(&record);
         Ok(())
     }
 
@@ -133,7 +131,7 @@ impl Allocator {
         self.check_address(&record)?;
         self.hold(&record);
         self.superseded.insert(record.address);
-        self.records.insert(record.address, record);
+        self.records.insert(&record);
         Ok(())
     }
 
@@ -184,14 +182,6 @@ impl Allocator {
         } else if let Some(i) = self.reserved_in(&record.pool, address) {
             self.reserved_held[i] -= 1;
         }
-        if let Some(att) = &record.attachment {
-            if let Some(list) = self.by_attachment.get_mut(att) {
-                list.retain(|a| *a != address);
-                if list.is_empty() {
-                    self.by_attachment.remove(att);
-                }
-            }
-        }
         if let Some(key) = record.identity_key() {
             if let Some(slots) = self.by_identity.get_mut(key) {
                 slots.retain(|s| s.address != address);
@@ -221,7 +211,7 @@ impl Allocator {
             .configure(self.pools.clone(), self.reserved.clone())
             .map_err(|e| e.to_string())?;
         for record in self.records.values() {
-            self.reinsert_into(&mut rebuilt, record.clone())
+            self.reinsert_into(&mut rebuilt, record)
                 .map_err(|c| c.to_string())?;
         }
         let sorted = |m: &HashMap<String, Vec<IdentitySlot>>| {
@@ -232,18 +222,6 @@ impl Allocator {
             v.sort();
             v
         };
-        let sort_att = |m: &HashMap<berth_proto::Attachment, Vec<IpAddr>, super::FixedState>| {
-            let mut all: Vec<_> = m
-                .iter()
-                .map(|(k, v)| {
-                    let mut v = v.clone();
-                    v.sort();
-                    (k.clone(), v)
-                })
-                .collect();
-            all.sort();
-            all
-        };
         let checks = [
             (
                 "identity index",
@@ -251,7 +229,7 @@ impl Allocator {
             ),
             (
                 "attachment index",
-                sort_att(&rebuilt.by_attachment) == sort_att(&self.by_attachment),
+                rebuilt.records.attachment_index() == self.records.attachment_index(),
             ),
             (
                 "namespace counts",

@@ -308,12 +308,8 @@ impl World {
             .filter(|(_, c)| c.live && c.node == node)
             .map(|(id, _)| attachment(id))
             .collect();
-        let others_before: Vec<AddressRecord> = self
-            .alloc
-            .records()
-            .filter(|r| r.node != node)
-            .cloned()
-            .collect();
+        let others_before: Vec<AddressRecord> =
+            self.alloc.records().filter(|r| r.node != node).collect();
         let mutations = self
             .alloc
             .plan_gc("net", &valid, &NodeScope::only(node), self.now);
@@ -334,7 +330,7 @@ impl World {
         for before in others_before {
             assert_eq!(
                 self.alloc.record(before.address),
-                Some(&before),
+                Some(before.clone()),
                 "GC on {node} changed {}'s record",
                 before.node
             );
