@@ -14,6 +14,8 @@ mod faults;
 mod fetch_policy;
 mod frame_buffer;
 mod http;
+#[cfg(test)]
+mod http_tests;
 mod install_cni;
 mod kube;
 mod limits;
