@@ -34,6 +34,7 @@ mod service_tests;
 mod sys;
 mod validate;
 mod views;
+mod wire_error;
 
 use berth_proto::admin::AdminRequest;
 use clap::{Parser, Subcommand};
