@@ -11,15 +11,21 @@ pub fn parse_ip(text: &str) -> Result<IpAddr, String> {
         .map_err(|_| format!("{text:?} is not an IPv4 or IPv6 address"))
 }
 
-fn to_u128(ip: IpAddr) -> u128 {
+/// An address as a number (IPv4 in the low 32 bits): the one conversion
+/// behind every range, offset and count of addresses, here and in
+/// `berth-core` (pools, free indexes, reservations) alike.
+#[inline]
+pub fn to_u128(ip: IpAddr) -> u128 {
     match ip {
         IpAddr::V4(v4) => u128::from(u32::from(v4)),
         IpAddr::V6(v6) => u128::from(v6),
     }
 }
 
-/// `bits` as an address of `like`'s family.
-fn from_u128(bits: u128, like: IpAddr) -> IpAddr {
+/// `bits` as an address of `like`'s family; for IPv4, bits past the low 32
+/// saturate at 255.255.255.255 (callers keep within the family's range).
+#[inline]
+pub fn from_u128(bits: u128, like: IpAddr) -> IpAddr {
     match like {
         IpAddr::V4(_) => IpAddr::V4(u32::try_from(bits).unwrap_or(u32::MAX).into()),
         IpAddr::V6(_) => IpAddr::V6(bits.into()),

@@ -70,36 +70,28 @@ mod tests {
     use super::*;
     use berth_policy_sdk::Candidate;
 
-    fn step(policy: &str, phase: Phase, outcome: StepOutcome) -> TraceStep {
-        TraceStep {
-            policy: policy.into(),
-            phase,
-            outcome,
-        }
-    }
-
     #[test]
     fn placed_by_names_the_picker_over_policies_that_shaped_the_candidates() {
         let c = Candidate {
             pool: "p".into(),
             address: "10.0.0.5".into(),
         };
-        let narrow = step(
+        let narrow = TraceStep::new(
             "narrower",
             Phase::Evaluate,
             StepOutcome::Decided(Decision::Narrow(vec![c.clone()])),
         );
-        let pick = step(
+        let pick = TraceStep::new(
             "picker",
             Phase::Evaluate,
             StepOutcome::Decided(Decision::Pick(c)),
         );
-        let reorder = step(
+        let reorder = TraceStep::new(
             "reorderer",
             Phase::Evaluate,
             StepOutcome::Decided(Decision::Reorder(Vec::new())),
         );
-        let identify = step("id", Phase::Identify, StepOutcome::Identified(None));
+        let identify = TraceStep::new("id", Phase::Identify, StepOutcome::Identified(None));
         assert_eq!(
             placed_by(&[identify.clone(), pick, reorder.clone()]),
             Some("picker")
@@ -109,7 +101,7 @@ mod tests {
             Some("reorderer"),
             "the last to shape the candidates"
         );
-        let abstain = step(
+        let abstain = TraceStep::new(
             "quiet",
             Phase::Evaluate,
             StepOutcome::Decided(Decision::Abstain),

@@ -1,10 +1,10 @@
-//! Why an allocation request failed, and the one mapping from those
-//! reasons to the protocol's [`ErrorKind`].
+//! Why an allocation request failed. How each reason is said on the
+//! socket (the protocol's error kinds) is the daemon's mapping
+//! (`host/daemon/src/wire_error.rs`), not the core's.
 
 use crate::chain::ChainError;
 use crate::pool::PoolError;
 use berth_policy_sdk::IpFamily;
-use berth_proto::ErrorKind;
 use std::net::IpAddr;
 
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -78,34 +78,6 @@ pub enum AllocError {
     },
     #[error("no pool matches {patterns:?}")]
     NoPoolMatches { patterns: Vec<String> },
-}
-
-impl AllocError {
-    pub fn kind(&self) -> ErrorKind {
-        match self {
-            AllocError::UnknownPool { .. }
-            | AllocError::NoDefaultPool
-            | AllocError::NotAdmitted { .. }
-            | AllocError::TooManyPools { .. }
-            | AllocError::Orphaned { .. }
-            | AllocError::Pool(_)
-            | AllocError::UnreachableRouteGateway { .. }
-            | AllocError::BadPoolPattern { .. }
-            | AllocError::PoolFamily { .. }
-            | AllocError::NoPoolMatches { .. } => ErrorKind::InvalidConfig,
-            AllocError::InvalidRequest { .. } | AllocError::NotFound { .. } => {
-                ErrorKind::InvalidRequest
-            }
-            AllocError::AddressUnavailable { .. } => ErrorKind::AddressUnavailable,
-            // No address to give, as when exhausted; the message says why.
-            AllocError::PoolExhausted { .. } | AllocError::PoolsDisabled { .. } => {
-                ErrorKind::PoolExhausted
-            }
-            AllocError::Chain(ChainError::Rejected { .. }) => ErrorKind::PolicyRejected,
-            AllocError::Chain(ChainError::Failed { .. }) => ErrorKind::PolicyFailed,
-            AllocError::Internal { .. } => ErrorKind::Internal,
-        }
-    }
 }
 
 fn ip_version(family: IpFamily) -> &'static str {

@@ -4,15 +4,16 @@
 
 use crate::dns::{Dns, DnsSpec};
 use crate::limits::{POOL_ENTRIES_MAX, POOL_ROUTES_MAX};
-use crate::offsets::{addr_bits, host_mask, offset_in};
+use crate::offsets::{host_mask, offset_in};
 use crate::pool_text::{check_name, parse_entries, parse_gateway, parse_route, parse_subnet};
 use crate::ranges::RangeSet;
 pub use crate::route::{Route, RouteSpec};
+use berth_policy_sdk::addr::{from_u128, to_u128};
 use berth_policy_sdk::IpFamily;
 use ipnet::IpNet;
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
-use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
+use std::net::IpAddr;
 
 /// A pool as written in configuration (CRD spec or the embedded config).
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
@@ -187,14 +188,9 @@ impl Pool {
     /// The address at `offset`, which must be within the subnet.
     pub fn address_at(&self, offset: u128) -> IpAddr {
         assert!(offset <= self.max_offset(), "offset outside the subnet");
-        match self.subnet.network() {
-            IpAddr::V4(net) => {
-                // In range by the assertion: a v4 host mask fits in u32.
-                let off = u32::try_from(offset).unwrap_or(u32::MAX);
-                IpAddr::V4(Ipv4Addr::from(u32::from(net) | off))
-            }
-            IpAddr::V6(net) => IpAddr::V6(Ipv6Addr::from(u128::from(net) | offset)),
-        }
+        // In range by the assertion: a v4 host mask fits in 32 bits.
+        let network = self.subnet.network();
+        from_u128(to_u128(network) | offset, network)
     }
 
     pub fn is_assignable(&self, addr: IpAddr) -> bool {
@@ -204,7 +200,7 @@ impl Pool {
 
     /// Absolute (address-valued) assignable ranges, for overlap checks.
     pub(crate) fn absolute_ranges(&self) -> impl Iterator<Item = (u128, u128)> + '_ {
-        let base = addr_bits(self.subnet.network());
+        let base = to_u128(self.subnet.network());
         self.ranges
             .ranges()
             .iter()

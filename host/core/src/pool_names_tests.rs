@@ -72,7 +72,6 @@ fn malformed_patterns_are_refused_whole() {
         matches!(&err, AllocError::BadPoolPattern { pattern, .. } if pattern == "backup-[z-a]*"),
         "{err}"
     );
-    assert_eq!(err.kind(), berth_proto::ErrorKind::InvalidConfig);
 }
 
 #[test]
@@ -112,7 +111,6 @@ fn resolution_keeps_order_expands_by_name_and_honours_families() {
 fn an_exact_name_of_the_wrong_family_is_refused() {
     let err = resolve(&pools(), &[PoolRef::of(IpFamily::V4, "main-v6")]).expect_err("v6 as v4");
     assert!(matches!(err, AllocError::PoolFamily { .. }), "{err}");
-    assert_eq!(err.kind(), berth_proto::ErrorKind::InvalidConfig);
 }
 
 #[test]

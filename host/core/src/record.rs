@@ -188,14 +188,6 @@ mod tests {
     use crate::chain::{Phase, StepOutcome};
     use berth_policy_sdk::{Candidate, Decision};
 
-    fn step(policy: &str, phase: Phase, outcome: StepOutcome) -> TraceStep {
-        TraceStep {
-            policy: policy.into(),
-            phase,
-            outcome,
-        }
-    }
-
     #[test]
     fn records_keep_only_the_steps_that_did_something() {
         let pick = StepOutcome::Decided(Decision::Pick(Candidate {
@@ -205,20 +197,24 @@ mod tests {
         let mut trace = Vec::new();
         for i in 0..40 {
             let name = format!("quiet-{i}");
-            trace.push(step(&name, Phase::Identify, StepOutcome::Identified(None)));
-            trace.push(step(
+            trace.push(TraceStep::new(
+                &name,
+                Phase::Identify,
+                StepOutcome::Identified(None),
+            ));
+            trace.push(TraceStep::new(
                 &name,
                 Phase::Evaluate,
                 StepOutcome::Decided(Decision::Abstain),
             ));
         }
-        trace.push(step("picker", Phase::Evaluate, pick.clone()));
+        trace.push(TraceStep::new("picker", Phase::Evaluate, pick.clone()));
         assert_eq!(
             recorded_trace(trace),
-            vec![step("picker", Phase::Evaluate, pick.clone())]
+            vec![TraceStep::new("picker", Phase::Evaluate, pick.clone())]
         );
         let loud: Vec<TraceStep> = (0..RECORD_TRACE_STEPS_MAX + 5)
-            .map(|i| step(&format!("p{i}"), Phase::Evaluate, pick.clone()))
+            .map(|i| TraceStep::new(format!("p{i}"), Phase::Evaluate, pick.clone()))
             .collect();
         assert_eq!(recorded_trace(loud).len(), RECORD_TRACE_STEPS_MAX);
     }

@@ -8,9 +8,9 @@
 //! (`Allocator::can_take`).
 
 use crate::limits::{POOL_ENTRY_BYTES_MAX, RESERVED_ENTRIES_MAX};
-use crate::offsets::addr_bits;
 use crate::pool::Pool;
 use crate::ranges::RangeSet;
+use berth_policy_sdk::addr::to_u128;
 use ipnet::IpNet;
 use std::net::IpAddr;
 
@@ -57,7 +57,7 @@ impl Reserved {
         for entry in entries {
             let (start, end) = parse_entry(entry).map_err(|p| err(entry, p))?;
             let into = if start.is_ipv4() { &mut v4 } else { &mut v6 };
-            into.push((addr_bits(start), addr_bits(end)));
+            into.push((to_u128(start), to_u128(end)));
         }
         v4.extend_from_slice(self.v4.ranges());
         v6.extend_from_slice(self.v6.ranges());
@@ -77,13 +77,13 @@ impl Reserved {
     }
 
     pub fn contains(&self, address: IpAddr) -> bool {
-        self.family(address).contains(addr_bits(address))
+        self.family(address).contains(to_u128(address))
     }
 
     /// The reserved addresses of `subnet`, as offsets from its network
     /// address (what pools and free indexes work in).
     pub fn offsets_in(&self, subnet: &IpNet) -> RangeSet {
-        let (base, last) = (addr_bits(subnet.network()), addr_bits(subnet.broadcast()));
+        let (base, last) = (to_u128(subnet.network()), to_u128(subnet.broadcast()));
         let within = self
             .family(subnet.network())
             .ranges()
@@ -129,7 +129,7 @@ fn parse_entry(entry: &str) -> Result<(IpAddr, IpAddr), String> {
         if start.is_ipv4() != end.is_ipv4() {
             return Err("the range mixes IPv4 and IPv6".to_owned());
         }
-        if addr_bits(start) > addr_bits(end) {
+        if to_u128(start) > to_u128(end) {
             return Err("the range starts after its end".to_owned());
         }
         Ok((start, end))

@@ -3,6 +3,7 @@
 //! and broadcast). A pool such as `0.0.0.0/0` would otherwise give a pod
 //! 127.0.0.1.
 
+use berth_policy_sdk::addr::to_u128;
 use ipnet::IpNet;
 
 /// Each block and what it is, for the error message.
@@ -19,13 +20,7 @@ const BLOCKS: [(&str, &str); 7] = [
 /// The special blocks that overlap `subnet`, as inclusive offset ranges
 /// from its network address, with their names.
 pub fn within(subnet: &IpNet) -> Vec<((u128, u128), String)> {
-    let bits = |a: std::net::IpAddr| -> u128 {
-        match a {
-            std::net::IpAddr::V4(v4) => u128::from(u32::from(v4)),
-            std::net::IpAddr::V6(v6) => u128::from(v6),
-        }
-    };
-    let (lo, hi) = (bits(subnet.network()), bits(subnet.broadcast()));
+    let (lo, hi) = (to_u128(subnet.network()), to_u128(subnet.broadcast()));
     BLOCKS
         .iter()
         .filter_map(|(cidr, what)| {
@@ -33,7 +28,7 @@ pub fn within(subnet: &IpNet) -> Vec<((u128, u128), String)> {
             if block.addr().is_ipv4() != subnet.addr().is_ipv4() {
                 return None;
             }
-            let (b_lo, b_hi) = (bits(block.network()), bits(block.broadcast()));
+            let (b_lo, b_hi) = (to_u128(block.network()), to_u128(block.broadcast()));
             let (start, end) = (lo.max(b_lo), hi.min(b_hi));
             (start <= end).then(|| ((start - lo, end - lo), format!("{block} ({what})")))
         })

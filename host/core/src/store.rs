@@ -22,15 +22,6 @@ pub enum StoreError {
     },
 }
 
-impl StoreError {
-    pub fn error_kind(&self) -> berth_proto::ErrorKind {
-        match self {
-            StoreError::Conflict { .. } => berth_proto::ErrorKind::TryAgainLater,
-            _ => berth_proto::ErrorKind::Internal,
-        }
-    }
-}
-
 /// Synchronous on purpose: the allocator is pure and the daemon calls the
 /// store from a blocking section while it holds the allocator.
 pub trait Store: Send + Sync {

@@ -3,10 +3,9 @@
 
 mod common;
 
-use berth_core::chain::FailurePolicy;
+use berth_core::chain::{ChainError, FailurePolicy};
 use berth_core::{AllocError, Allocator, Mutation, NodeScope, RecordState};
 use berth_policy_sdk::IpFamily;
-use berth_proto::ErrorKind;
 use common::*;
 use std::net::IpAddr;
 
@@ -71,7 +70,10 @@ fn dual_stack_is_all_or_nothing() {
     let err = alloc
         .plan_add(&input("c3", "p3", &["one", "v6"]), &rejecting, 3)
         .expect_err("v6 rejected");
-    assert_eq!(err.kind(), ErrorKind::PolicyRejected);
+    assert!(
+        matches!(err, AllocError::Chain(ChainError::Rejected { .. })),
+        "{err}"
+    );
     assert_eq!(alloc.records().count(), 0, "nothing planned, nothing held");
 }
 
@@ -87,37 +89,28 @@ fn requested_addresses() {
     );
     want.attachment = attachment("c2");
     let err = alloc.plan_add(&want, &chain, 1).expect_err("taken");
-    assert_eq!(err.kind(), ErrorKind::AddressUnavailable, "{err}");
+    assert!(
+        matches!(err, AllocError::AddressUnavailable { .. }),
+        "{err}"
+    );
     want.requested = vec![ip("10.6.0.7")];
-    assert_eq!(
-        alloc
-            .plan_add(&want, &chain, 1)
-            .expect_err("outside")
-            .kind(),
-        ErrorKind::AddressUnavailable
+    let err = alloc.plan_add(&want, &chain, 1).expect_err("outside");
+    assert!(
+        matches!(err, AllocError::AddressUnavailable { .. }),
+        "{err}"
     );
     // Text that is no address cannot reach the allocator: the request
     // carries typed addresses, refused at decode (berth_proto).
     want.requested = vec![ip("10.6.168.102"), ip("10.6.168.103")];
-    assert_eq!(
-        alloc.plan_add(&want, &chain, 1).expect_err("two v4").kind(),
-        ErrorKind::InvalidRequest
-    );
+    let err = alloc.plan_add(&want, &chain, 1).expect_err("two v4");
+    assert!(matches!(err, AllocError::InvalidRequest { .. }), "{err}");
     let unknown = input("c3", "p", &["nope"]);
-    assert_eq!(
-        alloc
-            .plan_add(&unknown, &chain, 1)
-            .expect_err("pool")
-            .kind(),
-        ErrorKind::InvalidConfig
-    );
-    assert_eq!(
-        alloc
-            .plan_add(&input("c3", "p", &[]), &chain, 1)
-            .expect_err("no default")
-            .kind(),
-        ErrorKind::InvalidConfig
-    );
+    let err = alloc.plan_add(&unknown, &chain, 1).expect_err("pool");
+    assert!(matches!(err, AllocError::UnknownPool { .. }), "{err}");
+    let err = alloc
+        .plan_add(&input("c3", "p", &[]), &chain, 1)
+        .expect_err("no default");
+    assert!(matches!(err, AllocError::NoDefaultPool), "{err}");
 }
 
 #[test]
@@ -203,7 +196,7 @@ fn retention_expires_and_retirement_releases() {
         }
     ));
     let err = alloc.plan_release("v6", a1[0]).expect_err("wrong pool");
-    assert_eq!(err.kind(), ErrorKind::InvalidRequest);
+    assert!(matches!(err, AllocError::NotFound { .. }), "{err}");
     run(&mut alloc, |a| {
         a.plan_release("v4", a1[0]).expect("release")
     });
@@ -247,7 +240,10 @@ fn failing_policy_follows_its_failure_policy() {
     let err = alloc
         .plan_add(&input("c1", "p", &["v4"]), &fail(FailurePolicy::Fail), 1)
         .expect_err("fails");
-    assert_eq!(err.kind(), ErrorKind::PolicyFailed);
+    assert!(
+        matches!(err, AllocError::Chain(ChainError::Failed { .. })),
+        "{err}"
+    );
     add(
         &mut alloc,
         &input("c1", "p", &["v4"]),

@@ -5,7 +5,6 @@
 mod common;
 
 use berth_core::{AllocError, Allocator, Pool, Reserved};
-use berth_proto::ErrorKind;
 use common::*;
 use std::net::IpAddr;
 
@@ -56,7 +55,6 @@ fn a_disabled_pool_hands_out_nothing_new_and_keeps_what_it_holds() {
             matches!(&err, AllocError::PoolsDisabled { pools, .. } if pools == &["a"]),
             "{err}"
         );
-        assert_eq!(err.kind(), ErrorKind::PoolExhausted);
         assert!(err.to_string().contains("disabled"), "{err}");
     }
     let mut asked = input("c5", "web-3", &["a"]);

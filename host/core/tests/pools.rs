@@ -188,16 +188,14 @@ fn gateway_network_broadcast_and_exclusions_are_never_assigned() {
         matches!(&err, AllocError::PoolExhausted { pools, .. } if pools == &["small"]),
         "{err}"
     );
-    assert_eq!(err.kind(), berth_proto::ErrorKind::PoolExhausted);
     for gw in ["10.0.0.1", "10.0.0.0", "10.0.0.7", "10.0.0.2"] {
         let mut add_in = input("cx", "p", &["small"]);
         add_in.requested = vec![gw.parse().expect("address")];
         let err = alloc
             .plan_add(&add_in, &chain, 1)
             .expect_err("never assignable");
-        assert_eq!(
-            err.kind(),
-            berth_proto::ErrorKind::AddressUnavailable,
+        assert!(
+            matches!(err, AllocError::AddressUnavailable { .. }),
             "{gw}: {err}"
         );
     }

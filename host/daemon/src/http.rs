@@ -1,7 +1,9 @@
-//! A minimal HTTP/1.1 endpoint serving `GET /metrics` (Prometheus text
-//! format 0.0.4) and `GET /healthz`. Anything else gets 404; requests are
-//! bounded in size and time, and connections in number, so a scraper (or
-//! anyone who can reach the port) cannot hold the daemon.
+//! berthd's HTTP endpoint: `GET /metrics` (Prometheus text format) and
+//! `GET /healthz`; anything else gets 404. HTTP itself is hyper's (HTTP/1
+//! only, one request a connection); what is ours is the bounds, so a
+//! scraper (or anyone who can reach the port) cannot hold the daemon:
+//! connections in number, a request's head in bytes, a connection in time
+//! (`HTTP_*` and `METRICS_CONNECTIONS_MAX` in `limits.rs`).
 //!
 //! Both answers come from a snapshot taken every `SNAPSHOT_INTERVAL_MS` on
 //! a blocking thread: rendering needs the allocator lock, and taking it on
@@ -16,54 +18,118 @@ use crate::limits::SNAPSHOT_INTERVAL_MS;
 use crate::limits::SNAPSHOT_STALE_SECS;
 use crate::limits::{HTTP_REQUEST_BYTES_MAX, HTTP_REQUEST_TIMEOUT_MS, METRICS_CONNECTIONS_MAX};
 use crate::service::Service;
+use hyper::header::{CONNECTION, CONTENT_TYPE};
+use hyper::{Method, Request, Response, StatusCode};
+use hyper_util::rt::TokioIo;
+use std::convert::Infallible;
 use std::net::SocketAddr;
 use std::sync::{Arc, RwLock};
 use std::time::{Duration, Instant};
-use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::{TcpListener, TcpStream};
-use tokio::sync::{watch, Semaphore};
+use tokio::sync::{watch, OwnedSemaphorePermit, Semaphore};
 
-struct Snapshot {
-    metrics: String,
-    health: Result<(), String>,
-    taken: Instant,
+pub(crate) struct Snapshot {
+    pub(crate) metrics: String,
+    pub(crate) health: Result<(), String>,
+    pub(crate) taken: Instant,
 }
 
-type Shared = Arc<RwLock<Arc<Snapshot>>>;
+pub(crate) type Shared = Arc<RwLock<Arc<Snapshot>>>;
 
 pub async fn serve_metrics(
     address: SocketAddr,
     service: Arc<Service>,
-    mut shutdown: watch::Receiver<bool>,
+    shutdown: watch::Receiver<bool>,
 ) -> anyhow::Result<()> {
     let listener = TcpListener::bind(address).await?;
     tracing::info!(%address, "metrics endpoint listening");
     let snapshot: Shared = Arc::new(RwLock::new(Arc::new(take(service.clone()).await)));
     tokio::spawn(refresh(service, snapshot.clone(), shutdown.clone()));
+    serve(listener, snapshot, shutdown).await;
+    Ok(())
+}
+
+/// Accepts until `shutdown`, answering each connection from the snapshot
+/// current when its request arrives.
+pub(crate) async fn serve(
+    listener: TcpListener,
+    snapshot: Shared,
+    mut shutdown: watch::Receiver<bool>,
+) {
     let connections = Arc::new(Semaphore::new(METRICS_CONNECTIONS_MAX));
     let mut backoff = AcceptBackoff::default();
     loop {
         tokio::select! {
-            _ = shutdown.changed() => return Ok(()),
+            _ = shutdown.changed() => return,
             accepted = listener.accept() => match accepted {
                 Ok((stream, _)) => {
                     backoff.accepted();
-                    let Ok(connection) = connections.clone().try_acquire_owned() else {
+                    let Ok(permit) = connections.clone().try_acquire_owned() else {
                         continue; // dropped: closed at once
                     };
-                    let snapshot = current(&snapshot);
-                    tokio::spawn(async move {
-                        let timeout = Duration::from_millis(HTTP_REQUEST_TIMEOUT_MS);
-                        if tokio::time::timeout(timeout, answer(stream, &snapshot)).await.is_err() {
-                            tracing::debug!("metrics client too slow");
-                        }
-                        drop(connection);
-                    });
+                    tokio::spawn(connection(stream, snapshot.clone(), permit));
                 }
                 Err(error) => backoff.failed("metrics", &error).await,
             },
         }
     }
+}
+
+/// One connection, one request: keep-alive is off, so a scraper holds a
+/// connection slot for one answer at most, and the whole exchange is cut
+/// at `HTTP_REQUEST_TIMEOUT_MS`. hyper refuses a head larger than its
+/// buffer (`HTTP_REQUEST_BYTES_MAX`); a body, if any, is never read.
+async fn connection(stream: TcpStream, snapshot: Shared, permit: OwnedSemaphorePermit) {
+    let service = hyper::service::service_fn(move |request: Request<hyper::body::Incoming>| {
+        let answer = route(&request, &current(&snapshot));
+        async move { Ok::<_, Infallible>(answer) }
+    });
+    let serving = hyper::server::conn::http1::Builder::new()
+        .keep_alive(false)
+        .max_buf_size(HTTP_REQUEST_BYTES_MAX)
+        .serve_connection(TokioIo::new(stream), service);
+    let timeout = Duration::from_millis(HTTP_REQUEST_TIMEOUT_MS);
+    match tokio::time::timeout(timeout, serving).await {
+        Err(_) => tracing::debug!("metrics client too slow"),
+        // A scraper that hangs up early or sends garbage loses only its
+        // own answer; nothing of the daemon's depends on it.
+        Ok(Err(error)) => tracing::debug!(%error, "metrics connection failed"),
+        Ok(Ok(())) => {}
+    }
+    drop(permit);
+}
+
+/// The answer to one request, from one snapshot.
+pub(crate) fn route<B>(request: &Request<B>, snapshot: &Snapshot) -> Response<String> {
+    let (status, content_type, body) = match (request.method(), request.uri().path()) {
+        (&Method::GET, "/metrics") => (
+            StatusCode::OK,
+            prometheus_client::encoding::prometheus_text::CONTENT_TYPE,
+            snapshot.metrics.clone(),
+        ),
+        (&Method::GET, "/healthz") => match health(snapshot) {
+            Ok(()) => (StatusCode::OK, "text/plain", "ok\n".to_owned()),
+            Err(problem) => (
+                StatusCode::SERVICE_UNAVAILABLE,
+                "text/plain",
+                format!("unhealthy: {problem}\n"),
+            ),
+        },
+        _ => (
+            StatusCode::NOT_FOUND,
+            "text/plain",
+            "not found\n".to_owned(),
+        ),
+    };
+    let mut response = Response::new(body);
+    *response.status_mut() = status;
+    let headers = response.headers_mut();
+    headers.insert(
+        CONTENT_TYPE,
+        hyper::header::HeaderValue::from_static(content_type),
+    );
+    headers.insert(CONNECTION, hyper::header::HeaderValue::from_static("close"));
+    response
 }
 
 fn current(shared: &Shared) -> Arc<Snapshot> {
@@ -98,48 +164,6 @@ async fn refresh(service: Arc<Service>, shared: Shared, mut stop: watch::Receive
                 *shared.write().unwrap_or_else(|p| p.into_inner()) = next;
             }
         }
-    }
-}
-
-async fn answer(mut stream: TcpStream, snapshot: &Snapshot) {
-    let mut buf = Vec::with_capacity(1024);
-    let mut chunk = [0u8; 1024];
-    // Read until the end of the headers; the body (if any) is ignored.
-    while !buf.windows(4).any(|w| w == b"\r\n\r\n") {
-        match stream.read(&mut chunk).await {
-            Ok(0) | Err(_) => return,
-            Ok(n) => buf.extend_from_slice(&chunk[..n]),
-        }
-        if buf.len() > HTTP_REQUEST_BYTES_MAX {
-            return;
-        }
-    }
-    let line = buf.split(|b| *b == b'\r').next().unwrap_or_default();
-    let line = String::from_utf8_lossy(line);
-    let (status, content_type, body) = match line.split_whitespace().take(2).collect::<Vec<_>>()[..]
-    {
-        ["GET", "/metrics"] => (
-            "200 OK",
-            prometheus_client::encoding::prometheus_text::CONTENT_TYPE,
-            snapshot.metrics.clone(),
-        ),
-        ["GET", "/healthz"] => match health(snapshot) {
-            Ok(()) => ("200 OK", "text/plain", "ok\n".to_owned()),
-            Err(problem) => (
-                "503 Service Unavailable",
-                "text/plain",
-                format!("unhealthy: {problem}\n"),
-            ),
-        },
-        _ => ("404 Not Found", "text/plain", "not found\n".to_owned()),
-    };
-    let head = format!(
-        "HTTP/1.1 {status}\r\ncontent-type: {content_type}\r\ncontent-length: {}\r\nconnection: close\r\n\r\n",
-        body.len()
-    );
-    // A scraper that hangs up early loses only its own answer.
-    if stream.write_all(head.as_bytes()).await.is_ok() {
-        let _ = stream.write_all(body.as_bytes()).await;
     }
 }
 

@@ -51,9 +51,11 @@ pub const ADD_RETRY_PAUSE_MS_MAX: u64 = 20;
 pub const ASYNC_WORKER_THREADS: usize = 2;
 /// Largest config file accepted.
 pub const CONFIG_BYTES_MAX: u64 = 1024 * 1024;
-/// Bytes of one request on the metrics endpoint (a GET line and headers).
+/// Bytes of one request's head on the metrics endpoint (a GET line and
+/// headers): hyper's read buffer, whose smallest allowed size this is.
 pub const HTTP_REQUEST_BYTES_MAX: usize = 8 * 1024;
-/// A metrics client slower than this is dropped.
+/// A metrics connection open longer than this (one request and its
+/// answer) is dropped.
 pub const HTTP_REQUEST_TIMEOUT_MS: u64 = 5_000;
 /// (The operator CLI's timeout and paging bound are the shared client's:
 /// `berth_proto::client`.)

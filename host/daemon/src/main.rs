@@ -14,6 +14,8 @@ mod faults;
 mod fetch_policy;
 mod frame_buffer;
 mod http;
+#[cfg(test)]
+mod http_tests;
 mod install_cni;
 mod kube;
 mod limits;
@@ -32,6 +34,7 @@ mod service_tests;
 mod sys;
 mod validate;
 mod views;
+mod wire_error;
 
 use berth_proto::admin::AdminRequest;
 use clap::{Parser, Subcommand};

@@ -21,6 +21,7 @@ use crate::limits::RELEASE_ATTEMPTS_MAX;
 use crate::metrics::{Metrics, Verb};
 use crate::metrics_views;
 use crate::phases::PhaseClock;
+use crate::wire_error::WireKind;
 use berth_core::allocator::{Allocator, NodeScope};
 use berth_core::pool::Pool;
 use berth_core::record::Mutation;
@@ -184,7 +185,7 @@ impl Service {
         }
         self.store
             .apply(mutations)
-            .map_err(|e| fail(e.error_kind(), format!("store: {e}")))?;
+            .map_err(|e| fail(e.wire_kind(), format!("store: {e}")))?;
         // With the time, so policies can ask when an address was freed.
         allocator.apply_at(mutations, now_unix_secs());
         Ok(())

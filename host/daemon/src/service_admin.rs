@@ -6,6 +6,7 @@ use crate::config::DaemonConfig;
 use crate::metrics::ReleaseKind;
 use crate::service::{fail, now_unix_secs, pools_of, removed, Failure, Service};
 use crate::views;
+use crate::wire_error::WireKind;
 use berth_proto::admin::{AdminRequest, AdminResponse};
 use berth_proto::ErrorKind;
 use std::net::IpAddr;
@@ -154,7 +155,7 @@ impl Service {
                 })?;
                 allocator
                     .plan_release(&pool, address)
-                    .map_err(|e| fail(e.kind(), e.to_string()))?
+                    .map_err(|e| fail(e.wire_kind(), e.to_string()))?
             }
             _ => {
                 return Err(fail(

@@ -9,6 +9,7 @@ use crate::metrics::ReleaseKind;
 use crate::phases::{Phase, PhaseClock, TimedChain};
 use crate::recording::{Captured, RecordingChain};
 use crate::service::{fail, in_time, now_unix_secs, removed, seed_of, Failure, Service};
+use crate::wire_error::WireKind;
 use berth_core::allocator::{AddInput, Allocator};
 use berth_core::pod_network::compose;
 use berth_core::pool_names::resolve;
@@ -79,7 +80,7 @@ impl Service {
             self.catch_up(&mut allocator)?;
             // Patterns match the pools in force now.
             input.pools = resolve(allocator.pools(), &request.pools)
-                .map_err(|e| fail(e.kind(), e.to_string()))?;
+                .map_err(|e| fail(e.wire_kind(), e.to_string()))?;
             // Only the attempt that commits is explained.
             if let Ok(mut runs) = runs.lock() {
                 runs.clear();
@@ -89,11 +90,11 @@ impl Service {
             let chain = TimedChain::new(&recording);
             let plan = allocator
                 .plan_add(&input, &chain, now_unix_secs())
-                .map_err(|e| fail(e.kind(), e.to_string()))?;
+                .map_err(|e| fail(e.wire_kind(), e.to_string()))?;
             // Before the commit: a request whose routes cannot work
             // writes nothing.
             let pod_network = compose(allocator.pools(), &plan.result, &request.network)
-                .map_err(|e| fail(e.kind(), e.to_string()))?;
+                .map_err(|e| fail(e.wire_kind(), e.to_string()))?;
             clock.mark(Phase::Plan);
             clock.carve(Phase::Plan, Phase::Chain, chain.spent());
             let committed = self.commit(&mut allocator, &plan.mutations);

@@ -6,7 +6,7 @@
 //! Only the daemon's unix socket in a temp directory: no network.
 
 use berth_e2e::daemon::Daemon;
-use berth_e2e::raw::{add_request, ask, AddRequest, Attachment, PodRef, Request, Response};
+use berth_e2e::raw::{add_request, ask, pod_add, AddRequest, Request, Response};
 use berth_proto::DelRequest;
 use serde_json::{json, Value};
 use std::path::Path;
@@ -18,25 +18,6 @@ const TIMEOUT: Duration = Duration::from_secs(30);
 fn pool() -> Value {
     json!({ "name": "explain-pool", "subnet": "10.61.0.0/24",
             "ips": ["10.61.0.10-10.61.0.40"], "default": true })
-}
-
-fn pod_add(container: &str, pod: &str) -> AddRequest {
-    AddRequest {
-        attachment: Attachment {
-            container_id: container.into(),
-            ifname: "eth0".into(),
-        },
-        network: "explain".into(),
-        pod: PodRef {
-            namespace: "default".into(),
-            name: pod.into(),
-            uid: format!("uid-{container}"),
-        },
-        pools: Vec::new(),
-        requested_ips: Vec::new(),
-        clean_gateway: None,
-        labels: Vec::new(),
-    }
 }
 
 /// The address an ADD got.
@@ -79,15 +60,13 @@ fn explain_request_round_trips_into_berth_policy_test() {
         "policies": [{ "name": "sticky", "builtin": "sticky-statefulset",
                        "settings": { "stableIdentities": [{ "podNamePattern": "db-*" }] } }]
     }));
-    let first = add(&daemon, pod_add("c1", "db-0"));
+    let added = pod_add("c1", "db-0");
+    let first = add(&daemon, added.clone());
     // The pod goes and comes back: the policy now picks its held address.
     let del = DelRequest {
-        attachment: Attachment {
-            container_id: "c1".into(),
-            ifname: "eth0".into(),
-        },
-        network: "explain".into(),
-        pod: pod_add("c1", "db-0").pod,
+        attachment: added.attachment,
+        network: added.network,
+        pod: added.pod,
     };
     assert!(matches!(
         ask(&daemon.socket, &Request::Del(del), TIMEOUT),

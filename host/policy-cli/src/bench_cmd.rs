@@ -12,7 +12,7 @@ use crate::fixture::{parse_all, Expect, Fixture, FixtureHost, Outcome};
 use anyhow::{bail, Context, Result};
 use berth_core::chain::PolicyChain;
 use berth_policy_runtime::{LoadedChain, PolicyConfig, Runtime, RuntimeLimits};
-use berth_policy_sdk::harness::{binding, candidate, pool, RequestBuilder};
+use berth_policy_sdk::harness::{binding, RequestBuilder};
 use berth_policy_sdk::Request;
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
@@ -168,24 +168,7 @@ fn sample_cases() -> Vec<Fixture> {
             picked: None,
         },
     };
-    let builder = || {
-        let pools = (0..8)
-            .map(|i| pool(&format!("pool-{i}"), &format!("10.{i}.0.0/16")))
-            .collect();
-        let candidates = (0..32)
-            .map(|i| {
-                candidate(
-                    &format!("pool-{}", i % 8),
-                    &format!("10.{}.0.{}", i % 8, 10 + i),
-                )
-            })
-            .collect();
-        RequestBuilder::new()
-            .namespace("default")
-            .label("app", "db")
-            .pools(pools)
-            .candidates(candidates)
-    };
+    let builder = RequestBuilder::busy_node;
     vec![
         case(builder().stateful_set("test-sts", 1).build(), true),
         case(

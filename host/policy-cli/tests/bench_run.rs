@@ -6,30 +6,14 @@
 //! berthd runs on its embedded store in a temp directory and is reached
 //! only over its unix socket: no network.
 
+mod support;
+
 use berth_e2e::daemon::Daemon;
-use berth_e2e::raw::{ask, AddRequest, Attachment, PodRef, Request, Response};
+use berth_e2e::raw::{ask, pod_add, Request, Response};
 use serde_json::json;
 use std::path::Path;
-use std::process::{Command, Output};
 use std::time::Duration;
-
-fn berth_policy(dir: &Path, args: &[&str]) -> Output {
-    let output = Command::new(env!("CARGO_BIN_EXE_berth-policy"))
-        .args(args)
-        .current_dir(dir)
-        .output()
-        .expect("berth-policy runs");
-    eprintln!(
-        "berth-policy {args:?}:\n{}{}",
-        String::from_utf8_lossy(&output.stdout),
-        String::from_utf8_lossy(&output.stderr)
-    );
-    output
-}
-
-fn stdout(output: &Output) -> String {
-    String::from_utf8_lossy(&output.stdout).into_owned()
-}
+use support::{berth_policy, stdout};
 
 /// (median µs, p99 µs) of the row starting with `label`.
 fn row(out: &str, label: &str) -> (f64, f64) {
@@ -106,22 +90,7 @@ fn bench_prints_median_and_p99_beside_the_default_chain() {
 }
 
 fn add(daemon: &Daemon, container: &str, pod: &str) {
-    let request = Request::Add(AddRequest {
-        attachment: Attachment {
-            container_id: container.into(),
-            ifname: "eth0".into(),
-        },
-        network: "dry-run".into(),
-        pod: PodRef {
-            namespace: "default".into(),
-            name: pod.into(),
-            uid: format!("uid-{container}"),
-        },
-        pools: Vec::new(),
-        requested_ips: Vec::new(),
-        clean_gateway: None,
-        labels: Vec::new(),
-    });
+    let request = Request::Add(pod_add(container, pod));
     let answer = ask(&daemon.socket, &request, Duration::from_secs(30));
     assert!(
         matches!(answer, Ok(Response::Added(_))),

@@ -3,26 +3,10 @@
 //! `berth-policy test` passes in the real host runtime, with no edits; and
 //! a fixture the policy does not satisfy fails the run.
 
-use std::path::Path;
-use std::process::{Command, Output};
+mod support;
 
-fn berth_policy(dir: &Path, args: &[&str]) -> Output {
-    let output = Command::new(env!("CARGO_BIN_EXE_berth-policy"))
-        .args(args)
-        .current_dir(dir)
-        .output()
-        .expect("berth-policy runs");
-    eprintln!(
-        "berth-policy {args:?}:\n{}{}",
-        String::from_utf8_lossy(&output.stdout),
-        String::from_utf8_lossy(&output.stderr)
-    );
-    output
-}
-
-fn stdout(output: &Output) -> String {
-    String::from_utf8_lossy(&output.stdout).into_owned()
-}
+use std::process::Command;
+use support::{berth_policy, stdout};
 
 fn lifecycle(lang: &str) {
     // A temp dir outside the repository: the project must not lean on the

@@ -9,7 +9,7 @@ use berth_core::chain::{
     run_chain, ChainHost, FailurePolicy, PolicyChain, PolicyError, PolicyErrorKind, PolicyStep,
 };
 use berth_policy_runtime::{PolicyConfig, Runtime, RuntimeLimits};
-use berth_policy_sdk::harness::{binding, candidate, pool, RequestBuilder};
+use berth_policy_sdk::harness::{binding, RequestBuilder};
 use berth_policy_sdk::{Binding, Candidate, Decision, DynPolicy, Identity, Native, Request};
 use std::time::{Duration, Instant};
 use sticky_statefulset::StickyStatefulSet;
@@ -99,24 +99,9 @@ fn load_fresh(builtin: &str, cache: Option<&std::path::Path>) -> Duration {
     started.elapsed()
 }
 
-/// Eight pools and a 32-address sample, like a busy node's request.
+/// A busy node's request (the shape every bench times).
 fn request(statefulset: bool) -> Request {
-    let pools = (0..8)
-        .map(|i| pool(&format!("pool-{i}"), &format!("10.{i}.0.0/16")))
-        .collect();
-    let candidates = (0..32)
-        .map(|i| {
-            candidate(
-                &format!("pool-{}", i % 8),
-                &format!("10.{}.0.{}", i % 8, 10 + i),
-            )
-        })
-        .collect();
-    let builder = RequestBuilder::new()
-        .namespace("default")
-        .label("app", "db")
-        .pools(pools)
-        .candidates(candidates);
+    let builder = RequestBuilder::busy_node();
     if statefulset {
         builder.stateful_set("test-sts", 1).build()
     } else {

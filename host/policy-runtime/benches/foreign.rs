@@ -11,7 +11,7 @@
 
 use berth_core::chain::{ChainHost, PolicyChain};
 use berth_policy_runtime::{PolicyConfig, Runtime, RuntimeLimits};
-use berth_policy_sdk::harness::{binding, candidate, pool, RequestBuilder};
+use berth_policy_sdk::harness::{binding, RequestBuilder};
 use berth_policy_sdk::{Binding, Candidate, Identity, Request};
 use berth_wasm_build::foreign::{cached_component, Language};
 use std::path::Path;
@@ -32,23 +32,10 @@ impl ChainHost for Host {
     }
 }
 
-/// Eight pools and a 32-address sample; the identity holds one of them.
+/// A busy node's request (the shape every bench times); the identity
+/// holds one of its candidates.
 fn request() -> Request {
-    let pools = (0..8)
-        .map(|i| pool(&format!("pool-{i}"), &format!("10.{i}.0.0/16")))
-        .collect();
-    let candidates = (0..32)
-        .map(|i| {
-            candidate(
-                &format!("pool-{}", i % 8),
-                &format!("10.{}.0.{}", i % 8, 10 + i),
-            )
-        })
-        .collect();
-    RequestBuilder::new()
-        .namespace("default")
-        .pools(pools)
-        .candidates(candidates)
+    RequestBuilder::busy_node()
         .stateful_set("test-sts", 1)
         .build()
 }

@@ -1,6 +1,6 @@
 //! The reserved ranges and the segments of a pool's subnet around them.
 
-use berth_policy_sdk::addr::{parse_ip, AddrRange, Cidr};
+use berth_policy_sdk::addr::{from_u128, parse_ip, to_u128, AddrRange, Cidr};
 use serde::Deserialize;
 use std::net::IpAddr;
 
@@ -46,7 +46,8 @@ impl Reserve {
 pub struct Segment {
     first: u128,
     last: u128,
-    v4: bool,
+    /// An address of the subnet: the family `first` and `last` are of.
+    family: IpAddr,
 }
 
 impl Segment {
@@ -55,13 +56,14 @@ impl Segment {
         let Ok(cidr) = Cidr::parse(subnet) else {
             return Vec::new();
         };
-        let v4 = cidr.network().is_ipv4();
-        let (lo, hi) = (bits(cidr.network()), bits(cidr.last()));
+        let family = cidr.network();
+        let v4 = family.is_ipv4();
+        let (lo, hi) = (to_u128(cidr.network()), to_u128(cidr.last()));
         let mut taken: Vec<(u128, u128)> = reserve
             .iter()
             .filter_map(|r| r.parsed())
             .filter(|r| r.start().is_ipv4() == v4)
-            .map(|r| (bits(r.start()), bits(r.end())))
+            .map(|r| (to_u128(r.start()), to_u128(r.end())))
             .collect();
         taken.sort_unstable();
         let mut out = Vec::new();
@@ -71,7 +73,7 @@ impl Segment {
                 out.push(Segment {
                     first: next,
                     last: (start - 1).min(hi),
-                    v4,
+                    family,
                 });
             }
             next = next.max(end.saturating_add(1));
@@ -80,29 +82,17 @@ impl Segment {
             out.push(Segment {
                 first: next,
                 last: hi,
-                v4,
+                family,
             });
         }
         out
     }
 
     pub fn bounds(&self) -> (String, String) {
-        (ip(self.first, self.v4), ip(self.last, self.v4))
-    }
-}
-
-fn bits(a: IpAddr) -> u128 {
-    match a {
-        IpAddr::V4(v4) => u128::from(u32::from(v4)),
-        IpAddr::V6(v6) => u128::from(v6),
-    }
-}
-
-fn ip(bits: u128, v4: bool) -> String {
-    if v4 {
-        IpAddr::V4(u32::try_from(bits).unwrap_or(u32::MAX).into()).to_string()
-    } else {
-        IpAddr::V6(bits.into()).to_string()
+        (
+            from_u128(self.first, self.family).to_string(),
+            from_u128(self.last, self.family).to_string(),
+        )
     }
 }
 

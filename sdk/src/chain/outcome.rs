@@ -95,6 +95,16 @@ pub struct TraceStep {
     pub outcome: StepOutcome,
 }
 
+impl TraceStep {
+    pub fn new(policy: impl Into<String>, phase: Phase, outcome: StepOutcome) -> Self {
+        Self {
+            policy: policy.into(),
+            phase,
+            outcome,
+        }
+    }
+}
+
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct ChainOutcome {
     pub identity: Option<Identity>,

@@ -48,6 +48,30 @@ impl RequestBuilder {
         }
     }
 
+    /// A busy node's request: eight pools (`pool-0`..`pool-7`, 10.i.0.0/16)
+    /// and a sample of 32 candidates spread over them, for a pod labelled
+    /// `app=db`. Every latency measurement (`berth-policy bench`, the
+    /// runtime's benches) times this one shape, so their figures compare;
+    /// the caller adds the pod's owner (a StatefulSet member, a
+    /// ReplicaSet's pod) before `build`.
+    pub fn busy_node() -> Self {
+        let pools = (0..8)
+            .map(|i| pool(&format!("pool-{i}"), &format!("10.{i}.0.0/16")))
+            .collect();
+        let candidates = (0..32)
+            .map(|i| {
+                candidate(
+                    &format!("pool-{}", i % 8),
+                    &format!("10.{}.0.{}", i % 8, 10 + i),
+                )
+            })
+            .collect();
+        Self::new()
+            .label("app", "db")
+            .pools(pools)
+            .candidates(candidates)
+    }
+
     pub fn namespace(mut self, namespace: &str) -> Self {
         self.request.namespace = namespace.into();
         self

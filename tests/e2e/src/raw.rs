@@ -10,6 +10,15 @@ pub use berth_proto::{AddRequest, Attachment, PodRef, Request, Response};
 /// An ADD for `container` of a stateless pod named after it.
 pub fn add_request(container: &str, pools: &[&str]) -> Request {
     Request::Add(AddRequest {
+        pools: pools.iter().map(|p| (*p).to_owned()).collect(),
+        ..pod_add(container, &format!("pod-{container}"))
+    })
+}
+
+/// An ADD for `container` (on `eth0`, network `raw`) of the stateless pod
+/// `default/pod`, from the default pools.
+pub fn pod_add(container: &str, pod: &str) -> AddRequest {
+    AddRequest {
         attachment: Attachment {
             container_id: container.into(),
             ifname: "eth0".into(),
@@ -17,14 +26,14 @@ pub fn add_request(container: &str, pools: &[&str]) -> Request {
         network: "raw".into(),
         pod: PodRef {
             namespace: "default".into(),
-            name: format!("pod-{container}"),
+            name: pod.into(),
             uid: format!("uid-{container}"),
         },
-        pools: pools.iter().map(|p| (*p).to_owned()).collect(),
+        pools: Vec::new(),
         requested_ips: vec![],
         clean_gateway: None,
         labels: Vec::new(),
-    })
+    }
 }
 
 /// One exchange; `Err` when no answer came within `timeout` (what the

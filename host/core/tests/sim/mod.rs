@@ -1,2 +1,4 @@
+mod checks;
 pub mod ops;
+mod runtime;
 pub mod world;

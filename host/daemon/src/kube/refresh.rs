@@ -11,6 +11,7 @@
 //! the watch has delivered, and most races are never run.
 
 use crate::service::{fail, node_seed, Service};
+use crate::wire_error::WireKind;
 use berth_core::allocator::Allocator;
 use berth_proto::{ErrorBody, ErrorKind};
 
@@ -55,7 +56,7 @@ impl Service {
         let changes = match self.store.changes() {
             Ok(Some(changes)) => changes,
             Ok(None) => return Ok(Taken::NotFollowed),
-            Err(e) => return Err(fail(e.error_kind(), format!("store: {e}"))),
+            Err(e) => return Err(fail(e.wire_kind(), format!("store: {e}"))),
         };
         if changes.is_empty() {
             return Ok(Taken::Absorbed);
@@ -86,7 +87,7 @@ impl Service {
         let records = self
             .store
             .load()
-            .map_err(|e| fail(e.error_kind(), format!("store: {e}")))?;
+            .map_err(|e| fail(e.wire_kind(), format!("store: {e}")))?;
         let mut fresh =
             Allocator::with_reserved(allocator.pools().to_vec(), allocator.reserved().clone())
                 .map_err(|e| fail(ErrorKind::Internal, e.to_string()))?;
