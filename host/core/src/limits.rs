@@ -44,6 +44,10 @@ pub const ADDRESS_TEXT_BYTES_MAX: usize = 45;
 pub const CIDR_TEXT_BYTES_MAX: usize = ADDRESS_TEXT_BYTES_MAX + 4;
 /// Bytes of one `ips` / `excludeIps` entry: a range `start-end` is longest.
 pub const POOL_ENTRY_BYTES_MAX: usize = 2 * ADDRESS_TEXT_BYTES_MAX + 1;
+/// Bytes of removed records the allocator's record slab may carry before
+/// it is compacted (it is compacted once they also outnumber the live
+/// bytes): below this a rewrite would cost more than the room it frees.
+pub const RECORD_SLAB_COMPACT_BYTES_MIN: usize = 64 * 1024;
 /// Pools the allocator holds.
 pub const POOLS_MAX: usize = 4096;
 /// Reserved entries in all (every BerthReservedIP, or `reserved` in a

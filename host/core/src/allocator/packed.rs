@@ -4,14 +4,14 @@
 //! Why: at 100,000 allocations the record structs were most of berthd's
 //! RSS (every `String` is a 24-byte header plus its own heap block, and
 //! container ids and UIDs are 64 and 36 characters of hex). Packed, a
-//! record is a single heap block of ~150 bytes; container ids and UIDs in
+//! record is ~110 bytes in the table's slab; container ids and UIDs in
 //! their canonical hex forms take their binary size. Reading one back costs
 //! a decode (about a microsecond), which the allocator pays on the records a
 //! request touches, not on every record.
 //!
 //! The encoding is private to one process (postcard over the types below),
 //! never persisted: the store keeps its own format, so this one can change
-//! freely between versions.
+//! freely between versions. `table.rs` keeps the bytes.
 
 use crate::chain::TraceStep;
 use crate::record::{AddressRecord, OwnerRef, RecordState};
@@ -65,7 +65,7 @@ struct Packed {
 }
 
 /// The record without its address (the allocator's key).
-pub(super) fn pack(record: &AddressRecord) -> Box<[u8]> {
+pub(super) fn pack(record: &AddressRecord) -> Vec<u8> {
     let packed = Packed {
         pool: record.pool.clone(),
         network: record.network.clone(),
@@ -101,9 +101,7 @@ pub(super) fn pack(record: &AddressRecord) -> Box<[u8]> {
     };
     // Serialising these plain types into a Vec cannot fail; a failure is
     // a bug in this file, and dropping the record would lose an owner.
-    postcard::to_allocvec(&packed)
-        .expect("a record always packs")
-        .into_boxed_slice()
+    postcard::to_allocvec(&packed).expect("a record always packs")
 }
 
 /// The record `pack` was given, exactly.

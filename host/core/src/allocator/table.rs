@@ -1,5 +1,12 @@
-//! The held records, packed (see `packed.rs`), and the index from an
-//! attachment to the addresses it holds.
+//! The held records, packed (see `packed.rs`) side by side in one byte
+//! slab, and the index from an attachment to the addresses it holds.
+//!
+//! One slab instead of a heap block per record: 100,000 small long-lived
+//! blocks, each allocated between the temporaries of the ADD that made it,
+//! left berthd's malloc arenas half empty (glibc's `malloc_stats`: 108 MB
+//! mapped for 60 MB in use at 100,000 allocations). The slab grows by
+//! doubling and is compacted when removed records take more room than the
+//! live ones.
 //!
 //! The attachment index is keyed by a 64-bit hash of the attachment, not
 //! the attachment itself: a container id is 64 characters, and keeping a
@@ -10,46 +17,81 @@
 
 use super::packed::{pack, unpack};
 use super::FixedState;
+use crate::limits::RECORD_SLAB_COMPACT_BYTES_MIN;
 use crate::record::AddressRecord;
 use berth_proto::Attachment;
 use std::collections::HashMap;
 use std::hash::BuildHasher;
 use std::net::IpAddr;
 
+/// Where a packed record lies in the slab.
+#[derive(Debug, Clone, Copy)]
+struct Span {
+    start: usize,
+    len: u32,
+}
+
+/// The addresses of one attachment hash: nearly always one.
+#[derive(Debug, Clone)]
+enum Holders {
+    One(IpAddr),
+    Many(Vec<IpAddr>),
+}
+
+impl Holders {
+    fn as_slice(&self) -> &[IpAddr] {
+        match self {
+            Holders::One(a) => std::slice::from_ref(a),
+            Holders::Many(v) => v,
+        }
+    }
+}
+
 #[derive(Debug, Clone, Default)]
 pub(super) struct RecordTable {
-    packed: HashMap<IpAddr, Box<[u8]>, FixedState>,
-    by_attachment: HashMap<u64, Vec<IpAddr>, FixedState>,
+    spans: HashMap<IpAddr, Span, FixedState>,
+    slab: Vec<u8>,
+    /// Bytes of the slab that belong to removed records.
+    dead_bytes: usize,
+    by_attachment: HashMap<u64, Holders, FixedState>,
 }
 
 impl RecordTable {
     pub(super) fn len(&self) -> usize {
-        self.packed.len()
+        self.spans.len()
     }
 
     pub(super) fn is_empty(&self) -> bool {
-        self.packed.is_empty()
+        self.spans.is_empty()
     }
 
     pub(super) fn contains(&self, address: &IpAddr) -> bool {
-        self.packed.contains_key(address)
+        self.spans.contains_key(address)
     }
 
     pub(super) fn get(&self, address: &IpAddr) -> Option<AddressRecord> {
-        self.packed.get(address).map(|b| unpack(*address, b))
+        self.spans
+            .get(address)
+            .map(|span| unpack(*address, self.bytes(*span)))
     }
 
     /// Every record, decoded one at a time, in no particular order.
     pub(super) fn values(&self) -> impl Iterator<Item = AddressRecord> + '_ {
-        self.packed.iter().map(|(a, b)| unpack(*a, b))
+        self.spans
+            .iter()
+            .map(|(a, span)| unpack(*a, self.bytes(*span)))
+    }
+
+    fn bytes(&self, span: Span) -> &[u8] {
+        &self.slab[span.start..span.start + span.len as usize]
     }
 
     /// The records `attachment` holds, checked against each record.
     pub(super) fn of_attachment(&self, attachment: &Attachment) -> Vec<AddressRecord> {
         self.by_attachment
             .get(&attachment_hash(attachment))
-            .into_iter()
-            .flatten()
+            .map_or(&[][..], Holders::as_slice)
+            .iter()
             .filter_map(|a| self.get(a))
             .filter(|r| r.attachment.as_ref() == Some(attachment))
             .collect()
@@ -57,28 +99,69 @@ impl RecordTable {
 
     /// Stores `record`; the caller has checked that its address is free.
     pub(super) fn insert(&mut self, record: &AddressRecord) {
-        let old = self.packed.insert(record.address, pack(record));
+        let packed = pack(record);
+        let span = Span {
+            start: self.slab.len(),
+            len: u32::try_from(packed.len()).expect("a packed record is far below 4 GiB"),
+        };
+        self.slab.extend_from_slice(&packed);
+        let old = self.spans.insert(record.address, span);
         assert!(old.is_none(), "{} inserted twice", record.key());
         if let Some(att) = &record.attachment {
+            let address = record.address;
             self.by_attachment
                 .entry(attachment_hash(att))
-                .or_default()
-                .push(record.address);
+                .and_modify(|h| match h {
+                    Holders::One(a) => *h = Holders::Many(vec![*a, address]),
+                    Holders::Many(v) => v.push(address),
+                })
+                .or_insert(Holders::One(address));
         }
     }
 
     pub(super) fn remove(&mut self, address: &IpAddr) -> Option<AddressRecord> {
-        let record = unpack(*address, &self.packed.remove(address)?);
+        let span = self.spans.remove(address)?;
+        let record = unpack(*address, self.bytes(span));
+        self.dead_bytes += span.len as usize;
         if let Some(att) = &record.attachment {
             let hash = attachment_hash(att);
-            if let Some(list) = self.by_attachment.get_mut(&hash) {
-                list.retain(|a| a != address);
-                if list.is_empty() {
-                    self.by_attachment.remove(&hash);
+            if let Some(holders) = self.by_attachment.get_mut(&hash) {
+                let rest: Vec<IpAddr> = holders
+                    .as_slice()
+                    .iter()
+                    .copied()
+                    .filter(|a| a != address)
+                    .collect();
+                match rest.as_slice() {
+                    [] => {
+                        self.by_attachment.remove(&hash);
+                    }
+                    [one] => *holders = Holders::One(*one),
+                    _ => *holders = Holders::Many(rest),
                 }
             }
         }
+        self.compact_if_sparse();
         Some(record)
+    }
+
+    /// Rewrites the slab with only the live records once removed ones
+    /// take more room than they do (and more than a minimum, so a small
+    /// table is not rewritten on every DEL): amortised O(1) per removal.
+    fn compact_if_sparse(&mut self) {
+        let live = self.slab.len() - self.dead_bytes;
+        if self.dead_bytes < RECORD_SLAB_COMPACT_BYTES_MIN || self.dead_bytes <= live {
+            return;
+        }
+        let mut slab = Vec::with_capacity(live);
+        for span in self.spans.values_mut() {
+            let start = slab.len();
+            slab.extend_from_slice(&self.slab[span.start..span.start + span.len as usize]);
+            span.start = start;
+        }
+        debug_assert_eq!(slab.len(), live);
+        self.slab = slab;
+        self.dead_bytes = 0;
     }
 
     /// Takes every record out, leaving the table empty.
@@ -93,8 +176,8 @@ impl RecordTable {
         let mut all: Vec<(u64, Vec<IpAddr>)> = self
             .by_attachment
             .iter()
-            .map(|(h, v)| {
-                let mut v = v.clone();
+            .map(|(h, holders)| {
+                let mut v = holders.as_slice().to_vec();
                 v.sort();
                 (*h, v)
             })
@@ -107,3 +190,7 @@ impl RecordTable {
 fn attachment_hash(attachment: &Attachment) -> u64 {
     FixedState::default().hash_one(attachment)
 }
+
+#[cfg(test)]
+#[path = "table_tests.rs"]
+mod tests;
