@@ -86,6 +86,14 @@ fn cluster(objects: usize) -> ApiServer {
         .start()
         .expect("stand-in");
     api.register_resource("berth.io", "v1alpha1", "BerthPool", "berthpools", false);
+    // berthd reads reservations at start (and fails without the kind).
+    api.register_resource(
+        "berth.io",
+        "v1alpha1",
+        "BerthReservedIP",
+        "berthreservedips",
+        false,
+    );
     api.register_resource("berth.io", "v1alpha1", "BerthAddress", RESOURCE, false);
     let client = api.block_on(async { api.client() }).expect("client");
     api.block_on(async move {
