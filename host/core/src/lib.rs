@@ -22,7 +22,7 @@ pub mod route;
 mod special;
 pub mod store;
 
-pub use allocator::{AddInput, AddPlan, Allocator, Assigned, NodeScope, PoolUsage};
+pub use allocator::{AddInput, AddPlan, Allocator, Assigned, Holdings, NodeScope, PoolUsage};
 pub use error::{AllocError, RestoreError};
 pub use pool::{Pool, PoolError, PoolSpec, Route, RouteSpec};
 pub use record::{AddressRecord, Mutation, OwnerRef, RecordState};

@@ -186,3 +186,52 @@ fn reserved_addresses_are_never_handed_out_and_never_taken_away() {
     );
     assert_eq!(alloc.pool_usage()[0].reserved, 0);
 }
+
+#[test]
+fn holdings_count_every_record_naming_a_pool_and_name_those_its_ranges_left() {
+    let mut alloc = Allocator::new(vec![
+        pool("a", "10.43.0.0/28", &[]),
+        pool("b", "10.44.0.0/28", &[]),
+    ])
+    .expect("pools");
+    let chain = NativeChain::sticky();
+    let mut in_a = Vec::new();
+    for i in 0..6 {
+        let input = input(&format!("c{i}"), &format!("web-{i}"), &["a"]);
+        in_a.push(add(&mut alloc, &input, &chain, 1).expect("add")[0]);
+    }
+    add(&mut alloc, &input("cb", "web-b", &["b"]), &chain, 1).expect("b");
+    let holdings = alloc.holdings("a");
+    assert_eq!((holdings.held, holdings.orphaned.len()), (6, 0));
+
+    // Pool a shrinks to the addresses of the first two records, and pool b
+    // goes away: the rest are held still, and named as orphaned.
+    let kept: Vec<String> = in_a[..2].iter().map(ToString::to_string).collect();
+    let kept: Vec<&str> = kept.iter().map(String::as_str).collect();
+    alloc
+        .replace_pools(vec![pool("a", "10.43.0.0/28", &kept)])
+        .expect("narrowed");
+    let mut left: Vec<IpAddr> = in_a[2..].to_vec();
+    left.sort();
+    assert_eq!(alloc.holdings("a").held, 6);
+    assert_eq!(alloc.holdings("a").orphaned, left);
+    assert_eq!(alloc.holdings("b").held, 1);
+    assert_eq!(alloc.holdings("b").orphaned.len(), 1);
+    assert_eq!(alloc.holdings("gone").held, 0);
+    let all = alloc.holdings_by_pool();
+    assert_eq!(all.keys().collect::<Vec<_>>(), ["a", "b"]);
+    assert_eq!(all["a"], alloc.holdings("a"));
+    assert_eq!(all["b"], alloc.holdings("b"));
+    let mut orphaned: Vec<IpAddr> = alloc.orphaned().iter().map(|r| r.address).collect();
+    orphaned.sort();
+    assert_eq!(orphaned.len(), 5);
+    alloc.check_invariants().expect("invariants");
+
+    // Releasing one drops it from both counts.
+    run(&mut alloc, |a| {
+        a.plan_release("a", left[0]).expect("release")
+    });
+    assert_eq!(alloc.holdings("a").held, 5);
+    assert_eq!(alloc.holdings("a").orphaned, left[1..].to_vec());
+    alloc.check_invariants().expect("invariants");
+}

@@ -143,6 +143,14 @@ impl Service {
         Ok(mutations.len() as u64)
     }
 
+    /// What the allocator holds of every pool it has records for, for the
+    /// pool status writer (`kube::mode::sync_pools`).
+    pub fn holdings(
+        &self,
+    ) -> Result<std::collections::BTreeMap<String, berth_core::Holdings>, ErrorBody> {
+        Ok(self.lock()?.holdings_by_pool())
+    }
+
     /// Puts the cluster's usable BerthPools and its BerthReservedIPs in
     /// force (a reserved address held stays with its holder): each pool on its own
     /// merits (`berth_core::admission`), so one broken or overlapping pool

@@ -26,8 +26,25 @@ pub async fn list_all_versioned<K>(
 where
     K: Resource + Clone + DeserializeOwned + Debug,
 {
-    let mut version = None;
     let mut out = Vec::new();
+    let version = list_each_versioned(api, params, |item| out.push(item)).await?;
+    Ok((out, version))
+}
+
+/// [`list_all_versioned`], handing each object to `each` as its page
+/// arrives instead of collecting them: a node starting in a cluster of
+/// 100,000 addresses then holds one page of objects at a time, not every
+/// object beside what it makes of them (the kube_scale bench measured a
+/// 600 MiB start-up peak that way). Returns the list's resourceVersion.
+pub async fn list_each_versioned<K>(
+    api: &Api<K>,
+    params: &ListParams,
+    mut each: impl FnMut(K),
+) -> Result<String, Failure>
+where
+    K: Resource + Clone + DeserializeOwned + Debug,
+{
+    let mut version = None;
     let mut token: Option<String> = None;
     loop {
         let mut page = params.clone().limit(KUBE_LIST_PAGE_OBJECTS);
@@ -38,10 +55,10 @@ where
         if version.is_none() {
             version = Some(list.metadata.resource_version.unwrap_or_default());
         }
-        out.extend(list.items);
+        list.items.into_iter().for_each(&mut each);
         match list.metadata.continue_ {
             Some(t) if !t.is_empty() => token = Some(t),
-            _ => return Ok((out, version.unwrap_or_default())),
+            _ => return Ok(version.unwrap_or_default()),
         }
     }
 }

@@ -32,7 +32,7 @@
 
 use crate::convert::address_record;
 use crate::crd_address::BerthAddress;
-use crate::list::list_all_versioned;
+use crate::list::list_each_versioned;
 use crate::seen::{seen_of, Seen};
 use berth_core::record::{AddressRecord, Mutation};
 use berth_core::store::{Store, StoreError};
@@ -221,24 +221,27 @@ impl Store for KubeStore {
 
 impl Inner {
     async fn load(&self) -> Result<(Vec<AddressRecord>, String), StoreError> {
-        let (objects, version) = list_all_versioned(&self.api, &ListParams::default())
+        let mut seen = HashMap::new();
+        let mut records = Vec::new();
+        let mut bad = Vec::new();
+        // Each object is converted as its page arrives and then dropped.
+        let version =
+            list_each_versioned(
+                &self.api,
+                &ListParams::default(),
+                |obj| match address_record(&obj) {
+                    Ok(record) => {
+                        seen.insert(obj.name_any(), seen_of(&obj));
+                        records.push(record);
+                    }
+                    Err(e) => bad.push(e),
+                },
+            )
             .await
             .map_err(|e| StoreError::Backend {
                 operation: "list berthaddresses",
                 message: e.to_string(),
             })?;
-        let mut seen = HashMap::with_capacity(objects.len());
-        let mut records = Vec::with_capacity(objects.len());
-        let mut bad = Vec::new();
-        for obj in &objects {
-            match address_record(obj) {
-                Ok(record) => {
-                    seen.insert(obj.name_any(), seen_of(obj));
-                    records.push(record);
-                }
-                Err(e) => bad.push(e),
-            }
-        }
         // A record that cannot be read still holds its address: starting
         // without it could hand the address out twice, so refuse.
         if let Some(first) = bad.first() {

@@ -33,7 +33,7 @@ use berth_policy_sdk::IpFamily;
 use berth_proto::Attachment;
 use ipnet::IpNet;
 use std::collections::hash_map::DefaultHasher;
-use std::collections::{BTreeSet, HashMap, HashSet};
+use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
 use std::hash::BuildHasherDefault;
 use std::net::IpAddr;
 
@@ -49,6 +49,15 @@ pub struct PoolUsage {
     pub disabled: bool,
     /// Assignable addresses that are reserved (held ones included).
     pub reserved: u64,
+}
+
+/// What [`Allocator::holdings`] says of one pool.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Holdings {
+    /// Records naming the pool.
+    pub held: u64,
+    /// Their addresses the pool does not assign (now), in order.
+    pub orphaned: Vec<IpAddr>,
 }
 
 /// One slot of an identity: the address it holds on an interface+family.
@@ -93,6 +102,10 @@ pub struct Allocator {
     by_identity: HashMap<String, Vec<IdentitySlot>>,
     /// (pool, namespace) -> held addresses.
     namespace_used: HashMap<(String, String), u64>,
+    /// Records whose pool is gone or does not assign their address any
+    /// more (pool, address): kept so views and pool status need not
+    /// decode every record to find them.
+    misplaced: BTreeSet<(String, IpAddr)>,
     /// (expiry, address) of retained records with an expiry.
     expiries: BTreeSet<(u64, IpAddr)>,
     /// Records that lost an identity or attachment slot to another record
@@ -267,14 +280,41 @@ impl Allocator {
 
     /// Records whose pool is gone or no longer covers their address.
     pub fn orphaned(&self) -> Vec<AddressRecord> {
-        self.records
-            .values()
-            .filter(|r| {
-                !self
-                    .pool(&r.pool)
-                    .is_some_and(|p| p.is_assignable(r.address))
-            })
+        self.misplaced
+            .iter()
+            .filter_map(|(_, a)| self.records.get(a))
             .collect()
+    }
+
+    /// How many records name `pool`, and the addresses of those its ranges
+    /// no longer assign: a pool's status without reading any record.
+    pub fn holdings(&self, pool: &str) -> Holdings {
+        let held = self
+            .namespace_used
+            .iter()
+            .filter(|((p, _), _)| p == pool)
+            .map(|(_, n)| *n)
+            .sum();
+        let orphaned = self
+            .misplaced
+            .range((pool.to_owned(), IpAddr::from([0u8; 4]))..)
+            .take_while(|(p, _)| p == pool)
+            .map(|(_, a)| *a)
+            .collect();
+        Holdings { held, orphaned }
+    }
+
+    /// [`Self::holdings`] of every pool name some record names (a pool
+    /// absent here holds nothing).
+    pub fn holdings_by_pool(&self) -> BTreeMap<String, Holdings> {
+        let mut all: BTreeMap<String, Holdings> = BTreeMap::new();
+        for ((pool, _), n) in &self.namespace_used {
+            all.entry(pool.clone()).or_default().held += n;
+        }
+        for (pool, address) in &self.misplaced {
+            all.entry(pool.clone()).or_default().orphaned.push(*address);
+        }
+        all
     }
 
     /// Index of the pool whose free index holds `address`: the pool whose

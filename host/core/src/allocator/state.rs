@@ -158,6 +158,12 @@ impl Allocator {
             .namespace_used
             .entry((record.pool.clone(), record.pod.namespace.clone()))
             .or_default() += 1;
+        if !self
+            .pool(&record.pool)
+            .is_some_and(|p| p.is_assignable(record.address))
+        {
+            self.misplaced.insert((record.pool.clone(), record.address));
+        }
     }
 
     /// Re-inserts `record` into a fresh allocator the way it was held here.
@@ -190,6 +196,7 @@ impl Allocator {
                 }
             }
         }
+        self.misplaced.remove(&(record.pool.clone(), address));
         let ns_key = (record.pool.clone(), record.pod.namespace.clone());
         if let Some(n) = self.namespace_used.get_mut(&ns_key) {
             *n -= 1;
@@ -237,6 +244,7 @@ impl Allocator {
             ),
             ("expiries", rebuilt.expiries == self.expiries),
             ("superseded", rebuilt.superseded == self.superseded),
+            ("misplaced", rebuilt.misplaced == self.misplaced),
             ("pool usage", rebuilt.pool_usage() == self.pool_usage()),
         ];
         match checks.iter().find(|(_, ok)| !ok) {

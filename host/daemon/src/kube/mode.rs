@@ -111,7 +111,23 @@ pub async fn sync_pools(
                     }
                     Err(error) => tracing::warn!(%error, "listing BerthPools or BerthReservedIPs failed"),
                 }
-                if let Err(error) = writer.recompute_all().await {
+                // Counted from this node's allocator, which the watch keeps
+                // current: no BerthAddress is read. (Off the async workers:
+                // the allocator's lock is held across commits.)
+                let holder = service.clone();
+                let held = match tokio::task::spawn_blocking(move || holder.holdings()).await {
+                    Ok(Ok(held)) => held,
+                    Ok(Err(error)) => {
+                        tracing::warn!(message = %error.message, "pool status not updated");
+                        continue;
+                    }
+                    Err(error) => {
+                        tracing::error!(%error, "pool status task failed");
+                        continue;
+                    }
+                };
+                let of = |pool: &str| held.get(pool).cloned().unwrap_or_default();
+                if let Err(error) = writer.recompute_all_from(&of).await {
                     tracing::warn!(%error, "pool status update failed");
                 }
             }
