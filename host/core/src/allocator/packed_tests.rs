@@ -5,7 +5,7 @@ use berth_policy_sdk::{Candidate, Decision, Retention};
 fn record(container_id: &str, uid: &str) -> AddressRecord {
     AddressRecord {
         pool: "big".into(),
-        address: "10.64.0.7".parse().unwrap(),
+        address: "10.64.0.7".parse().expect("address"),
         network: "bench".into(),
         attachment: Some(Attachment {
             container_id: container_id.into(),

@@ -5,7 +5,7 @@ use berth_proto::PodRef;
 fn record(address: &str, container: &str) -> AddressRecord {
     AddressRecord {
         pool: "p".into(),
-        address: address.parse().unwrap(),
+        address: address.parse().expect("address"),
         network: "n".into(),
         attachment: Some(Attachment {
             container_id: container.into(),
@@ -49,7 +49,7 @@ fn records_survive_compaction_exactly() {
     );
     for r in all.iter().filter(|r| r.pod.name.ends_with('0')) {
         assert_eq!(table.get(&r.address).as_ref(), Some(r));
-        let att = r.attachment.as_ref().unwrap();
+        let att = r.attachment.as_ref().expect("attached");
         assert_eq!(table.of_attachment(att), vec![r.clone()]);
     }
     assert_eq!(table.len(), all.len() / 10);
@@ -64,7 +64,7 @@ fn an_attachment_holds_one_address_per_family_and_lets_each_go() {
     for r in [&v4, &v6, &other] {
         table.insert(r);
     }
-    let att = v4.attachment.clone().unwrap();
+    let att = v4.attachment.clone().expect("attached");
     let mut both = table.of_attachment(&att);
     both.sort_by_key(|r| r.address);
     assert_eq!(both, vec![v4.clone(), v6.clone()]);
@@ -75,7 +75,7 @@ fn an_attachment_holds_one_address_per_family_and_lets_each_go() {
     assert_eq!(
         table.attachment_index(),
         vec![(
-            attachment_hash(other.attachment.as_ref().unwrap()),
+            attachment_hash(other.attachment.as_ref().expect("attached")),
             vec![other.address]
         )]
     );
