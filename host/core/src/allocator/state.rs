@@ -4,6 +4,7 @@
 use super::{Allocator, IdentitySlot};
 use crate::pool::family_of;
 use crate::record::{AddressRecord, Mutation, RecordState};
+use std::collections::hash_map::Entry;
 use std::collections::HashMap;
 use std::fmt;
 use std::net::IpAddr;
@@ -108,14 +109,19 @@ impl Allocator {
         }
         self.hold(&record);
         if let Some(key) = record.identity_key() {
-            self.by_identity
-                .entry(key.to_owned())
-                .or_default()
-                .push(IdentitySlot {
-                    interface: record.interface.clone(),
-                    family,
-                    address: record.address,
-                });
+            let slot = IdentitySlot {
+                interface: record.interface.clone(),
+                family,
+                address: record.address,
+            };
+            // Most identities hold one slot: a first push would reserve
+            // four (~200 B) for each of them.
+            match self.by_identity.entry(key.to_owned()) {
+                Entry::Occupied(slots) => slots.into_mut().push(slot),
+                Entry::Vacant(none) => {
+                    none.insert(vec![slot]);
+                }
+            }
         }
         if let Some(at) = expiry(&record) {
             self.expiries.insert((at, record.address));
