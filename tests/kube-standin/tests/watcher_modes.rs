@@ -56,9 +56,7 @@ async fn watcher_relists_after_410() {
     let cfg = watcher::Config::default().disable_bookmarks();
     let mut stream = watcher(pods.clone(), cfg).boxed();
     let mut next = async || {
-        let item = tokio::time::timeout(WAIT, stream.try_next())
-            .await
-            .unwrap();
+        let item = tokio::time::timeout(WAIT, stream.try_next()).await.unwrap();
         match item.map(Option::unwrap) {
             Err(watcher::Error::WatchError(st)) => format!("Error {}", st.code),
             Err(e) => panic!("{e}"),
