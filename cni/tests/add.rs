@@ -3,10 +3,9 @@
 mod common;
 
 use berth_proto::{
-    AddRequest, AddResult, Attachment, ErrorBody, ErrorKind, IpConfig, PodRef, Request, Response,
-    Route,
+    AddRequest, AddResult, ErrorBody, ErrorKind, IpConfig, PodRef, Request, Response, Route,
 };
-use common::{attachment_env, netconf, run_berth, FakeDaemon};
+use common::{attachment_env, env_attachment, env_pod, netconf, run_berth, FakeDaemon};
 use serde_json::json;
 
 fn allocating_daemon() -> FakeDaemon {
@@ -82,16 +81,9 @@ fn add_sends_attachment_pod_network_and_pools() {
     assert_eq!(
         add_request(&daemon),
         AddRequest {
-            attachment: Attachment {
-                container_id: "c1".into(),
-                ifname: "eth0".into(),
-            },
+            attachment: env_attachment(),
             network: "test-net".into(),
-            pod: PodRef {
-                namespace: "default".into(),
-                name: "test-sts-0".into(),
-                uid: "uid-0".into(),
-            },
+            pod: env_pod(),
             pools: vec!["test-ippool".into()],
             requested_ips: vec![],
             clean_gateway: None,

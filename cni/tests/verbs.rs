@@ -3,10 +3,10 @@
 mod common;
 
 use berth_proto::{
-    AddResult, Attachment, CheckRequest, DelRequest, ErrorBody, ErrorKind, GcRequest, PodRef,
-    Request, Response,
+    AddResult, Attachment, CheckRequest, DelRequest, ErrorBody, ErrorKind, GcRequest, Request,
+    Response,
 };
-use common::{attachment_env, netconf, run_berth, FakeDaemon};
+use common::{attachment_env, env_attachment, env_pod, netconf, run_berth, FakeDaemon};
 use serde_json::json;
 
 fn ok_daemon() -> FakeDaemon {
@@ -27,16 +27,9 @@ fn del_needs_neither_netns_nor_prev_result_and_prints_nothing() {
         assert_eq!(run.stdout, "");
     }
     let expected = Request::Del(DelRequest {
-        attachment: Attachment {
-            container_id: "c1".into(),
-            ifname: "eth0".into(),
-        },
+        attachment: env_attachment(),
         network: "test-net".into(),
-        pod: PodRef {
-            namespace: "default".into(),
-            name: "test-sts-0".into(),
-            uid: "uid-0".into(),
-        },
+        pod: env_pod(),
     });
     assert_eq!(daemon.requests(), vec![expected.clone(), expected]);
 }
@@ -64,10 +57,7 @@ fn check_sends_prev_result_addresses() {
     assert_eq!(
         daemon.only_request(),
         Request::Check(CheckRequest {
-            attachment: Attachment {
-                container_id: "c1".into(),
-                ifname: "eth0".into(),
-            },
+            attachment: env_attachment(),
             network: "test-net".into(),
             expected: vec!["10.6.168.101/16".parse().expect("cidr")],
         })

@@ -49,17 +49,7 @@ async fn migrate_writes_berths_equivalents_once() -> Result<()> {
         workload("StatefulSet", "db", 2),
         workload("Deployment", "web", 1),
     ] {
-        let path = env.cp.dir().join(format!(
-            "{}.json",
-            object["metadata"]["name"].as_str().unwrap_or("x")
-        ));
-        std::fs::write(&path, object.to_string())?;
-        let out = env.cp.kubectl().args(["apply", "-f"]).arg(&path).output()?;
-        ensure!(
-            out.status.success(),
-            "{}",
-            String::from_utf8_lossy(&out.stderr)
-        );
+        env.apply(&object)?;
     }
     let pods = wait_for("db-0, db-1 and a web pod", TIMEOUT, &mut [], || async {
         let list = Api::<Pod>::namespaced(client.clone(), "default")

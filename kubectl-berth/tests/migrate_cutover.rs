@@ -25,24 +25,11 @@ const PODS_TIMEOUT: Duration = Duration::from_secs(120);
 const CUTOVER: &str = "berth.io/cutover";
 
 fn berth(cluster: &Cluster, args: &[&str]) -> Output {
-    std::process::Command::new(env!("CARGO_BIN_EXE_kubectl-berth"))
-        .arg("--kubeconfig")
-        .arg(cluster.control_plane().admin_kubeconfig())
-        .args(args)
-        .output()
-        .unwrap_or_else(|e| panic!("running kubectl-berth: {e}"))
+    common::berth_with(cluster.control_plane().admin_kubeconfig(), args)
 }
 
 fn berth_ok(cluster: &Cluster, args: &[&str]) -> Result<String> {
-    let out = berth(cluster, args);
-    ensure!(
-        out.status.success(),
-        "kubectl-berth {args:?} exited {:?}: {}{}",
-        out.status.code(),
-        String::from_utf8_lossy(&out.stderr),
-        String::from_utf8_lossy(&out.stdout)
-    );
-    Ok(String::from_utf8(out.stdout)?)
+    common::berth_ok_with(cluster.control_plane().admin_kubeconfig(), args)
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -149,21 +136,7 @@ async fn statefulset_pods_keep_spiderpool_addresses_after_the_cutover() -> Resul
     );
     let again = berth_ok(&cluster, &["migrate", "spiderpool"])?;
     ensure!(again.contains("Nothing to do"), "{again}");
-    for node in cluster.nodes() {
-        wait_for(
-            &format!("{POOL} known on {}", node.name),
-            PODS_TIMEOUT,
-            &mut [],
-            || async {
-                let pools = node.berthd_cli(&["pools"]).await?;
-                Ok(pools
-                    .lines()
-                    .any(|l| l.split_whitespace().next() == Some(POOL))
-                    .then_some(()))
-            },
-        )
-        .await?;
-    }
+    cluster.wait_pool_known(POOL, PODS_TIMEOUT).await?;
 
     // The cut-over: the same pods (same UIDs) start, with Berth as IPAM.
     cluster.kubectl(&[

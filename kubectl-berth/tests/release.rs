@@ -270,17 +270,7 @@ async fn read_only_users_are_refused(env: &Env) -> Result<()> {
     });
     let account = json!({ "apiVersion": "v1", "kind": "ServiceAccount", "metadata": { "name": "viewer", "namespace": "default" } });
     for object in [role, binding, account] {
-        let path = env
-            .cp
-            .dir()
-            .join(format!("{}.json", object["kind"].as_str().unwrap_or("x")));
-        std::fs::write(&path, object.to_string())?;
-        let out = env.cp.kubectl().args(["apply", "-f"]).arg(&path).output()?;
-        ensure!(
-            out.status.success(),
-            "{}",
-            String::from_utf8_lossy(&out.stderr)
-        );
+        env.apply(&object)?;
     }
     let kubeconfig = env
         .cp

@@ -7,7 +7,7 @@
 
 #![allow(dead_code)] // Each test binary uses a different part of this.
 
-use berth_proto::{read_frame, write_frame, Request, Response};
+use berth_proto::{read_frame, write_frame, Attachment, PodRef, Request, Response};
 use serde_json::Value;
 use std::io::Write;
 use std::os::unix::net::UnixListener;
@@ -125,6 +125,23 @@ pub fn attachment_env(verb: &'static str) -> Vec<(&'static str, &'static str)> {
              K8S_POD_INFRA_CONTAINER_ID=c1;K8S_POD_UID=uid-0",
         ),
     ]
+}
+
+/// The attachment [`attachment_env`] names.
+pub fn env_attachment() -> Attachment {
+    Attachment {
+        container_id: "c1".into(),
+        ifname: "eth0".into(),
+    }
+}
+
+/// The pod [`attachment_env`]'s CNI_ARGS name.
+pub fn env_pod() -> PodRef {
+    PodRef {
+        namespace: "default".into(),
+        name: "test-sts-0".into(),
+        uid: "uid-0".into(),
+    }
 }
 
 /// A bridge network config whose ipam points at `socket`.

@@ -71,12 +71,7 @@ fn seed_walkthrough() {
     cluster.scale("test-sts", 2);
     cluster.delete_pod("test-sts-2");
     berthd.del(&p2, "c2c");
-    eventually("test-sts-2's address released", 30, || {
-        !cluster
-            .addresses()
-            .iter()
-            .any(|a| a["spec"]["address"] == a2.as_str())
-    });
+    eventually("test-sts-2's address released", 30, || !cluster.holds(&a2));
 
     // 7: the pool annotation changes; the restarted pod moves pools and the
     // old address is released.
@@ -90,13 +85,7 @@ fn seed_walkthrough() {
     );
     let new = berthd.add(&moved, "c0d").expect("add in other pool");
     assert!(new.starts_with("10.7.0."), "{new}");
-    assert!(
-        !cluster
-            .addresses()
-            .iter()
-            .any(|a| a["spec"]["address"] == a0.as_str()),
-        "old address kept"
-    );
+    assert!(!cluster.holds(&a0), "old address kept");
 
     // 8: a Deployment's pods are stateless.
     let rs = cluster.pod(
@@ -107,13 +96,7 @@ fn seed_walkthrough() {
     );
     let w = berthd.add(&rs, "w1").expect("deployment pod");
     berthd.del(&rs, "w1");
-    assert!(
-        !cluster
-            .addresses()
-            .iter()
-            .any(|a| a["spec"]["address"] == w.as_str()),
-        "stateless address kept"
-    );
+    assert!(!cluster.holds(&w), "stateless address kept");
 
     // Spiderpool's annotation is accepted unchanged.
     let spider = cluster.pod(
@@ -159,11 +142,5 @@ fn hold_after_scale_down_restores_the_address_and_no_sticky_policy_means_statele
     let p0 = cluster.pod("test-sts-0", "node-a", owner, seed_annotation());
     let a0 = berthd.add(&p0, "c0").expect("add 0");
     berthd.del(&p0, "c0");
-    assert!(
-        !cluster
-            .addresses()
-            .iter()
-            .any(|a| a["spec"]["address"] == a0.as_str()),
-        "kept without the policy"
-    );
+    assert!(!cluster.holds(&a0), "kept without the policy");
 }

@@ -195,55 +195,53 @@ fn undecodable_objects_fail_the_load_by_name() {
     }
 }
 
-#[test]
-fn an_identity_held_elsewhere_is_a_conflict() {
-    let c = Cluster::start();
+/// The identity both nodes' pods claim.
+const IDENTITY: &str = "default/sts/0";
+
+/// node-a's and node-b's stores, both refreshed before node-a binds
+/// [`IDENTITY`] to 10.6.0.10: node-b has not seen that record.
+fn identity_bound_on_a(c: &Cluster) -> (berth_kube::KubeStore, berth_kube::KubeStore) {
     let (a, b) = (c.store("node-a"), c.store("node-b"));
     refresh(&b);
-    let key = "default/sts/0";
     a.apply(&[Mutation::Put(with_identity(
         record("p", "10.6.0.10", "a1"),
-        key,
+        IDENTITY,
     ))])
     .unwrap();
-    // B has not seen A's record and would bind the identity a second address.
-    let e = b
+    (a, b)
+}
+
+/// `store` binding [`IDENTITY`] to a second address is a conflict naming it.
+fn assert_second_binding_conflicts(store: &berth_kube::KubeStore) {
+    let e = store
         .apply(&[Mutation::Put(with_identity(
             record("p", "10.6.0.11", "b1"),
-            key,
+            IDENTITY,
         ))])
         .unwrap_err();
     assert!(
-        matches!(&e, StoreError::Conflict { message } if message.contains(key)),
+        matches!(&e, StoreError::Conflict { message } if message.contains(IDENTITY)),
         "{e:?}"
     );
+}
+
+#[test]
+fn an_identity_held_elsewhere_is_a_conflict() {
+    let c = Cluster::start();
+    let (_a, b) = identity_bound_on_a(&c);
+    // B has not seen A's record and would bind the identity a second address.
+    assert_second_binding_conflicts(&b);
     assert_eq!(c.address_objects().len(), 1);
 }
 
 #[test]
 fn a_load_not_yet_applied_keeps_the_identity_guard_on() {
     let c = Cluster::start();
-    let (a, b) = (c.store("node-a"), c.store("node-b"));
-    refresh(&b);
-    let key = "default/sts/0";
-    a.apply(&[Mutation::Put(with_identity(
-        record("p", "10.6.0.10", "a1"),
-        key,
-    ))])
-    .unwrap();
+    let (_a, b) = identity_bound_on_a(&c);
     // B lists A's record but fails to apply what it read (no `loaded`):
     // its allocator never saw the record, so the guard must stay on.
     assert_eq!(b.load().unwrap().len(), 1);
-    let e = b
-        .apply(&[Mutation::Put(with_identity(
-            record("p", "10.6.0.11", "b1"),
-            key,
-        ))])
-        .unwrap_err();
-    assert!(
-        matches!(&e, StoreError::Conflict { message } if message.contains(key)),
-        "{e:?}"
-    );
+    assert_second_binding_conflicts(&b);
     // Once applied, the same record counts as seen.
     b.loaded();
     assert_eq!(c.address_objects().len(), 1);

@@ -5,28 +5,23 @@
 //! the native build; all four built-ins p99 ≤ 150 µs; a module loaded from
 //! its precompiled artefact in ≤ 50 ms.
 
+// The tests' chain host (fixed bindings, every address assignable) and
+// component builder; the bench uses a few of its helpers.
+#[path = "../tests/support/mod.rs"]
+mod support;
+
 use berth_core::chain::{
-    run_chain, ChainHost, FailurePolicy, PolicyChain, PolicyError, PolicyErrorKind, PolicyStep,
+    run_chain, FailurePolicy, PolicyChain, PolicyError, PolicyErrorKind, PolicyStep,
 };
 use berth_policy_runtime::{PolicyConfig, Runtime, RuntimeLimits};
 use berth_policy_sdk::harness::{binding, RequestBuilder};
-use berth_policy_sdk::{Binding, Candidate, Decision, DynPolicy, Identity, Native, Request};
+use berth_policy_sdk::{Decision, DynPolicy, Identity, Native, Request};
 use std::time::{Duration, Instant};
 use sticky_statefulset::StickyStatefulSet;
+use support::held_any_free;
 
 const RUNS: usize = 20_000;
 const WARMUP: usize = 1_000;
-
-struct Host(Vec<Binding>);
-
-impl ChainHost for Host {
-    fn bindings_of(&self, _: &Identity) -> Vec<Binding> {
-        self.0.clone()
-    }
-    fn is_assignable(&self, _: &Candidate, _: Option<&Identity>) -> bool {
-        true
-    }
-}
 
 /// The native build of the same policy, as a chain step.
 struct NativeSticky(Native<StickyStatefulSet>);
@@ -166,8 +161,8 @@ fn main() {
     let chain = runtime
         .load_chain(&[PolicyConfig::builtin("sticky", "sticky-statefulset")])
         .expect("default chain loads");
-    let held = Host(vec![binding("pool-1", "10.1.0.11")]);
-    let none = Host(Vec::new());
+    let held = held_any_free(&[binding("pool-1", "10.1.0.11")]);
+    let none = held_any_free(&[]);
     let (pod, sts) = (request(false), request(true));
 
     println!("\nchain evaluation, {RUNS} runs after {WARMUP} warm-up:");
@@ -212,7 +207,7 @@ fn main() {
         .map(|name| config_of(name))
         .collect();
     let four = runtime.load_chain(&all).expect("all built-ins load");
-    let host_all = Host(vec![binding("pool-1", "10.1.0.11")]);
+    let host_all = held_any_free(&[binding("pool-1", "10.1.0.11")]);
     let (_, four_p99) = measure("all four built-ins, StatefulSet pod", || {
         four.run(sts.clone(), &host_all).expect("runs");
     });

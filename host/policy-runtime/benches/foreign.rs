@@ -9,28 +9,22 @@
 //! is a fresh runtime loading the artefact an earlier one wrote to disk,
 //! as berthd does after a restart.
 
-use berth_core::chain::{ChainHost, PolicyChain};
+// The tests' chain host (fixed bindings, every address assignable) and
+// component builder; the bench uses a few of its helpers.
+#[path = "../tests/support/mod.rs"]
+mod support;
+
+use berth_core::chain::PolicyChain;
 use berth_policy_runtime::{PolicyConfig, Runtime, RuntimeLimits};
 use berth_policy_sdk::harness::{binding, RequestBuilder};
-use berth_policy_sdk::{Binding, Candidate, Identity, Request};
-use berth_wasm_build::foreign::{cached_component, Language};
-use std::path::Path;
+use berth_policy_sdk::Request;
+use berth_wasm_build::foreign::Language;
 use std::time::{Duration, Instant};
+use support::{foreign, held_any_free};
 
 const RUNS: usize = 2_000;
 const WARMUP: usize = 200;
 const LOADS: usize = 3;
-
-struct Host(Vec<Binding>);
-
-impl ChainHost for Host {
-    fn bindings_of(&self, _: &Identity) -> Vec<Binding> {
-        self.0.clone()
-    }
-    fn is_assignable(&self, _: &Candidate, _: Option<&Identity>) -> bool {
-        true
-    }
-}
 
 /// A busy node's request (the shape every bench times); the identity
 /// holds one of its candidates.
@@ -47,14 +41,8 @@ fn quantiles(mut samples: Vec<Duration>) -> (Duration, Duration) {
 }
 
 fn main() {
-    let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("../..");
-    let build = |language, source: &str| {
-        let path = cached_component(&root, language, Path::new(source))
-            .unwrap_or_else(|e| panic!("building {source}: {e}"));
-        std::fs::read(path).expect("read component")
-    };
-    let python = build(Language::Python, "policies/sticky-statefulset-python");
-    let js = build(
+    let python = foreign(Language::Python, "policies/sticky-statefulset-python");
+    let js = foreign(
         Language::JavaScript,
         "policies/sticky-statefulset-js/policy.js",
     );
@@ -68,7 +56,7 @@ fn main() {
         ("javascript", PolicyConfig::bytes("sticky", js)),
     ];
     let request = request();
-    let host = Host(vec![binding("pool-3", "10.3.0.13")]);
+    let host = held_any_free(&[binding("pool-3", "10.3.0.13")]);
     println!(
         "{:<16} {:>9} {:>12} {:>12} {:>12} {:>12}",
         "policy", "size", "load", "cached", "run median", "run p99"

@@ -2,41 +2,30 @@
 //! immediate durability): what every ADD pays for its store write.
 //! `cargo bench -p berth-store-embedded`.
 
-use berth_core::record::{AddressRecord, Mutation, RecordState};
+// The tests' record builder; the bench uses only `record_with`.
+#[allow(dead_code)]
+#[path = "../tests/common/mod.rs"]
+mod common;
+
+use berth_core::record::{AddressRecord, Mutation};
 use berth_core::store::Store;
-use berth_proto::{Attachment, PodRef};
 use berth_store_embedded::EmbeddedStore;
 use std::io::Write;
-use std::net::{IpAddr, Ipv4Addr};
 use std::path::Path;
 use std::time::Instant;
 
 const WARMUP: u32 = 50;
 const ROUNDS: u32 = 1000;
 
+/// A record with full-length ids (64-hex container id, UUID-long pod uid),
+/// so each write is the size a real one is.
 fn record(i: u32) -> AddressRecord {
-    AddressRecord {
-        pool: "bench".into(),
-        address: IpAddr::V4(Ipv4Addr::from(0x0a00_0000 + i)),
-        network: "net".into(),
-        attachment: Some(Attachment {
-            container_id: format!("{i:064x}"),
-            ifname: "eth0".into(),
-        }),
-        pod: PodRef {
-            namespace: "default".into(),
-            name: format!("pod-{i}"),
-            uid: format!("00000000-0000-0000-0000-{i:012}"),
-        },
-        interface: "eth0".into(),
-        identity: None,
-        state: RecordState::Attached,
-        node: "node-a".into(),
-        owner: None,
-        stateful_set: None,
-        created_at_unix_secs: 1_700_000_000,
-        trace: Vec::new(),
-    }
+    common::record_with(
+        "bench",
+        i,
+        format!("{i:064x}"),
+        format!("00000000-0000-0000-0000-{i:012}"),
+    )
 }
 
 fn stats(mut samples: Vec<f64>) -> (f64, f64) {

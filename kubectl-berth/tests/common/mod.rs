@@ -78,25 +78,36 @@ impl Env {
     }
 
     pub fn berth_as(&self, kubeconfig: &Path, args: &[&str]) -> Output {
-        std::process::Command::new(env!("CARGO_BIN_EXE_kubectl-berth"))
-            .arg("--kubeconfig")
-            .arg(kubeconfig)
-            .args(args)
-            .output()
-            .unwrap()
+        berth_with(kubeconfig, args)
     }
 
     /// stdout of a run that must succeed (exit 0).
     pub fn berth_ok(&self, args: &[&str]) -> Result<String> {
-        let out = self.berth(args);
+        berth_ok_with(self.cp.admin_kubeconfig(), args)
+    }
+
+    /// `kubectl apply` of `object` (written to a file of the control
+    /// plane's directory); fails with kubectl's stderr.
+    pub fn apply(&self, object: &Value) -> Result<()> {
+        let file = format!(
+            "{}-{}.json",
+            object["kind"].as_str().unwrap_or("object"),
+            object["metadata"]["name"].as_str().unwrap_or("x")
+        );
+        let path = self.cp.dir().join(file);
+        std::fs::write(&path, object.to_string())?;
+        let out = self
+            .cp
+            .kubectl()
+            .args(["apply", "-f"])
+            .arg(&path)
+            .output()?;
         ensure!(
             out.status.success(),
-            "kubectl-berth {args:?} exited {:?}: {}{}",
-            out.status.code(),
-            String::from_utf8_lossy(&out.stderr),
-            String::from_utf8_lossy(&out.stdout)
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
         );
-        Ok(String::from_utf8(out.stdout)?)
+        Ok(())
     }
 
     /// Parsed `-o json` of a run that must succeed.
@@ -170,6 +181,29 @@ impl Env {
 
 /// A record as berthd writes it at ADD: attached to `pod` (uid `uid`),
 /// with a trace from the default policy when there is an identity.
+/// `kubectl-berth --kubeconfig <kubeconfig> args...`.
+pub fn berth_with(kubeconfig: &Path, args: &[&str]) -> Output {
+    std::process::Command::new(env!("CARGO_BIN_EXE_kubectl-berth"))
+        .arg("--kubeconfig")
+        .arg(kubeconfig)
+        .args(args)
+        .output()
+        .unwrap_or_else(|e| panic!("running kubectl-berth: {e}"))
+}
+
+/// stdout of [`berth_with`] that must succeed (exit 0).
+pub fn berth_ok_with(kubeconfig: &Path, args: &[&str]) -> Result<String> {
+    let out = berth_with(kubeconfig, args);
+    ensure!(
+        out.status.success(),
+        "kubectl-berth {args:?} exited {:?}: {}{}",
+        out.status.code(),
+        String::from_utf8_lossy(&out.stderr),
+        String::from_utf8_lossy(&out.stdout)
+    );
+    Ok(String::from_utf8(out.stdout)?)
+}
+
 pub fn attached(
     pool: &str,
     address: &str,

@@ -1,5 +1,7 @@
 use super::*;
-use berth_policy_sdk::harness::{pool, Harness, RequestBuilder};
+use berth_policy_sdk::harness::{
+    assert_decision, assert_settings_refused, pool, Harness, RequestBuilder,
+};
 
 const SETTINGS: &str = r#"{"rules": [
     {"name": "databases", "selector": {"matchLabels": {"tier": "db"}}, "pools": ["db-b", "db-a"]},
@@ -38,13 +40,7 @@ fn evaluate_table() {
     ];
     let h = Harness::<LabelPool>::new(SETTINGS).unwrap();
     for (name, request, want) in cases {
-        match (h.evaluate(&request), want) {
-            (got, Ok(want)) => assert_eq!(got, want, "{name}"),
-            (Decision::Reject(reason), Err(want)) => {
-                assert!(reason.contains(want), "{name}: {reason}")
-            }
-            (got, Err(want)) => panic!("{name}: got {got:?}, want a reject with {want:?}"),
-        }
+        assert_decision(name, h.evaluate(&request), want);
     }
 }
 
@@ -82,9 +78,6 @@ fn validate_table() {
         ),
     ];
     for (settings, want) in cases {
-        let err = Harness::<LabelPool>::new(settings)
-            .err()
-            .unwrap_or_default();
-        assert!(err.contains(want), "{settings}: {err}");
+        assert_settings_refused::<LabelPool>(settings, want);
     }
 }

@@ -1,5 +1,7 @@
 use super::*;
-use berth_policy_sdk::harness::{binding, pool, Harness, RequestBuilder};
+use berth_policy_sdk::harness::{
+    assert_decision, assert_settings_refused, binding, pool, Harness, RequestBuilder,
+};
 use berth_policy_sdk::{Binding, Identity, Retention};
 
 fn used(name: &str, n: u64) -> Pool {
@@ -118,13 +120,7 @@ fn evaluate_table() {
         let got = Harness::<NamespaceQuota>::new(settings)
             .unwrap()
             .evaluate(&request);
-        match (got, want) {
-            (got, Ok(want)) => assert_eq!(got, want, "{name}"),
-            (Decision::Reject(reason), Err(want)) => {
-                assert!(reason.contains(want), "{name}: {reason}")
-            }
-            (got, Err(want)) => panic!("{name}: got {got:?}, want a reject with {want:?}"),
-        }
+        assert_decision(name, got, want);
     }
 }
 
@@ -155,9 +151,6 @@ fn validate_table() {
         ),
     ];
     for (settings, want) in cases {
-        let err = Harness::<NamespaceQuota>::new(settings)
-            .err()
-            .unwrap_or_default();
-        assert!(err.contains(want), "{settings}: {err}");
+        assert_settings_refused::<NamespaceQuota>(settings, want);
     }
 }

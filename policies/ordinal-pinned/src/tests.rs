@@ -1,5 +1,7 @@
 use super::*;
-use berth_policy_sdk::harness::{candidate, pool, FakeView, Harness, RequestBuilder};
+use berth_policy_sdk::harness::{
+    assert_decision, assert_settings_refused, candidate, pool, FakeView, Harness, RequestBuilder,
+};
 
 const RANGE: &str = r#""range": "10.6.168.101-10.6.168.110""#;
 
@@ -49,13 +51,7 @@ fn evaluate_table() {
         let got = Harness::<OrdinalPinned>::new(&settings)
             .unwrap()
             .evaluate_with(&request, view);
-        match (got, want) {
-            (got, Ok(want)) => assert_eq!(got, want, "{name}"),
-            (Decision::Reject(reason), Err(want)) => {
-                assert!(reason.contains(want), "{name}: {reason}")
-            }
-            (got, Err(want)) => panic!("{name}: got {got:?}, want a reject with {want:?}"),
-        }
+        assert_decision(name, got, want);
     }
 }
 
@@ -94,10 +90,7 @@ fn validate_table() {
         ),
     ];
     for (settings, want) in cases {
-        let err = Harness::<OrdinalPinned>::new(settings)
-            .err()
-            .unwrap_or_default();
-        assert!(err.contains(want), "{settings}: {err}");
+        assert_settings_refused::<OrdinalPinned>(settings, want);
     }
     assert!(Harness::<OrdinalPinned>::new(r#"{"range": "10.0.0.1"}"#).is_ok());
 }

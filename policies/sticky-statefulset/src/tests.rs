@@ -1,7 +1,9 @@
 //! Table-driven tests through the SDK harness, phases as the host runs them.
 
 use super::*;
-use berth_policy_sdk::harness::{binding, candidate, pool, Harness, RequestBuilder};
+use berth_policy_sdk::harness::{
+    assert_settings_refused, binding, candidate, pool, Harness, RequestBuilder,
+};
 use berth_policy_sdk::{Binding, IpFamily};
 
 fn harness(settings: &str) -> Harness<StickyStatefulSet> {
@@ -9,14 +11,9 @@ fn harness(settings: &str) -> Harness<StickyStatefulSet> {
 }
 
 fn sts(ns: &str, name: &str, ordinal: u32) -> Request {
-    RequestBuilder::new()
+    RequestBuilder::seed_pool()
         .namespace(ns)
         .stateful_set(name, ordinal)
-        .pools(vec![pool("test-ippool", "10.6.0.0/16")])
-        .candidates(vec![
-            candidate("test-ippool", "10.6.168.101"),
-            candidate("test-ippool", "10.6.168.102"),
-        ])
         .build()
 }
 
@@ -256,10 +253,7 @@ fn bad_settings_are_refused_with_the_field_named() {
         ("[1]", "settings[0]: invalid type"),
     ];
     for (settings, want) in cases {
-        let err = Harness::<StickyStatefulSet>::new(settings)
-            .err()
-            .unwrap_or_default();
-        assert!(err.contains(want), "{settings}: {err}");
+        assert_settings_refused::<StickyStatefulSet>(settings, want);
     }
 }
 

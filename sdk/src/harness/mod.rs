@@ -8,9 +8,11 @@
 //! something that fails in production. Queries (`crate::query`) are answered
 //! from a [`FakeView`]: by default the request's candidates are free.
 
+mod expect;
 mod request;
 mod view;
 
+pub use expect::{assert_decision, assert_settings_refused};
 pub use request::{binding, candidate, pool, RequestBuilder};
 pub use view::FakeView;
 

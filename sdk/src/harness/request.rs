@@ -72,6 +72,17 @@ impl RequestBuilder {
             .candidates(candidates)
     }
 
+    /// The README's seed scenario: one pool `test-ippool` (10.6.0.0/16)
+    /// and the two candidates 10.6.168.101 and 10.6.168.102 in it.
+    pub fn seed_pool() -> Self {
+        Self::new()
+            .pools(vec![pool("test-ippool", "10.6.0.0/16")])
+            .candidates(vec![
+                candidate("test-ippool", "10.6.168.101"),
+                candidate("test-ippool", "10.6.168.102"),
+            ])
+    }
+
     pub fn namespace(mut self, namespace: &str) -> Self {
         self.request.namespace = namespace.into();
         self

@@ -197,6 +197,31 @@ impl Cluster {
             .collect())
     }
 
+    /// Waits until every node's berthd lists pool `name` (`berthd pools`
+    /// in its container).
+    pub async fn wait_pool_known(&self, name: &str, timeout: Duration) -> Result<()> {
+        for node in self.nodes() {
+            let what = format!("{name} known on {}", node.name);
+            wait_for(&what, timeout, &mut [], || async {
+                let pools = node.berthd_cli(&["pools"]).await?;
+                Ok(pools
+                    .lines()
+                    .any(|l| l.split_whitespace().next() == Some(name))
+                    .then_some(()))
+            })
+            .await?;
+        }
+        Ok(())
+    }
+
+    /// The ADDs that failed so far, summed over every node's test kubelet.
+    pub fn adds_failed(&self) -> u64 {
+        self.nodes()
+            .iter()
+            .map(|n| n.kubelet().stats().adds_failed)
+            .sum()
+    }
+
     /// Waits until `kubectl get berthpools <name>` shows `allocated` of
     /// `total`; returns the row.
     pub async fn wait_pool_counts(

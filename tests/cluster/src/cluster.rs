@@ -131,23 +131,10 @@ impl Cluster {
         &self.daemon_set
     }
 
-    /// `kubectl args...` with the admin kubeconfig; stdout, or an error
-    /// with stderr.
+    /// `kubectl args...` with the admin kubeconfig, in the repository root;
+    /// stdout, or an error with stderr ([`ControlPlane::kubectl_ok`]).
     pub fn kubectl(&self, args: &[&str]) -> Result<String> {
-        let out = self
-            .control_plane
-            .kubectl()
-            .args(args)
-            .current_dir(crate::binaries::repo_root())
-            .output()?;
-        if !out.status.success() {
-            bail!(
-                "kubectl {args:?} failed: {}{}",
-                String::from_utf8_lossy(&out.stderr),
-                String::from_utf8_lossy(&out.stdout)
-            );
-        }
-        Ok(String::from_utf8_lossy(&out.stdout).into_owned())
+        self.control_plane.kubectl_ok(args)
     }
 
     /// `kubectl apply` of one object given as JSON.

@@ -28,10 +28,15 @@ impl ControlPlane {
         Ok(())
     }
 
-    /// `kubectl args...` with the admin kubeconfig: stdout, or an error
+    /// `kubectl args...` with the admin kubeconfig, run in the repository
+    /// root (relative paths are the repository's): stdout, or an error
     /// with stderr.
     pub fn kubectl_ok(&self, args: &[&str]) -> Result<String> {
-        let out = self.kubectl().args(args).output()?;
+        let out = self
+            .kubectl()
+            .args(args)
+            .current_dir(repo_root())
+            .output()?;
         if !out.status.success() {
             bail!(
                 "kubectl {args:?} failed: {}{}",

@@ -73,11 +73,7 @@ async fn scaled_away_ordinals_get_their_addresses_back() -> Result<()> {
     )
     .await?;
 
-    let failed_before: u64 = cluster
-        .nodes()
-        .iter()
-        .map(|n| n.kubelet().stats().adds_failed)
-        .sum();
+    let failed_before = cluster.adds_failed();
     // A rival wants four addresses: it gets the two free ones, never a
     // held one; its other two pods keep failing their ADDs and retrying.
     cluster.apply(&deployment(RIVAL, POOL, 4, &BTreeMap::new()))?;
@@ -100,11 +96,7 @@ async fn scaled_away_ordinals_get_their_addresses_back() -> Result<()> {
         TIMEOUT,
         &mut [],
         || async {
-            let failed: u64 = cluster
-                .nodes()
-                .iter()
-                .map(|n| n.kubelet().stats().adds_failed)
-                .sum();
+            let failed = cluster.adds_failed();
             Ok((failed >= failed_before + 2).then_some(()))
         },
     )

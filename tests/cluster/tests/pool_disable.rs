@@ -86,11 +86,7 @@ async fn a_disabled_pool_keeps_what_it_holds_and_hands_out_nothing_new() -> Resu
     );
 
     // A new stateless pod gets nothing from the disabled pool.
-    let failed_before: u64 = cluster
-        .nodes()
-        .iter()
-        .map(|n| n.kubelet().stats().adds_failed)
-        .sum();
+    let failed_before = cluster.adds_failed();
     cluster.apply(&deployment("late", POOL, 1, &anywhere))?;
     wait_for("late's ADD refused", TIMEOUT, &mut [], || async {
         let mut refused = false;
@@ -104,11 +100,7 @@ async fn a_disabled_pool_keeps_what_it_holds_and_hands_out_nothing_new() -> Resu
         Ok(refused.then_some(()))
     })
     .await?;
-    let failed_after: u64 = cluster
-        .nodes()
-        .iter()
-        .map(|n| n.kubelet().stats().adds_failed)
-        .sum();
+    let failed_after = cluster.adds_failed();
     ensure!(failed_after > failed_before, "no ADD failed");
     ensure!(ready_pods(&cluster, "late").await?.is_empty());
     let records = records_in(&cluster, POOL).await?;

@@ -18,39 +18,13 @@ use std::collections::BTreeMap;
 use std::time::Duration;
 
 use anyhow::{ensure, Context, Result};
-use berth_cluster::{wait_for, Cluster, ClusterConfig, PodAddress};
-use common::TIMEOUT;
+use berth_cluster::{wait_for, Cluster, ClusterConfig};
+use common::{bare_pod, running, TIMEOUT};
 use k8s_openapi::api::events::v1::Event;
 use kube::api::{Api, ListParams};
 use serde_json::{json, Value};
 
 const FINALIZER: &str = "berth.io/held-addresses";
-
-/// A pod of its own (no controller re-creates it) on `pool`.
-fn bare_pod(name: &str, pool: &str, node: &str) -> Value {
-    json!({
-        "apiVersion": "v1",
-        "kind": "Pod",
-        "metadata": {
-            "name": name,
-            "namespace": "default",
-            "labels": { "app": name },
-            "annotations": { "berth.io/ippool": pool },
-        },
-        "spec": {
-            "nodeSelector": { "kubernetes.io/hostname": node },
-            "terminationGracePeriodSeconds": 1,
-            "containers": [{ "name": "c", "image": "example.invalid/app:1" }],
-        },
-    })
-}
-
-async fn running(cluster: &Cluster, name: &str) -> Result<PodAddress> {
-    let pods = cluster
-        .wait_pods_ready("default", &format!("app={name}"), 1, TIMEOUT)
-        .await?;
-    cluster.verify_pods(&pods).await?.pop().context("no pod")
-}
 
 /// The BerthPool `name` as JSON, if it exists.
 fn pool(cluster: &Cluster, name: &str) -> Result<Option<Value>> {

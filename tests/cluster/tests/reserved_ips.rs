@@ -149,11 +149,7 @@ async fn no_node_hands_out_a_reserved_address() -> Result<()> {
 
     // Five new pods over three nodes: only the three unreserved addresses
     // are handed out, whichever node asks.
-    let failed_before: u64 = cluster
-        .nodes()
-        .iter()
-        .map(|n| n.kubelet().stats().adds_failed)
-        .sum();
+    let failed_before = cluster.adds_failed();
     cluster.apply(&deployment("many", POOL, 5, &anywhere))?;
     wait_for("three of many ready", TIMEOUT, &mut [], || async {
         Ok((ready_pods(&cluster, "many").await?.len() >= 3).then_some(()))
@@ -166,11 +162,7 @@ async fn no_node_hands_out_a_reserved_address() -> Result<()> {
         .await?;
     ensure!(many.len() == 3, "{} pods started", many.len());
     let nodes: BTreeSet<&str> = many.iter().map(|p| p.node.as_str()).collect();
-    let failed_after: u64 = cluster
-        .nodes()
-        .iter()
-        .map(|n| n.kubelet().stats().adds_failed)
-        .sum();
+    let failed_after = cluster.adds_failed();
     ensure!(failed_after > failed_before, "no ADD was refused");
     let holding = held(&cluster).await?;
     for address in &reserved {

@@ -11,9 +11,9 @@ mod common;
 use std::collections::BTreeMap;
 use std::time::{Duration, Instant};
 
-use anyhow::{ensure, Context, Result};
+use anyhow::{ensure, Result};
 use berth_cluster::{wait_for, Cluster, ClusterConfig, PodAddress};
-use common::{stateful_set, TIMEOUT};
+use common::{running, stateful_set, TIMEOUT};
 use serde_json::{json, Value};
 
 const POOL: &str = "zombie-pool";
@@ -22,38 +22,18 @@ const GC: &str = "berth_releases_total{cause=\"gc\"}";
 /// `gcTerminatingGraceSecs` for this test (the chart's default is 300).
 const TERMINATING_GRACE_SECS: u64 = 5;
 
-/// A pod of its own (no controller would replace or delete it) on `node`.
+/// A pod of its own (no controller would replace or delete it) on `node`,
+/// never restarted, held back from deletion by a finalizer if `finalizer`.
 fn bare_pod(name: &str, node: &str, finalizer: bool) -> Value {
     let finalizers: Vec<&str> = if finalizer {
         vec!["berth-test/hold"]
     } else {
         vec![]
     };
-    json!({
-        "apiVersion": "v1",
-        "kind": "Pod",
-        "metadata": {
-            "name": name,
-            "namespace": "default",
-            "labels": { "app": name },
-            "annotations": { "berth.io/ippool": POOL },
-            "finalizers": finalizers,
-        },
-        "spec": {
-            "nodeSelector": { "kubernetes.io/hostname": node },
-            "restartPolicy": "Never",
-            "terminationGracePeriodSeconds": 1,
-            "containers": [{ "name": "c", "image": "example.invalid/app:1" }],
-        },
-    })
-}
-
-async fn running(cluster: &Cluster, app: &str) -> Result<PodAddress> {
-    let pods = cluster
-        .wait_pods_ready("default", &format!("app={app}"), 1, TIMEOUT)
-        .await?;
-    let mut verified = cluster.verify_pods(&pods).await?;
-    verified.pop().context("no pod")
+    let mut pod = common::bare_pod(name, POOL, node);
+    pod["metadata"]["finalizers"] = json!(finalizers);
+    pod["spec"]["restartPolicy"] = json!("Never");
+    pod
 }
 
 /// Whether `pod`'s address is still held for its container.

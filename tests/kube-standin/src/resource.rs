@@ -56,6 +56,17 @@ impl ResourceDef {
         }
     }
 
+    /// Berth's own kinds (berth.io/v1alpha1, cluster-scoped, with status):
+    /// BerthPool, BerthReservedIP and BerthAddress, as berthd reads them.
+    pub fn berth_kinds() -> [Self; 3] {
+        [
+            ("BerthPool", "berthpools"),
+            ("BerthReservedIP", "berthreservedips"),
+            ("BerthAddress", "berthaddresses"),
+        ]
+        .map(|(kind, plural)| Self::new("berth.io", "v1alpha1", kind, plural, false))
+    }
+
     /// Set whether the resource has a `/status` subresource.
     pub fn with_status_subresource(mut self, on: bool) -> Self {
         self.status_subresource = on;

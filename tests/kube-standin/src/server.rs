@@ -208,6 +208,13 @@ impl ApiServer {
         self.register(ResourceDef::new(group, version, kind, plural, namespaced));
     }
 
+    /// Serve Berth's kinds ([`ResourceDef::berth_kinds`]).
+    pub fn register_berth_kinds(&self) {
+        for def in ResourceDef::berth_kinds() {
+            self.register(def);
+        }
+    }
+
     /// Delay every request by `d` before it is handled (zero turns it off).
     pub fn set_latency(&self, d: Duration) {
         self.shared.knobs.set_latency(d);

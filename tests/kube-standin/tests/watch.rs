@@ -14,8 +14,6 @@ use kube::{Api, ResourceExt};
 use serde_json::json;
 use std::time::Duration;
 
-const WAIT: Duration = Duration::from_secs(10);
-
 fn summary(e: &WatchEvent<Pod>) -> String {
     match e {
         WatchEvent::Added(p) => format!("ADDED {}", p.name_any()),
@@ -183,11 +181,7 @@ async fn runtime_watcher_sees_added_modified_deleted_in_order() {
     let mut seen = Vec::new();
     let mut churned = false;
     while seen.len() < 6 {
-        let ev = tokio::time::timeout(WAIT, stream.try_next())
-            .await
-            .unwrap()
-            .unwrap()
-            .unwrap();
+        let ev = next_event(&mut stream).await;
         match ev {
             watcher::Event::Init => seen.push("Init".to_string()),
             watcher::Event::InitApply(p) => seen.push(format!("InitApply {}", p.name_any())),
@@ -215,11 +209,7 @@ async fn runtime_watcher_sees_added_modified_deleted_in_order() {
             "Apply b 0"
         ]
     );
-    let ev = tokio::time::timeout(WAIT, stream.try_next())
-        .await
-        .unwrap()
-        .unwrap()
-        .unwrap();
+    let ev = next_event(&mut stream).await;
     assert!(matches!(ev, watcher::Event::Delete(p) if p.name_any() == "a"));
 }
 

@@ -12,7 +12,6 @@ use k8s_openapi::api::core::v1::Pod;
 use kube::api::PostParams;
 use kube::runtime::watcher;
 use kube::{Api, ResourceExt};
-use std::time::Duration;
 
 #[tokio::test]
 async fn watcher_streaming_list_needs_no_list_call() {
@@ -27,11 +26,7 @@ async fn watcher_streaming_list_needs_no_list_call() {
     let mut stream = watcher(pods.clone(), cfg).boxed();
     let mut seen = Vec::new();
     loop {
-        let ev = tokio::time::timeout(Duration::from_secs(10), stream.try_next())
-            .await
-            .unwrap()
-            .unwrap()
-            .unwrap();
+        let ev = next_event(&mut stream).await;
         match ev {
             watcher::Event::Init => seen.push("Init".to_string()),
             watcher::Event::InitApply(p) => seen.push(p.name_any()),
@@ -43,11 +38,7 @@ async fn watcher_streaming_list_needs_no_list_call() {
     pods.create(&PostParams::default(), &pod("c", &[], None))
         .await
         .unwrap();
-    let ev = tokio::time::timeout(Duration::from_secs(10), stream.try_next())
-        .await
-        .unwrap()
-        .unwrap()
-        .unwrap();
+    let ev = next_event(&mut stream).await;
     assert!(matches!(ev, watcher::Event::Apply(p) if p.name_any() == "c"));
     assert_eq!(s.counts().get("list", "pods"), 0);
     assert_eq!(s.counts().get("watch", "pods"), 1);
@@ -65,9 +56,7 @@ async fn watcher_relists_after_410() {
     let cfg = watcher::Config::default().disable_bookmarks();
     let mut stream = watcher(pods.clone(), cfg).boxed();
     let mut next = async || {
-        let item = tokio::time::timeout(Duration::from_secs(10), stream.try_next())
-            .await
-            .unwrap();
+        let item = tokio::time::timeout(WAIT, stream.try_next()).await.unwrap();
         match item.map(Option::unwrap) {
             Err(watcher::Error::WatchError(st)) => format!("Error {}", st.code),
             Err(e) => panic!("{e}"),

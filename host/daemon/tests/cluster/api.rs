@@ -16,21 +16,7 @@ pub struct Cluster {
 impl Cluster {
     pub fn start() -> Self {
         let api = ApiServer::start().expect("stand-in API server");
-        api.register_resource("berth.io", "v1alpha1", "BerthPool", "berthpools", false);
-        api.register_resource(
-            "berth.io",
-            "v1alpha1",
-            "BerthReservedIP",
-            "berthreservedips",
-            false,
-        );
-        api.register_resource(
-            "berth.io",
-            "v1alpha1",
-            "BerthAddress",
-            "berthaddresses",
-            false,
-        );
+        api.register_berth_kinds();
         Self { api }
     }
 

@@ -23,21 +23,7 @@ pub struct Cluster {
 impl Cluster {
     pub fn start() -> Self {
         let server = ApiServer::start().unwrap();
-        server.register_resource("berth.io", "v1alpha1", "BerthPool", "berthpools", false);
-        server.register_resource(
-            "berth.io",
-            "v1alpha1",
-            "BerthReservedIP",
-            "berthreservedips",
-            false,
-        );
-        server.register_resource(
-            "berth.io",
-            "v1alpha1",
-            "BerthAddress",
-            "berthaddresses",
-            false,
-        );
+        server.register_berth_kinds();
         let rt = tokio::runtime::Builder::new_multi_thread()
             .worker_threads(2)
             .enable_all()

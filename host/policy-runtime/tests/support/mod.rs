@@ -8,7 +8,7 @@ use berth_core::chain::{
     ChainError, ChainHost, ChainOutcome, FailurePolicy, Phase, PolicyChain, StepOutcome,
 };
 use berth_policy_runtime::{LoadedChain, PolicyConfig, Runtime, RuntimeLimits};
-use berth_policy_sdk::harness::{candidate, pool, RequestBuilder};
+use berth_policy_sdk::harness::RequestBuilder;
 use berth_policy_sdk::{Binding, Candidate, Decision, Identity, Request};
 use std::sync::OnceLock;
 
@@ -61,29 +61,28 @@ pub fn held(bindings: &[Binding]) -> TestHost {
     }
 }
 
+/// Every identity holds `bindings`, and every address may be handed out.
+pub fn held_any_free(bindings: &[Binding]) -> TestHost {
+    TestHost {
+        bindings: bindings.to_vec(),
+        assign_all: true,
+        ..TestHost::default()
+    }
+}
+
 /// A StatefulSet pod of `test-ippool` (the seed scenario's pool).
 pub fn sts(ns: &str, name: &str, ordinal: u32) -> Request {
-    RequestBuilder::new()
+    RequestBuilder::seed_pool()
         .namespace(ns)
         .stateful_set(name, ordinal)
-        .pools(vec![pool("test-ippool", "10.6.0.0/16")])
-        .candidates(vec![
-            candidate("test-ippool", "10.6.168.101"),
-            candidate("test-ippool", "10.6.168.102"),
-        ])
         .build()
 }
 
 /// A Deployment pod of `test-ippool`.
 pub fn stateless() -> Request {
-    RequestBuilder::new()
+    RequestBuilder::seed_pool()
         .pod_name("web-7d9f-abcde")
         .owner("ReplicaSet", "web-7d9f")
-        .pools(vec![pool("test-ippool", "10.6.0.0/16")])
-        .candidates(vec![
-            candidate("test-ippool", "10.6.168.101"),
-            candidate("test-ippool", "10.6.168.102"),
-        ])
         .build()
 }
 

@@ -9,7 +9,7 @@ use std::time::{Duration, Instant};
 
 use anyhow::{Context, Result};
 use berth_cluster::prometheus::{self, Sample};
-use berth_cluster::{wait_for, Cluster, ClusterConfig, ImageProfile};
+use berth_cluster::{Cluster, ClusterConfig, ImageProfile};
 use k8s_openapi::api::apps::v1::{Deployment, StatefulSet};
 use kube::api::PostParams;
 use kube::Api;
@@ -27,29 +27,13 @@ pub async fn run(shape: RunShape) -> Result<Run> {
     config.values = json!({});
     let cluster = Cluster::start(config).await?;
     cluster.apply(&workloads::pool())?;
-    for node in cluster.nodes() {
-        wait_for(
-            &format!("pool {POOL} known on {}", node.name),
-            Duration::from_secs(60),
-            &mut [],
-            || async {
-                let pools = node.berthd_cli(&["pools"]).await?;
-                Ok(pools
-                    .lines()
-                    .any(|l| l.split_whitespace().next() == Some(POOL))
-                    .then_some(()))
-            },
-        )
+    cluster
+        .wait_pool_known(POOL, Duration::from_secs(60))
         .await?;
-    }
 
     let client = cluster.client().await?;
     let requests_before = apiserver::requests(&apiserver::samples(&cluster).await?)?;
-    let failures_before: u64 = cluster
-        .nodes()
-        .iter()
-        .map(|n| n.kubelet().stats().adds_failed)
-        .sum();
+    let failures_before = cluster.adds_failed();
     let pids = component_pids(&cluster);
     let groups: Vec<(&str, Vec<u32>)> = pids.iter().map(|(n, p)| (n.as_str(), p.clone())).collect();
     let cpu_before = cpu::snapshot(&groups, &[]);

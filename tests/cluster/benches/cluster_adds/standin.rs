@@ -41,21 +41,7 @@ pub async fn run(shape: RunShape) -> Result<Run> {
         .prefix("berth-bench-standin-")
         .tempdir()?;
     let server = ApiServer::start()?;
-    server.register_resource("berth.io", "v1alpha1", "BerthPool", "berthpools", false);
-    server.register_resource(
-        "berth.io",
-        "v1alpha1",
-        "BerthReservedIP",
-        "berthreservedips",
-        false,
-    );
-    server.register_resource(
-        "berth.io",
-        "v1alpha1",
-        "BerthAddress",
-        "berthaddresses",
-        false,
-    );
+    server.register_berth_kinds();
     let client = server.client()?;
     post(
         &client,

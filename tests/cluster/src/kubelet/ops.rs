@@ -7,7 +7,7 @@ use std::time::{Duration, Instant};
 use anyhow::{anyhow, bail, Context, Result};
 
 use super::sandbox::Sandbox;
-use super::state::{info, AddRecord, SandboxInfo, Shared, Slot};
+use super::state::{info, SandboxInfo, Shared, Slot};
 
 impl Shared {
     pub async fn restart(self: Arc<Self>, namespace: &str, name: &str) -> Result<SandboxInfo> {
@@ -22,14 +22,7 @@ impl Shared {
             let Some(Slot::Running(sandbox)) = state.pods.remove(&uid) else {
                 bail!("{namespace}/{name} changed state meanwhile");
             };
-            let marker = Slot::Busy(
-                sandbox.container_id.clone(),
-                sandbox
-                    .attachments
-                    .iter()
-                    .map(|a| a.ifname.clone())
-                    .collect(),
-            );
+            let marker = Slot::busy(&sandbox);
             state.pods.insert(uid.clone(), marker);
             sandbox
         };
@@ -63,17 +56,7 @@ impl Shared {
                     new.pod, old.container_id, new.container_id
                 ));
                 let info = info(&new);
-                {
-                    let mut state = self.state();
-                    state.stats.adds_ok += 1;
-                    state.history.push(AddRecord {
-                        pod: new.pod.clone(),
-                        container_id: new.container_id.clone(),
-                        ips: ips.clone(),
-                        took,
-                    });
-                    state.pods.insert(uid, Slot::Running(new));
-                }
+                self.state().added(uid, new, ips, took);
                 drop(old);
                 self.clone().write_status(pod, pod_ips).await;
                 Ok(info)

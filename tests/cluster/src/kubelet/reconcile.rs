@@ -11,7 +11,7 @@ use k8s_openapi::api::core::v1::Pod;
 use kube::api::{DeleteParams, Preconditions};
 
 use super::sandbox::{new_container_id, PodKey, Sandbox};
-use super::state::{key_of, AddRecord, Shared, Slot};
+use super::state::{key_of, Shared, Slot};
 use super::{status, Network};
 
 /// Backoff after a failed ADD or DEL: doubles from here up to the cap.
@@ -187,17 +187,7 @@ impl Shared {
                     "ADD {} {} ok: {ips:?}",
                     sandbox.pod, sandbox.container_id
                 ));
-                {
-                    let mut state = self.state();
-                    state.stats.adds_ok += 1;
-                    state.history.push(AddRecord {
-                        pod: sandbox.pod.clone(),
-                        container_id: sandbox.container_id.clone(),
-                        ips: ips.clone(),
-                        took,
-                    });
-                    state.pods.insert(uid, Slot::Running(sandbox));
-                }
+                self.state().added(uid, sandbox, ips, took);
                 self.write_status(pod, pod_ips).await;
             }
             Err(e) => {
@@ -230,14 +220,7 @@ impl Shared {
         attempts: u32,
         finalize: bool,
     ) -> Slot {
-        let marker = Slot::Busy(
-            sandbox.container_id.clone(),
-            sandbox
-                .attachments
-                .iter()
-                .map(|a| a.ifname.clone())
-                .collect(),
-        );
+        let marker = Slot::busy(&sandbox);
         tokio::spawn(async move {
             let runtime = self.config.runtime.clone();
             let Ok((sandbox, deleted)) = tokio::task::spawn_blocking(move || {

@@ -80,6 +80,40 @@ pub(super) struct State {
     pub stats: Stats,
 }
 
+impl Slot {
+    /// What stands for `sandbox` while it is torn down or restarted: its
+    /// container id and interfaces, still valid for GC.
+    pub(super) fn busy(sandbox: &Sandbox) -> Slot {
+        let ifnames = sandbox
+            .attachments
+            .iter()
+            .map(|a| a.ifname.clone())
+            .collect();
+        Slot::Busy(sandbox.container_id.clone(), ifnames)
+    }
+}
+
+impl State {
+    /// A successful ADD of `sandbox` (its addresses `ips`, taking `took`):
+    /// counted, kept in the history, and pod `uid` running it.
+    pub(super) fn added(
+        &mut self,
+        uid: String,
+        sandbox: Sandbox,
+        ips: Vec<String>,
+        took: Duration,
+    ) {
+        self.stats.adds_ok += 1;
+        self.history.push(AddRecord {
+            pod: sandbox.pod.clone(),
+            container_id: sandbox.container_id.clone(),
+            ips,
+            took,
+        });
+        self.pods.insert(uid, Slot::Running(sandbox));
+    }
+}
+
 pub struct Shared {
     pub config: KubeletConfig,
     pub(super) client: kube::Client,

@@ -6,8 +6,8 @@
 use std::collections::BTreeMap;
 use std::time::Duration;
 
-use anyhow::Result;
-use berth_cluster::{is_ready, wait_for, Cluster};
+use anyhow::{Context, Result};
+use berth_cluster::{is_ready, wait_for, Cluster, PodAddress};
 use k8s_openapi::api::core::v1::Pod;
 use serde_json::{json, Value};
 
@@ -76,6 +76,35 @@ pub fn stateful_set(
     })
 }
 
+/// A pod of its own (no controller re-creates or deletes it) labelled
+/// `app=<name>`, on `pool`, bound to `node`.
+pub fn bare_pod(name: &str, pool: &str, node: &str) -> Value {
+    json!({
+        "apiVersion": "v1",
+        "kind": "Pod",
+        "metadata": {
+            "name": name,
+            "namespace": "default",
+            "labels": { "app": name },
+            "annotations": { "berth.io/ippool": pool },
+        },
+        "spec": {
+            "nodeSelector": { "kubernetes.io/hostname": node },
+            "terminationGracePeriodSeconds": 1,
+            "containers": [{ "name": "c", "image": "example.invalid/app:1" }],
+        },
+    })
+}
+
+/// The one pod with `app=<app>`, once Running and Ready, checked against
+/// every view ([`Cluster::verify_pods`]).
+pub async fn running(cluster: &Cluster, app: &str) -> Result<PodAddress> {
+    let pods = cluster
+        .wait_pods_ready("default", &format!("app={app}"), 1, TIMEOUT)
+        .await?;
+    cluster.verify_pods(&pods).await?.pop().context("no pod")
+}
+
 /// The pods with `app=<app>` that are Running and Ready.
 pub async fn ready_pods(cluster: &Cluster, app: &str) -> Result<Vec<Pod>> {
     Ok(cluster
@@ -125,20 +154,5 @@ pub async fn wait_records(cluster: &Cluster, pool: &str, n: usize) -> Result<()>
 /// their first ADDs with "unknown pool" until the next pool sync.
 pub async fn create_pool(cluster: &Cluster, name: &str, subnet: &str, range: &str) -> Result<()> {
     cluster.apply(&pool(name, subnet, range))?;
-    for node in cluster.nodes() {
-        wait_for(
-            &format!("{name} known on {}", node.name),
-            TIMEOUT,
-            &mut [],
-            || async {
-                let pools = node.berthd_cli(&["pools"]).await?;
-                Ok(pools
-                    .lines()
-                    .any(|l| l.split_whitespace().next() == Some(name))
-                    .then_some(()))
-            },
-        )
-        .await?;
-    }
-    Ok(())
+    cluster.wait_pool_known(name, TIMEOUT).await
 }

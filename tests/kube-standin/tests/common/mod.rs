@@ -7,9 +7,28 @@ use k8s_openapi::api::core::v1::Pod;
 use kube::api::{ApiResource, DynamicObject};
 use kube::Api;
 use serde_json::json;
+use std::time::Duration;
 
 pub const GROUP: &str = "berth.io";
 pub const VERSION: &str = "v1alpha1";
+
+/// How long a test waits for what the server should send next.
+pub const WAIT: Duration = Duration::from_secs(10);
+
+/// The next item of a watch stream, within [`WAIT`]; panics on a timeout,
+/// an error or the end of the stream.
+pub async fn next_event<S>(stream: &mut S) -> S::Ok
+where
+    S: futures::TryStream + Unpin,
+    S::Error: std::fmt::Debug,
+{
+    use futures::TryStreamExt;
+    tokio::time::timeout(WAIT, stream.try_next())
+        .await
+        .unwrap()
+        .unwrap()
+        .unwrap()
+}
 
 pub fn server() -> ApiServer {
     let s = ApiServer::start().unwrap();
