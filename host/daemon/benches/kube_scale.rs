@@ -85,16 +85,8 @@ fn cluster(objects: usize) -> ApiServer {
         .event_log_capacity(objects + 10_000)
         .start()
         .expect("stand-in");
-    api.register_resource("berth.io", "v1alpha1", "BerthPool", "berthpools", false);
-    // berthd reads reservations at start (and fails without the kind).
-    api.register_resource(
-        "berth.io",
-        "v1alpha1",
-        "BerthReservedIP",
-        "berthreservedips",
-        false,
-    );
-    api.register_resource("berth.io", "v1alpha1", "BerthAddress", RESOURCE, false);
+    // berthd reads pools and reservations at start and follows addresses.
+    api.register_berth_kinds();
     let client = api.block_on(async { api.client() }).expect("client");
     api.block_on(async move {
         let nodes: kube::Api<k8s_openapi::api::core::v1::Node> = kube::Api::all(client.clone());
