@@ -24,6 +24,8 @@
 // Tests may unwrap: a panic there is the failure report.
 #![cfg_attr(test, allow(clippy::unwrap_used))]
 
+#[cfg(any(test, feature = "examples"))]
+pub mod examples;
 mod glob;
 mod key;
 mod settings;
