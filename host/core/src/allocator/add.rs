@@ -10,6 +10,7 @@ use crate::limits::CHAIN_CANDIDATES_MAX;
 use crate::pool::family_of;
 use crate::record::{recorded_trace, AddressRecord, Mutation, OwnerRef, RecordState};
 use berth_policy_sdk::{Identity, IpFamily, Request};
+use std::collections::BTreeSet;
 use std::net::IpAddr;
 
 /// The address chosen for one family.
@@ -257,12 +258,13 @@ impl Allocator {
             }
         } else {
             // How many addresses are retained for sticky identities: the
-            // one count that tells an operator whether `release` helps. A
-            // scan, but only on this error path.
-            let retained = self
-                .records()
-                .filter(|r| !r.is_attached() && names.contains(&r.pool))
-                .count();
+            // one count that tells an operator whether `release` helps.
+            let distinct: BTreeSet<&String> = names.iter().collect();
+            let retained = distinct
+                .into_iter()
+                .filter_map(|n| self.retained_by_pool.get(n))
+                .sum::<u64>();
+            let retained = usize::try_from(retained).unwrap_or(usize::MAX);
             AllocError::PoolExhausted {
                 family,
                 pools: names.to_vec(),

@@ -106,6 +106,9 @@ pub struct Allocator {
     /// more (pool, address): kept so views and pool status need not
     /// decode every record to find them.
     misplaced: BTreeSet<(String, IpAddr)>,
+    /// pool -> its records retained for an identity (no container): what
+    /// a pool-exhausted error reports, without decoding every record.
+    retained_by_pool: HashMap<String, u64>,
     /// (expiry, address) of retained records with an expiry.
     expiries: BTreeSet<(u64, IpAddr)>,
     /// Records that lost an identity or attachment slot to another record

@@ -170,6 +170,12 @@ impl Allocator {
         {
             self.misplaced.insert((record.pool.clone(), record.address));
         }
+        if !record.is_attached() {
+            *self
+                .retained_by_pool
+                .entry(record.pool.clone())
+                .or_default() += 1;
+        }
     }
 
     /// Re-inserts `record` into a fresh allocator the way it was held here.
@@ -203,6 +209,14 @@ impl Allocator {
             }
         }
         self.misplaced.remove(&(record.pool.clone(), address));
+        if !record.is_attached() {
+            if let Some(n) = self.retained_by_pool.get_mut(&record.pool) {
+                *n -= 1;
+                if *n == 0 {
+                    self.retained_by_pool.remove(&record.pool);
+                }
+            }
+        }
         let ns_key = (record.pool.clone(), record.pod.namespace.clone());
         if let Some(n) = self.namespace_used.get_mut(&ns_key) {
             *n -= 1;
@@ -251,6 +265,10 @@ impl Allocator {
             ("expiries", rebuilt.expiries == self.expiries),
             ("superseded", rebuilt.superseded == self.superseded),
             ("misplaced", rebuilt.misplaced == self.misplaced),
+            (
+                "retained counts",
+                rebuilt.retained_by_pool == self.retained_by_pool,
+            ),
             ("pool usage", rebuilt.pool_usage() == self.pool_usage()),
         ];
         match checks.iter().find(|(_, ok)| !ok) {
