@@ -235,3 +235,37 @@ fn holdings_count_every_record_naming_a_pool_and_name_those_its_ranges_left() {
     assert_eq!(alloc.holdings("a").orphaned, left[1..].to_vec());
     alloc.check_invariants().expect("invariants");
 }
+
+#[test]
+fn a_full_pool_says_how_many_of_its_addresses_are_retained() {
+    let mut alloc = Allocator::new(vec![
+        pool("a", "10.45.0.0/29", &["10.45.0.1-10.45.0.3"]),
+        pool("b", "10.46.0.0/29", &["10.46.0.1"]),
+    ])
+    .expect("pools");
+    let chain = NativeChain::sticky();
+    // Two StatefulSet pods of pool a are deleted: retained for their
+    // identities. One more pod holds the third address; b is full too.
+    for (c, ordinal) in [("c0", 0), ("c1", 1)] {
+        add(&mut alloc, &sts_input(c, "db", ordinal, &["a"]), &chain, 1).expect("db");
+        run(&mut alloc, |a| a.plan_del(&attachment(c), 2));
+    }
+    add(&mut alloc, &input("c2", "web", &["a"]), &chain, 2).expect("web");
+    add(&mut alloc, &input("c3", "web-b", &["b"]), &chain, 2).expect("web-b");
+    let retained = |pools: &[&str]| match alloc.plan_add(&input("c9", "web-9", pools), &chain, 3) {
+        Err(AllocError::PoolExhausted { retained, .. }) => retained,
+        other => panic!("expected exhaustion, got {other:?}"),
+    };
+    assert_eq!(retained(&["a"]), 2);
+    assert_eq!(retained(&["b"]), 0);
+    assert_eq!(retained(&["a", "b"]), 2);
+    alloc.check_invariants().expect("invariants");
+    // db-0 comes back: one fewer retained.
+    add(&mut alloc, &sts_input("c4", "db", 0, &["a"]), &chain, 4).expect("db-0 again");
+    let retained = match alloc.plan_add(&input("c9", "web-9", &["a"]), &chain, 5) {
+        Err(AllocError::PoolExhausted { retained, .. }) => retained,
+        other => panic!("expected exhaustion, got {other:?}"),
+    };
+    assert_eq!(retained, 1);
+    alloc.check_invariants().expect("invariants");
+}
