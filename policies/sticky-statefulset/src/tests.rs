@@ -1,10 +1,7 @@
 //! Table-driven tests through the SDK harness, phases as the host runs them.
 
 use super::*;
-use berth_policy_sdk::harness::{
-    assert_settings_refused, binding, candidate, pool, Harness, RequestBuilder,
-};
-use berth_policy_sdk::{Binding, IpFamily};
+use berth_policy_sdk::harness::{assert_settings_refused, binding, Harness};
 
 fn harness(settings: &str) -> Harness<StickyStatefulSet> {
     Harness::new(settings).unwrap()
