@@ -8,10 +8,7 @@ use berth_core::chain::{
     run_chain, ChainOutcome, FailurePolicy, PolicyError, PolicyErrorKind, PolicyStep,
 };
 use berth_policy_runtime::LoadError;
-use berth_policy_sdk::harness::{binding, candidate, pool, RequestBuilder};
-use berth_policy_sdk::{
-    Binding, Decision, DynPolicy, Identity, IpFamily, Native, Request, Retention,
-};
+use berth_policy_sdk::{Binding, Decision, DynPolicy, Identity, Native, Request};
 use serde_json::{json, Value};
 use sticky_statefulset::{examples, StickyStatefulSet};
 use support::*;
