@@ -28,6 +28,13 @@ struct Memory {
     applies: Mutex<usize>,
 }
 
+impl Memory {
+    /// The next apply returns `error` and stores nothing.
+    fn fail_next(&self, error: StoreError) {
+        self.failures.lock().expect("failures").push_back(error);
+    }
+}
+
 struct FakeStore(Arc<Memory>);
 
 impl Store for FakeStore {
@@ -140,14 +147,10 @@ fn stored(memory: &Memory) -> Vec<(String, IpAddr)> {
 fn a_failed_commit_holds_nothing_and_the_next_add_is_stored_before_it_is_held() {
     let memory = Arc::new(Memory::default());
     let service = service(&memory);
-    memory
-        .failures
-        .lock()
-        .expect("failures")
-        .push_back(StoreError::Backend {
-            operation: "write",
-            message: "disk full".into(),
-        });
+    memory.fail_next(StoreError::Backend {
+        operation: "write",
+        message: "disk full".into(),
+    });
     let failed = add(&service, "c1");
     assert!(matches!(failed, Response::Error(_)), "{failed:?}");
     assert!(
@@ -166,11 +169,7 @@ fn a_failed_commit_holds_nothing_and_the_next_add_is_stored_before_it_is_held() 
 fn an_add_that_lost_a_race_is_planned_again_and_succeeds() {
     let memory = Arc::new(Memory::default());
     let service = service(&memory);
-    memory
-        .failures
-        .lock()
-        .expect("failures")
-        .push_back(conflict());
+    memory.fail_next(conflict());
     let added = add(&service, "c1");
     assert!(matches!(added, Response::Added(_)), "{added:?}");
     assert_eq!(*memory.applies.lock().expect("applies"), 2, "one re-plan");
