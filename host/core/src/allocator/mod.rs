@@ -51,7 +51,7 @@ pub struct PoolUsage {
     pub reserved: u64,
 }
 
-/// What [`Allocator::holdings`] says of one pool.
+/// What [`Allocator::holdings_by_pool`] says of one pool.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct Holdings {
     /// Records naming the pool.
@@ -255,15 +255,6 @@ impl Allocator {
         self.records.values()
     }
 
-    /// How many addresses are held.
-    pub fn held_count(&self) -> usize {
-        self.records.len()
-    }
-
-    pub fn is_held(&self, address: IpAddr) -> bool {
-        self.records.contains(&address)
-    }
-
     pub fn record(&self, address: IpAddr) -> Option<AddressRecord> {
         self.records.get(&address)
     }
@@ -289,26 +280,10 @@ impl Allocator {
             .collect()
     }
 
-    /// How many records name `pool`, and the addresses of those its ranges
-    /// no longer assign: a pool's status without reading any record.
-    pub fn holdings(&self, pool: &str) -> Holdings {
-        let held = self
-            .namespace_used
-            .iter()
-            .filter(|((p, _), _)| p == pool)
-            .map(|(_, n)| *n)
-            .sum();
-        let orphaned = self
-            .misplaced
-            .range((pool.to_owned(), IpAddr::from([0u8; 4]))..)
-            .take_while(|(p, _)| p == pool)
-            .map(|(_, a)| *a)
-            .collect();
-        Holdings { held, orphaned }
-    }
-
-    /// [`Self::holdings`] of every pool name some record names (a pool
-    /// absent here holds nothing).
+    /// For every pool name some record names (a pool absent here holds
+    /// nothing): how many records name it, and the addresses of those its
+    /// ranges no longer assign — a pool's status without reading any
+    /// record.
     pub fn holdings_by_pool(&self) -> BTreeMap<String, Holdings> {
         let mut all: BTreeMap<String, Holdings> = BTreeMap::new();
         for ((pool, _), n) in &self.namespace_used {

@@ -57,16 +57,8 @@ pub(super) struct RecordTable {
 }
 
 impl RecordTable {
-    pub(super) fn len(&self) -> usize {
-        self.spans.len()
-    }
-
     pub(super) fn is_empty(&self) -> bool {
         self.spans.is_empty()
-    }
-
-    pub(super) fn contains(&self, address: &IpAddr) -> bool {
-        self.spans.contains_key(address)
     }
 
     pub(super) fn get(&self, address: &IpAddr) -> Option<AddressRecord> {
