@@ -188,9 +188,12 @@ impl PoolStatusWriter {
         holdings: Option<&(dyn Fn(&str) -> Holdings + Sync)>,
     ) -> Result<(BerthPoolStatus, Counted), KubeError> {
         let name = pool.name_any();
+        // A deleting pool loses its finalizer once it holds nothing, so its
+        // count is read from the API server, never from a node's view,
+        // which a lagging watch could leave short. Deletions are rare.
         let held = match holdings {
-            Some(holdings) => holdings(&name),
-            None => self.listed_holdings(&name).await?,
+            Some(holdings) if !is_deleting(pool) => holdings(&name),
+            _ => self.listed_holdings(&name).await?,
         };
         let valid = verdict.valid.iter().find(|p| p.name == name);
         let total = valid.map_or(0, Pool::total);
