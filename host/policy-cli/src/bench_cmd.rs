@@ -8,7 +8,7 @@
 //! not the absolute numbers.
 
 use crate::component;
-use crate::fixture::{parse_all, Expect, Fixture, FixtureHost, Outcome};
+use crate::fixture::{Expect, Fixture, FixtureHost, Outcome};
 use anyhow::{bail, Context, Result};
 use berth_core::chain::PolicyChain;
 use berth_policy_runtime::{LoadedChain, PolicyConfig, Runtime, RuntimeLimits};
@@ -134,11 +134,7 @@ fn micros(d: Duration) -> String {
 fn read_cases(files: &[PathBuf]) -> Result<Vec<Fixture>> {
     let mut cases = Vec::new();
     for file in files {
-        let text =
-            std::fs::read_to_string(file).with_context(|| format!("reading {}", file.display()))?;
-        cases.extend(
-            parse_all(&text).with_context(|| format!("{} holds no fixtures", file.display()))?,
-        );
+        cases.extend(crate::fixture::read(file)?);
     }
     if cases.is_empty() {
         bail!("the fixture files hold no fixtures");

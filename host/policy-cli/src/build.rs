@@ -69,6 +69,48 @@ pub fn check(name: &str, path: &Path, settings: serde_json::Value) -> Result<Bui
     })
 }
 
+/// The project's component as `build` last wrote it, built again only
+/// when a source is newer: Python and JavaScript builds are not
+/// byte-reproducible, so rebuilding on every `test` would test a module
+/// whose sha256 differs from the one `build` printed for the config.
+pub fn current_component(dir: &Path, name: &str) -> Result<PathBuf> {
+    let built = dir.join("build").join(format!("{name}.wasm"));
+    let built_at = std::fs::metadata(&built).and_then(|m| m.modified());
+    match built_at {
+        Ok(at) if !newer_source(dir, at)? => Ok(built),
+        _ => component(dir, name),
+    }
+}
+
+/// Directories that hold outputs, fetched packages or fixtures, not the
+/// policy's sources.
+const NOT_SOURCES: &[&str] = &[
+    "build",
+    "target",
+    "node_modules",
+    "fixtures",
+    ".venv",
+    "__pycache__",
+    ".git",
+];
+
+fn newer_source(dir: &Path, than: std::time::SystemTime) -> Result<bool> {
+    for entry in std::fs::read_dir(dir).with_context(|| format!("reading {}", dir.display()))? {
+        let entry = entry?;
+        let kind = entry.file_type()?;
+        let path = entry.path();
+        if kind.is_dir() {
+            let skipped = NOT_SOURCES.iter().any(|n| entry.file_name() == *n);
+            if !skipped && newer_source(&path, than)? {
+                return Ok(true);
+            }
+        } else if entry.metadata()?.modified()? > than {
+            return Ok(true);
+        }
+    }
+    Ok(false)
+}
+
 /// Builds the project in `dir` and returns its component's path:
 /// `build/<name>.wasm` whatever the language, so the commands after
 /// `build` (test, bench, run, the config snippets) read the same path.

@@ -19,11 +19,15 @@
 //! behind a live allocation, with what the live chain decided as `expect`.
 //!
 //! A file holds one fixture, a JSON array of them, or one per line (a
-//! recorded stream for `berth-policy run`).
+//! recorded stream for `berth-policy run`). A `.yaml`/`.yml` file holds
+//! the same shapes in YAML: one fixture or a list per document, documents
+//! separated by `---`.
 
+use anyhow::Context as _;
 use berth_core::chain::{ChainError, ChainHost, ChainOutcome, Phase, StepOutcome};
 use berth_policy_sdk::{Binding, Candidate, Decision, Identity, Request};
 use serde::Deserialize;
+use std::path::Path;
 
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -63,6 +67,26 @@ pub enum Outcome {
     Failed,
 }
 
+/// The fixtures in the file at `path`, JSON or (by its extension) YAML.
+pub fn read(path: &Path) -> anyhow::Result<Vec<Fixture>> {
+    let text =
+        std::fs::read_to_string(path).with_context(|| format!("reading {}", path.display()))?;
+    let yaml = matches!(
+        path.extension().and_then(|e| e.to_str()),
+        Some("yaml" | "yml")
+    );
+    let all = if yaml {
+        parse_yaml(&text)
+    } else {
+        parse_all(&text).map_err(anyhow::Error::from)
+    }
+    .with_context(|| format!("{} is not a fixture file", path.display()))?;
+    if all.is_empty() {
+        anyhow::bail!("{} holds no fixtures", path.display());
+    }
+    Ok(all)
+}
+
 /// The fixtures in `text`: one object, an array of them, or one per line.
 pub fn parse_all(text: &str) -> Result<Vec<Fixture>, serde_json::Error> {
     let trimmed = text.trim_start();
@@ -80,6 +104,25 @@ pub fn parse_all(text: &str) -> Result<Vec<Fixture>, serde_json::Error> {
             lines.into_iter().map(serde_json::from_str).collect()
         }
     }
+}
+
+/// YAML documents, each one fixture or a list of them. Read as plain
+/// values first so that a wrong field gets serde_json's message, which
+/// names the field, rather than "matched no variant".
+pub fn parse_yaml(text: &str) -> anyhow::Result<Vec<Fixture>> {
+    let documents: Vec<serde_json::Value> = serde_saphyr::from_multiple(text)?;
+    let mut all = Vec::new();
+    for document in documents {
+        match document {
+            serde_json::Value::Array(items) => {
+                for item in items {
+                    all.push(serde_json::from_value(item)?);
+                }
+            }
+            one => all.push(serde_json::from_value(one)?),
+        }
+    }
+    Ok(all)
 }
 
 /// Where the host would put this request: the chain's pick, else its
@@ -162,4 +205,28 @@ pub fn mismatches(
         }
     }
     wrong
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_yaml_field_error_names_the_field() {
+        let error =
+            parse_yaml("- description: x\n  bogus: 1\n").expect_err("an unknown field is refused");
+        assert!(error.to_string().contains("bogus"), "{error}");
+    }
+
+    #[test]
+    fn an_empty_yaml_file_holds_no_fixtures() {
+        let dir = tempfile::tempdir().expect("dir");
+        let path = dir.path().join("none.yaml");
+        std::fs::write(&path, "").expect("write");
+        let error = read(&path).expect_err("nothing to test");
+        assert!(
+            format!("{error:#}").contains("holds no fixtures"),
+            "{error:#}"
+        );
+    }
 }

@@ -60,13 +60,15 @@ enum Command {
         dir: PathBuf,
     },
     /// Run the component in the real host runtime against request
-    /// fixtures (JSON: request, settings, host state, expected outcome),
-    /// with the host's rules for what an answer may do.
+    /// fixtures (JSON or YAML: request, settings, host state, expected
+    /// outcome), with the host's rules for what an answer may do.
     Test {
         /// Fixture files.
         #[arg(required = true)]
         fixtures: Vec<PathBuf>,
-        /// The project directory (built first unless --component is given).
+        /// The project directory. Its `build/<name>.wasm` is tested, built
+        /// again first when a source is newer (or it is missing); not
+        /// read when --component is given.
         #[arg(long, default_value = ".")]
         dir: PathBuf,
         /// A component to test instead of building the project: a

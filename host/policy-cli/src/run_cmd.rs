@@ -10,7 +10,7 @@
 //! says that address was free.
 
 use crate::component;
-use crate::fixture::{chosen, parse_all, Fixture, FixtureHost, Outcome};
+use crate::fixture::{chosen, Fixture, FixtureHost, Outcome};
 use anyhow::{bail, Context, Result};
 use berth_core::chain::{ChainError, ChainOutcome, PolicyChain};
 use berth_policy_runtime::{LoadedChain, Runtime, RuntimeLimits};
@@ -48,10 +48,7 @@ pub fn run(
         }
         None => {
             for file in fixtures {
-                let text = std::fs::read_to_string(file)
-                    .with_context(|| format!("reading {}", file.display()))?;
-                let all = parse_all(&text)
-                    .with_context(|| format!("{} holds no fixtures", file.display()))?;
+                let all = crate::fixture::read(file)?;
                 for (i, fixture) in all.iter().enumerate() {
                     let pod = &fixture.request;
                     let label = format!(

@@ -22,7 +22,7 @@ pub fn run(
         Some(spec) => crate::component::config(spec, None)?,
         None => {
             let name = project::name_of(dir)?;
-            let path = build::component(dir, &name)?;
+            let path = build::current_component(dir, &name)?;
             let bytes =
                 std::fs::read(&path).with_context(|| format!("reading {}", path.display()))?;
             PolicyConfig::bytes(name, bytes)
@@ -34,35 +34,29 @@ pub fn run(
     let runtime = Runtime::new(RuntimeLimits::default())?;
     let (mut passed, mut failed) = (0u32, 0u32);
     for file in fixtures {
-        let text =
-            std::fs::read_to_string(file).with_context(|| format!("reading {}", file.display()))?;
-        let fixture: Fixture = serde_json::from_str(&text)
-            .with_context(|| format!("{} is not a fixture", file.display()))?;
-        let settings = fixture
-            .settings
-            .clone()
-            .unwrap_or_else(|| default_settings.clone());
-        let config = base.clone().with_settings(settings);
-        let wrong = match runtime.load_chain(&[config]) {
-            Ok(chain) => {
-                let result = chain.run(fixture.request.clone(), &FixtureHost(&fixture));
-                mismatches(&fixture, &name, &result)
-            }
-            Err(error) => vec![format!("the host refused the policy: {error}")],
-        };
-        let label = if fixture.description.is_empty() {
-            String::new()
-        } else {
-            format!(" ({})", fixture.description)
-        };
-        if wrong.is_empty() {
-            passed += 1;
-            println!("ok   {}{label}", file.display());
-        } else {
-            failed += 1;
-            println!("FAIL {}{label}", file.display());
-            for line in wrong {
-                println!("     {line}");
+        let all = crate::fixture::read(file)?;
+        let several = all.len() > 1;
+        for (i, fixture) in all.iter().enumerate() {
+            let at = if several {
+                format!("{}#{}", file.display(), i + 1)
+            } else {
+                file.display().to_string()
+            };
+            let wrong = check(&runtime, &base, &name, &default_settings, fixture);
+            let label = if fixture.description.is_empty() {
+                String::new()
+            } else {
+                format!(" ({})", fixture.description)
+            };
+            if wrong.is_empty() {
+                passed += 1;
+                println!("ok   {at}{label}");
+            } else {
+                failed += 1;
+                println!("FAIL {at}{label}");
+                for line in wrong {
+                    println!("     {line}");
+                }
             }
         }
     }
@@ -72,4 +66,26 @@ pub fn run(
     } else {
         ExitCode::FAILURE
     })
+}
+
+/// What the fixture expected and the chain did not do; empty when it passed.
+fn check(
+    runtime: &Runtime,
+    base: &PolicyConfig,
+    name: &str,
+    default_settings: &serde_json::Value,
+    fixture: &Fixture,
+) -> Vec<String> {
+    let settings = fixture
+        .settings
+        .clone()
+        .unwrap_or_else(|| default_settings.clone());
+    let config = base.clone().with_settings(settings);
+    match runtime.load_chain(&[config]) {
+        Ok(chain) => {
+            let result = chain.run(fixture.request.clone(), &FixtureHost(fixture));
+            mismatches(fixture, name, &result)
+        }
+        Err(error) => vec![format!("the host refused the policy: {error}")],
+    }
 }

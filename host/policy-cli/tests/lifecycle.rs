@@ -46,6 +46,24 @@ fn lifecycle(lang: &str) {
     assert!(tested.status.success(), "the template's fixtures pass");
     assert!(stdout(&tested).contains("2 passed, 0 failed"));
 
+    // The same two fixtures as one YAML file, two documents.
+    let yaml: String = ["keeps-listed-pool", "rejects-unlisted-pools"]
+        .iter()
+        .map(|f| {
+            let text = std::fs::read_to_string(project.join(format!("fixtures/{f}.json")))
+                .expect("fixture");
+            let value: serde_json::Value = serde_json::from_str(&text).expect("JSON");
+            format!("---\n{}", serde_saphyr::to_string(&value).expect("YAML"))
+        })
+        .collect();
+    std::fs::write(project.join("both.yaml"), yaml).expect("write YAML");
+    let tested = berth_policy(&project, &["test", "both.yaml"]);
+    assert!(
+        stdout(&tested).contains("2 passed, 0 failed"),
+        "YAML fixtures: {}",
+        stdout(&tested)
+    );
+
     // The same fixture expecting another pool must fail, naming why.
     let fixture =
         std::fs::read_to_string(project.join("fixtures/keeps-listed-pool.json")).expect("fixture");

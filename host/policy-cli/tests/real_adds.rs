@@ -1,5 +1,6 @@
 //! The project `berth-policy new` makes, in each language, decides real
-//! ADDs: built out of the tree with `berth-policy build`, pinned by the
+//! ADDs: built out of the tree with `berth-policy build`, passing its own
+//! fixtures under `berth-policy test`, pinned by the
 //! sha256 the build printed, loaded by a real berthd as its only policy,
 //! and asked by Debian's bridge plugin exec'ing the real `berth` in network
 //! namespaces. The template keeps only the pools its settings list, so an
@@ -37,6 +38,17 @@ fn new_and_build(work: &Path, name: &str, lang: &str) -> Built {
     };
     run(work, &["new", name, "--lang", lang]);
     let printed = run(&work.join(name), &["build"]);
+    // The same project passes its own fixtures in the host runtime before
+    // berthd loads it: new, build, test, load and ADD, in one project.
+    let tested = run(
+        &work.join(name),
+        &[
+            "test",
+            "fixtures/keeps-listed-pool.json",
+            "fixtures/rejects-unlisted-pools.json",
+        ],
+    );
+    assert!(tested.contains("2 passed, 0 failed"), "{tested}");
     let field = |prefix: &str| {
         printed
             .lines()
