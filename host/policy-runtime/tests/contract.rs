@@ -84,9 +84,12 @@ fn components_of_both_contracts_share_a_chain() {
 }
 
 /// A host whose free addresses are exactly `free` (its range queries are
-/// `ChainHost`'s default: `is_assignable` address by address).
+/// `ChainHost`'s default: `is_assignable` address by address) and whose
+/// release times are `released`.
+#[derive(Default)]
 struct QueryHost {
     free: Vec<Candidate>,
+    released: Vec<(Candidate, u64)>,
 }
 
 impl ChainHost for QueryHost {
@@ -96,9 +99,22 @@ impl ChainHost for QueryHost {
     fn is_assignable(&self, candidate: &Candidate, _identity: Option<&Identity>) -> bool {
         self.free.contains(candidate)
     }
+    fn released_at(&self, pool: &str, address: std::net::IpAddr) -> Option<u64> {
+        self.released
+            .iter()
+            .find(|(c, _)| c.pool == pool && c.address == address.to_string())
+            .map(|(_, at)| *at)
+    }
 }
 
 fn infra_reserve() -> PolicyConfig {
+    infra_reserve_with(serde_json::json!({
+        "infra": { "matchLabels": { "role": "infra" } },
+        "reserve": [{ "pool": "lab", "range": "10.70.0.1-10.70.0.9" }]
+    }))
+}
+
+fn infra_reserve_with(settings: serde_json::Value) -> PolicyConfig {
     let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("../..");
     let built = berth_wasm_build::build_components(
         &root,
@@ -107,10 +123,7 @@ fn infra_reserve() -> PolicyConfig {
     )
     .unwrap_or_else(|e| panic!("building infra-reserve: {e}"));
     let bytes = std::fs::read(&built[0].1).expect("read component");
-    PolicyConfig::bytes("infra-reserve", bytes).with_settings(serde_json::json!({
-        "infra": { "matchLabels": { "role": "infra" } },
-        "reserve": [{ "pool": "lab", "range": "10.70.0.1-10.70.0.9" }]
-    }))
+    PolicyConfig::bytes("infra-reserve", bytes).with_settings(settings)
 }
 
 fn lab(role: &str) -> Request {
@@ -132,6 +145,7 @@ fn a_0_2_components_queries_are_answered_by_the_runs_host() {
         free: ["10.70.0.2", "10.70.0.7", "10.70.0.20"]
             .map(|a| candidate("lab", a))
             .to_vec(),
+        ..QueryHost::default()
     };
     // .2 was sampled, but the query finds it first; then with .2 taken,
     // the query finds .7, which no sample offered.
@@ -141,6 +155,7 @@ fn a_0_2_components_queries_are_answered_by_the_runs_host() {
         free: ["10.70.0.7", "10.70.0.20"]
             .map(|a| candidate("lab", a))
             .to_vec(),
+        ..QueryHost::default()
     };
     let mut request = lab("infra");
     request.candidates.remove(0);
@@ -150,6 +165,34 @@ fn a_0_2_components_queries_are_answered_by_the_runs_host() {
     let outcome = chain.run(lab("web"), &host).expect("runs");
     assert_eq!(outcome.candidates, vec![candidate("lab", "10.70.0.20")]);
     // With the reserve full, an infra pod is refused with the reason.
-    let outcome = chain.run(lab("infra"), &QueryHost { free: Vec::new() });
+    let outcome = chain.run(lab("infra"), &QueryHost::default());
     assert!(outcome.is_err(), "a full reserve rejects: {outcome:?}");
+}
+
+#[test]
+fn a_0_2_component_reads_release_times_through_the_runs_host() {
+    let chain = load(&[infra_reserve_with(serde_json::json!({
+        "infra": { "matchLabels": { "role": "infra" } },
+        "reserve": [{ "pool": "lab", "range": "10.70.0.1-10.70.0.9" }],
+        "cooldownSecs": 300
+    }))]);
+    let request = lab("infra");
+    let now = request.now_unix_secs;
+    let free = ["10.70.0.2", "10.70.0.7", "10.70.0.20"]
+        .map(|a| candidate("lab", a))
+        .to_vec();
+    // .2 was let go a minute ago: the guest asks, and takes .7.
+    let host = QueryHost {
+        free: free.clone(),
+        released: vec![(candidate("lab", "10.70.0.2"), now - 60)],
+    };
+    let outcome = chain.run(request.clone(), &host).expect("runs");
+    assert_eq!(outcome.picked, Some(candidate("lab", "10.70.0.7")));
+    // Released long enough ago, .2 is taken again.
+    let host = QueryHost {
+        free,
+        released: vec![(candidate("lab", "10.70.0.2"), now - 3_600)],
+    };
+    let outcome = chain.run(request, &host).expect("runs");
+    assert_eq!(outcome.picked, Some(candidate("lab", "10.70.0.2")));
 }

@@ -8,7 +8,10 @@
 //! reserved ranges of its candidate pools (in pool priority order), found
 //! with the host's `free-in-range` query; when they are all taken it is
 //! rejected, or with `"fallBackWhenFull": true` left to the ordinary
-//! addresses. Every other pod never gets a reserved address: reserved
+//! addresses. With `"cooldownSecs": N`, a reserved address released less
+//! than N seconds ago (the host's `released-at`) is passed over while
+//! another is free, so a peer's ARP cache or firewall entry for the old
+//! holder can expire before the address moves to another infra pod. Every other pod never gets a reserved address: reserved
 //! candidates are narrowed away, and when the sampled candidates were all
 //! reserved, the first free address outside the reserve is picked through
 //! the same query. A request for a specific reserved address by a non-infra
@@ -42,7 +45,14 @@ pub struct Settings {
     /// of being rejected.
     #[serde(default)]
     pub fall_back_when_full: bool,
+    /// Pass over reserved addresses released less than this long ago.
+    #[serde(default)]
+    pub cooldown_secs: u64,
 }
+
+/// Free reserved addresses looked at per range when a cooldown may pass
+/// some over: bounded, as every host query is.
+const COOLDOWN_SCAN: u32 = 16;
 
 pub struct InfraReserve;
 
@@ -87,7 +97,13 @@ fn infra(s: &Settings, request: &Request) -> Decision {
     for pool in &request.pools {
         for r in s.reserve.iter().filter(|r| r.pool == pool.name) {
             let (first, last) = r.bounds();
-            if let Some(address) = query::free_in_range(&pool.name, &first, &last, 1).pop() {
+            let limit = if s.cooldown_secs == 0 {
+                1
+            } else {
+                COOLDOWN_SCAN
+            };
+            let free = query::free_in_range(&pool.name, &first, &last, limit);
+            if let Some(address) = free.into_iter().find(|a| cooled(s, request, &pool.name, a)) {
                 return Decision::Pick(Candidate {
                     pool: pool.name.clone(),
                     address,
@@ -146,6 +162,18 @@ fn others(s: &Settings, request: &Request) -> Decision {
         "infra-reserve: only addresses reserved for infra pods are free ({})",
         describe(s, request)
     ))
+}
+
+/// Whether `address` was released at least the cooldown ago; an address
+/// the host knows no release of has cooled.
+fn cooled(s: &Settings, request: &Request, pool: &str, address: &str) -> bool {
+    if s.cooldown_secs == 0 {
+        return true;
+    }
+    match query::released_at(pool, address) {
+        Some(at) => request.now_unix_secs.saturating_sub(at) >= s.cooldown_secs,
+        None => true,
+    }
 }
 
 fn reserved(s: &Settings, c: &Candidate) -> bool {

@@ -110,3 +110,29 @@ fn settings_are_checked() {
         assert!(Harness::<InfraReserve>::new(bad).is_err(), "{bad}");
     }
 }
+
+#[test]
+fn a_cooldown_passes_over_a_reserved_address_released_too_recently() {
+    let settings = r#"{
+        "infra": {"matchLabels": {"role": "infra"}},
+        "reserve": [{"pool": "lab", "range": "10.70.0.1-10.70.0.9"}],
+        "cooldownSecs": 300
+    }"#;
+    let h = Harness::<InfraReserve>::new(settings).unwrap();
+    let req = request(true, &["10.70.0.20"]);
+    let now = req.now_unix_secs;
+    // .1 let go a minute ago, .2 an hour ago: .2 is the first that cooled.
+    let v = view(&req, &[])
+        .released("lab", "10.70.0.1", now - 60)
+        .released("lab", "10.70.0.2", now - 3_600);
+    assert_eq!(
+        h.evaluate_with(&req, v),
+        Decision::Pick(candidate("lab", "10.70.0.2"))
+    );
+    // Without the setting the release time is not read.
+    let v = view(&req, &[]).released("lab", "10.70.0.1", now - 60);
+    assert_eq!(
+        harness().evaluate_with(&req, v),
+        Decision::Pick(candidate("lab", "10.70.0.1"))
+    );
+}
