@@ -159,3 +159,43 @@ pub struct SpiderpoolArgs {
     #[arg(short, long, value_enum)]
     pub output: Option<Format>,
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use clap::CommandFactory;
+
+    #[test]
+    fn the_definition_is_consistent() {
+        Cli::command().debug_assert();
+    }
+
+    /// Every verb, nested ones too, answers `--help` with its usage.
+    #[test]
+    fn every_verb_has_help() {
+        fn walk(command: &clap::Command, path: &mut Vec<String>, seen: &mut usize) {
+            for verb in command.get_subcommands() {
+                path.push(verb.get_name().to_owned());
+                let mut args = vec!["kubectl-berth".to_owned()];
+                args.extend(path.iter().cloned());
+                args.push("--help".to_owned());
+                let error = Cli::command()
+                    .try_get_matches_from(&args)
+                    .expect_err("--help stops the parse");
+                assert_eq!(
+                    error.kind(),
+                    clap::error::ErrorKind::DisplayHelp,
+                    "{args:?}"
+                );
+                let text = error.render().to_string();
+                assert!(text.contains("Usage: kubectl berth"), "{args:?}: {text}");
+                *seen += 1;
+                walk(verb, path, seen);
+                path.pop();
+            }
+        }
+        let mut seen = 0;
+        walk(&Cli::command(), &mut Vec::new(), &mut seen);
+        assert!(seen >= 8, "{seen} verbs");
+    }
+}

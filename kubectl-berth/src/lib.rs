@@ -11,6 +11,7 @@ pub mod allocations;
 pub mod check;
 pub mod cli;
 pub mod client;
+pub mod complete;
 pub mod explain;
 pub mod limits;
 pub mod migrate;

@@ -162,6 +162,19 @@ async fn migrate_writes_berths_equivalents_once() -> Result<()> {
         .await?
         .items
         .is_empty());
+    // Only the BerthReservedIP planted above: sr-ext was not written.
+    let reserved = Api::<BerthReservedIP>::all(client.clone())
+        .list(&ListParams::default())
+        .await?;
+    ensure!(
+        reserved
+            .items
+            .iter()
+            .map(|r| r.name_any())
+            .collect::<Vec<_>>()
+            == ["sr-infra"],
+        "a dry run wrote a BerthReservedIP"
+    );
 
     // The migration.
     let done = env.berth_ok(&["migrate", "spiderpool"])?;

@@ -263,25 +263,71 @@ fn explain(env: &Env) -> Result<()> {
     Ok(())
 }
 
-/// `kubectl berth pools` with the binary's directory on PATH: kubectl's
-/// plugin lookup runs it with kubectl's environment (KUBECONFIG).
+/// The release archive (`scripts/build-kubectl-berth`), unpacked into a
+/// directory that is then the only plugin directory on PATH: kubectl's
+/// own plugin lookup runs `kubectl berth pools` with kubectl's environment
+/// (KUBECONFIG), and its plugin completion asks `kubectl_complete-berth`.
 fn plugin_lookup(env: &Env) -> Result<()> {
-    let bin = std::path::Path::new(env!("CARGO_BIN_EXE_kubectl-berth"));
+    let dir = tempfile::tempdir()?;
+    let archive = dir.path().join("kubectl-berth.tar.gz");
+    let built =
+        std::process::Command::new(berth_cluster::repo_root().join("scripts/build-kubectl-berth"))
+            .args(["--profile", "debug", "--output"])
+            .arg(&archive)
+            .env("CARGO_TARGET_DIR", berth_cluster::musl_build_dir())
+            .output()?;
+    ensure!(
+        built.status.success(),
+        "scripts/build-kubectl-berth: {}",
+        String::from_utf8_lossy(&built.stderr)
+    );
+    let sums = std::fs::read_to_string(dir.path().join("kubectl-berth.tar.gz.sha256"))?;
+    ensure!(sums.ends_with("  kubectl-berth.tar.gz\n"), "{sums}");
+    let unpacked = std::process::Command::new("tar")
+        .arg("-xzf")
+        .arg(&archive)
+        .arg("-C")
+        .arg(dir.path())
+        .status()?;
+    ensure!(unpacked.success(), "tar -xzf");
+    let version = env!("CARGO_PKG_VERSION");
+    let bin = dir
+        .path()
+        .join(format!("kubectl-berth-{version}-x86_64-unknown-linux-musl"));
     let path = format!(
         "{}:{}",
-        bin.parent().context("bin dir")?.display(),
+        bin.display(),
         std::env::var("PATH").unwrap_or_default()
     );
-    let out = std::process::Command::new(&env.cp.binaries().kubectl)
-        .args(["berth", "pools"])
-        .env("PATH", path)
-        .env("KUBECONFIG", env.cp.admin_kubeconfig())
-        .output()?;
-    let text = String::from_utf8_lossy(&out.stdout);
+    let kubectl = |args: &[&str]| -> Result<String> {
+        let out = std::process::Command::new(&env.cp.binaries().kubectl)
+            .args(args)
+            .env("PATH", &path)
+            .env("KUBECONFIG", env.cp.admin_kubeconfig())
+            .output()?;
+        let text = String::from_utf8_lossy(&out.stdout).into_owned();
+        ensure!(
+            out.status.success(),
+            "kubectl {args:?}: {}{text}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        Ok(text)
+    };
+    let pools = kubectl(&["berth", "pools"])?;
+    ensure!(pools.contains("web-pool"), "kubectl berth pools: {pools}");
+    // What bash's completion asks kubectl for `kubectl berth al<TAB>` and
+    // `kubectl berth pools -o <TAB>`.
+    let verbs = kubectl(&["__complete", "berth", "al"])?;
     ensure!(
-        out.status.success() && text.contains("web-pool"),
-        "kubectl berth pools: {}{text}",
-        String::from_utf8_lossy(&out.stderr)
+        verbs.lines().next() == Some("allocations") && verbs.contains(":4"),
+        "{verbs}"
+    );
+    let formats = kubectl(&["__complete", "berth", "pools", "-o", ""])?;
+    ensure!(
+        ["wide", "json", "yaml"]
+            .iter()
+            .all(|f| formats.lines().any(|l| l == *f)),
+        "{formats}"
     );
     Ok(())
 }

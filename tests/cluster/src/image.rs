@@ -89,7 +89,10 @@ impl Image {
     }
 }
 
-fn build_dir() -> PathBuf {
+/// Where the musl builds go (`$BERTH_IMAGE_BUILD_DIR`, else
+/// `target/image-build`): other release archives built in tests share it,
+/// so the static dependencies are compiled once.
+pub fn build_dir() -> PathBuf {
     std::env::var_os(IMAGE_DIR_ENV)
         .map(PathBuf::from)
         .unwrap_or_else(|| repo_root().join("target/image-build"))

@@ -66,7 +66,7 @@ pub use config::ClusterConfig;
 pub use control_plane::{ControlPlane, KEEP_DIR_ENV};
 pub use helm::Helm;
 pub use helper::{helper_binary, HELPER_ENV};
-pub use image::{Image, ImageProfile, ARCHIVE_ENV, IMAGE_DIR_ENV};
+pub use image::{build_dir as musl_build_dir, Image, ImageProfile, ARCHIVE_ENV, IMAGE_DIR_ENV};
 pub use netns::Netns;
 pub use node::{pod_networks, ClusterNode, NodeSpec};
 pub use readiness::wait_for;
