@@ -140,7 +140,13 @@ pub fn serve(config_path: &Path, log_format: &str) -> anyhow::Result<()> {
          inspect the records named, then release or delete the wrong ones by hand)",
     )?;
     store.loaded();
-    allocator.spread_cursors(crate::service::node_seed(&node));
+    // Scattered search starts only pay where nodes share a pool. A single
+    // host hands addresses out in order from a cursor, as host-local does:
+    // held addresses stay in a few runs, so the free index stays a few
+    // entries instead of one per allocation (ARCHITECTURE.md, "Memory").
+    if kube.is_some() {
+        allocator.spread_cursors(crate::service::node_seed(&node));
+    }
     if !restored.orphaned.is_empty() {
         tracing::warn!(orphaned = ?restored.orphaned, "records of pools no longer configured are kept");
     }
