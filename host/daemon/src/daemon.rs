@@ -93,6 +93,7 @@ pub fn serve(config_path: &Path, log_format: &str) -> anyhow::Result<()> {
         config.policy_cache_dir(),
     )
     .context("starting the policy runtime")?;
+    crate::precompile::in_child(config_path);
     let chain = runtime
         .load_chain(&config.policies)
         .context("loading the policy chain")?;

@@ -24,6 +24,7 @@ mod metrics_views;
 mod phases;
 mod pod_request;
 mod policy_limits;
+mod precompile;
 mod recording;
 mod server;
 mod service;
@@ -69,6 +70,14 @@ enum Command {
     /// Check a config without running: parse it, validate the pools and
     /// load every policy of the chain (settings included).
     CheckConfig {
+        #[arg(long, short)]
+        config: PathBuf,
+    },
+    /// Compile the config's policies into the policy cache and exit: what
+    /// `serve` runs in a child before loading them, so the compiler never
+    /// stays resident in the daemon.
+    #[command(name = precompile::VERB, hide = true)]
+    CompilePolicies {
         #[arg(long, short)]
         config: PathBuf,
     },
@@ -161,6 +170,7 @@ fn main() -> anyhow::Result<()> {
     match Cli::parse().command {
         Command::Serve { config, log_format } => daemon::serve(&config, &log_format),
         Command::CheckConfig { config } => daemon::check_config(&config),
+        Command::CompilePolicies { config } => precompile::run(&config),
         Command::Pools(r) => remote(&r, AdminRequest::ListPools),
         Command::Allocations(r) => {
             let answer = cli::all_allocations(&r.socket)?;

@@ -41,6 +41,7 @@ impl Service {
             )),
             Some(_) => None,
         };
+        crate::precompile::in_child(&self.config.path);
         let chain = self
             .runtime
             .load_chain(&config.policies)
