@@ -48,6 +48,9 @@ pub const POOL_ENTRY_BYTES_MAX: usize = 2 * ADDRESS_TEXT_BYTES_MAX + 1;
 /// it is compacted (it is compacted once they also outnumber the live
 /// bytes): below this a rewrite would cost more than the room it frees.
 pub const RECORD_SLAB_COMPACT_BYTES_MIN: usize = 64 * 1024;
+/// The record slab's size: its offsets are 32 bits, which keeps each index
+/// entry small. 4 GiB is ~30 million packed records, beyond any node.
+pub const RECORD_SLAB_BYTES_MAX: usize = u32::MAX as usize;
 /// Pools the allocator holds.
 pub const POOLS_MAX: usize = 4096;
 /// Reserved entries in all (every BerthReservedIP, or `reserved` in a

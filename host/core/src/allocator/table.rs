@@ -17,25 +17,28 @@
 
 use super::packed::{pack, unpack};
 use super::FixedState;
-use crate::limits::RECORD_SLAB_COMPACT_BYTES_MIN;
+use crate::limits::{RECORD_SLAB_BYTES_MAX, RECORD_SLAB_COMPACT_BYTES_MIN};
 use crate::record::AddressRecord;
 use berth_proto::Attachment;
 use std::collections::HashMap;
 use std::hash::BuildHasher;
 use std::net::IpAddr;
 
-/// Where a packed record lies in the slab.
+/// Where a packed record lies in the slab. 32-bit offsets (the slab is
+/// bounded by `RECORD_SLAB_BYTES_MAX`): an index entry is 28 bytes, not
+/// 40, and there is one per held address.
 #[derive(Debug, Clone, Copy)]
 struct Span {
-    start: usize,
+    start: u32,
     len: u32,
 }
 
-/// The addresses of one attachment hash: nearly always one.
+/// The addresses of one attachment hash: one, or two for a dual-stack
+/// attachment. Boxed when several, so an index entry is 32 bytes, not 40.
 #[derive(Debug, Clone)]
 enum Holders {
     One(IpAddr),
-    Many(Vec<IpAddr>),
+    Many(Box<Vec<IpAddr>>),
 }
 
 impl Holders {
@@ -75,7 +78,8 @@ impl RecordTable {
     }
 
     fn bytes(&self, span: Span) -> &[u8] {
-        &self.slab[span.start..span.start + span.len as usize]
+        let start = span.start as usize;
+        &self.slab[start..start + span.len as usize]
     }
 
     /// The records `attachment` holds, checked against each record.
@@ -92,9 +96,13 @@ impl RecordTable {
     /// Stores `record`; the caller has checked that its address is free.
     pub(super) fn insert(&mut self, record: &AddressRecord) {
         let packed = pack(record);
+        assert!(
+            self.slab.len() + packed.len() <= RECORD_SLAB_BYTES_MAX,
+            "the record slab would pass {RECORD_SLAB_BYTES_MAX} bytes"
+        );
         let span = Span {
-            start: self.slab.len(),
-            len: u32::try_from(packed.len()).expect("a packed record is far below 4 GiB"),
+            start: offset(self.slab.len()),
+            len: offset(packed.len()),
         };
         self.slab.extend_from_slice(&packed);
         let old = self.spans.insert(record.address, span);
@@ -104,7 +112,7 @@ impl RecordTable {
             self.by_attachment
                 .entry(attachment_hash(att))
                 .and_modify(|h| match h {
-                    Holders::One(a) => *h = Holders::Many(vec![*a, address]),
+                    Holders::One(a) => *h = Holders::Many(Box::new(vec![*a, address])),
                     Holders::Many(v) => v.push(address),
                 })
                 .or_insert(Holders::One(address));
@@ -129,7 +137,7 @@ impl RecordTable {
                         self.by_attachment.remove(&hash);
                     }
                     [one] => *holders = Holders::One(*one),
-                    _ => *holders = Holders::Many(rest),
+                    _ => *holders = Holders::Many(Box::new(rest)),
                 }
             }
         }
@@ -148,8 +156,9 @@ impl RecordTable {
         let mut slab = Vec::with_capacity(live);
         for span in self.spans.values_mut() {
             let start = slab.len();
-            slab.extend_from_slice(&self.slab[span.start..span.start + span.len as usize]);
-            span.start = start;
+            let old = span.start as usize;
+            slab.extend_from_slice(&self.slab[old..old + span.len as usize]);
+            span.start = offset(start);
         }
         debug_assert_eq!(slab.len(), live);
         self.slab = slab;
@@ -177,6 +186,11 @@ impl RecordTable {
         all.sort();
         all
     }
+}
+
+/// A slab offset or length, which `RECORD_SLAB_BYTES_MAX` keeps in 32 bits.
+fn offset(bytes: usize) -> u32 {
+    u32::try_from(bytes).expect("RECORD_SLAB_BYTES_MAX keeps slab offsets in 32 bits")
 }
 
 fn attachment_hash(attachment: &Attachment) -> u64 {

@@ -80,3 +80,10 @@ fn an_attachment_holds_one_address_per_family_and_lets_each_go() {
         )]
     );
 }
+
+#[test]
+fn index_entries_stay_small() {
+    // One of each per held address: 28 and 32 bytes, not 40 and 40.
+    assert!(std::mem::size_of::<(IpAddr, Span)>() <= 28);
+    assert!(std::mem::size_of::<(u64, Holders)>() <= 32);
+}
