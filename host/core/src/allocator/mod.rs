@@ -8,6 +8,7 @@
 
 mod absorb;
 mod add;
+mod holders;
 mod host;
 mod input;
 mod packed;
@@ -60,14 +61,6 @@ pub struct Holdings {
     pub orphaned: Vec<IpAddr>,
 }
 
-/// One slot of an identity: the address it holds on an interface+family.
-#[derive(Debug, Clone, PartialEq, Eq)]
-struct IdentitySlot {
-    interface: String,
-    family: IpFamily,
-    address: IpAddr,
-}
-
 type FixedState = BuildHasherDefault<DefaultHasher>;
 
 #[derive(Debug, Clone, Default)]
@@ -99,7 +92,7 @@ pub struct Allocator {
     // hasher has fixed keys so iteration, and thus every plan, is the same
     // on every run; plans that iterate sort their output anyway.
     records: table::RecordTable,
-    by_identity: HashMap<String, Vec<IdentitySlot>>,
+    by_identity: HashMap<Box<str>, holders::Holders>,
     /// (pool, namespace) -> held addresses.
     namespace_used: HashMap<(String, String), u64>,
     /// Records whose pool is gone or does not assign their address any
@@ -266,9 +259,9 @@ impl Allocator {
     pub fn records_of_identity(&self, key: &str) -> Vec<AddressRecord> {
         self.by_identity
             .get(key)
-            .into_iter()
-            .flatten()
-            .filter_map(|slot| self.records.get(&slot.address))
+            .map_or(&[][..], holders::Holders::as_slice)
+            .iter()
+            .filter_map(|address| self.records.get(address))
             .collect()
     }
 

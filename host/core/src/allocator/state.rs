@@ -1,7 +1,8 @@
 //! Applying mutations: the one place the allocator's state changes, and
 //! where its invariants are enforced.
 
-use super::{Allocator, IdentitySlot};
+use super::holders::Holders;
+use super::Allocator;
 use crate::pool::family_of;
 use crate::record::{AddressRecord, Mutation, RecordState};
 use std::collections::hash_map::Entry;
@@ -96,30 +97,26 @@ impl Allocator {
             }
         }
         if let Some(key) = record.identity_key() {
-            let slots = self.by_identity.get(key).into_iter().flatten();
-            if let Some(s) = slots
-                .into_iter()
-                .find(|s| s.interface == record.interface && s.family == family)
+            // The identity's other records say which interface and family
+            // each holds: one or two decodes, instead of a copy per slot.
+            let held = self.by_identity.get(key).map_or(&[][..], Holders::as_slice);
+            if let Some(same) = held
+                .iter()
+                .filter_map(|a| self.records.get(a))
+                .find(|r| r.interface == record.interface && r.family() == family)
             {
                 return Err(Clash::Slot(format!(
                     "identity {key} already holds {} on {}",
-                    s.address, s.interface
+                    same.address, same.interface
                 )));
             }
         }
         self.hold(&record);
         if let Some(key) = record.identity_key() {
-            let slot = IdentitySlot {
-                interface: record.interface.clone(),
-                family,
-                address: record.address,
-            };
-            // Most identities hold one slot: a first push would reserve
-            // four (~200 B) for each of them.
-            match self.by_identity.entry(key.to_owned()) {
-                Entry::Occupied(slots) => slots.into_mut().push(slot),
+            match self.by_identity.entry(key.into()) {
+                Entry::Occupied(held) => held.into_mut().push(record.address),
                 Entry::Vacant(none) => {
-                    none.insert(vec![slot]);
+                    none.insert(Holders::One(record.address));
                 }
             }
         }
@@ -201,9 +198,8 @@ impl Allocator {
             self.reserved_held[i] -= 1;
         }
         if let Some(key) = record.identity_key() {
-            if let Some(slots) = self.by_identity.get_mut(key) {
-                slots.retain(|s| s.address != address);
-                if slots.is_empty() {
+            if let Some(held) = self.by_identity.get_mut(key) {
+                if !held.remove(address) {
                     self.by_identity.remove(key);
                 }
             }
@@ -241,10 +237,10 @@ impl Allocator {
             self.reinsert_into(&mut rebuilt, record)
                 .map_err(|c| c.to_string())?;
         }
-        let sorted = |m: &HashMap<String, Vec<IdentitySlot>>| {
-            let mut v: Vec<(String, IpAddr)> = m
+        let sorted = |m: &HashMap<Box<str>, Holders>| {
+            let mut v: Vec<(Box<str>, IpAddr)> = m
                 .iter()
-                .flat_map(|(k, s)| s.iter().map(move |s| (k.clone(), s.address)))
+                .flat_map(|(k, h)| h.as_slice().iter().map(move |a| (k.clone(), *a)))
                 .collect();
             v.sort();
             v

@@ -15,6 +15,7 @@
 //! the attachment of each record it finds, so a collision costs a decode
 //! and never hands one pod's address to another.
 
+use super::holders::Holders;
 use super::packed::{pack, unpack};
 use super::FixedState;
 use crate::limits::{RECORD_SLAB_BYTES_MAX, RECORD_SLAB_COMPACT_BYTES_MIN};
@@ -31,23 +32,6 @@ use std::net::IpAddr;
 struct Span {
     start: u32,
     len: u32,
-}
-
-/// The addresses of one attachment hash: one, or two for a dual-stack
-/// attachment. Boxed when several, so an index entry is 32 bytes, not 40.
-#[derive(Debug, Clone)]
-enum Holders {
-    One(IpAddr),
-    Many(Box<Vec<IpAddr>>),
-}
-
-impl Holders {
-    fn as_slice(&self) -> &[IpAddr] {
-        match self {
-            Holders::One(a) => std::slice::from_ref(a),
-            Holders::Many(v) => v,
-        }
-    }
 }
 
 #[derive(Debug, Clone, Default)]
@@ -111,10 +95,7 @@ impl RecordTable {
             let address = record.address;
             self.by_attachment
                 .entry(attachment_hash(att))
-                .and_modify(|h| match h {
-                    Holders::One(a) => *h = Holders::Many(Box::new(vec![*a, address])),
-                    Holders::Many(v) => v.push(address),
-                })
+                .and_modify(|h| h.push(address))
                 .or_insert(Holders::One(address));
         }
     }
@@ -126,18 +107,8 @@ impl RecordTable {
         if let Some(att) = &record.attachment {
             let hash = attachment_hash(att);
             if let Some(holders) = self.by_attachment.get_mut(&hash) {
-                let rest: Vec<IpAddr> = holders
-                    .as_slice()
-                    .iter()
-                    .copied()
-                    .filter(|a| a != address)
-                    .collect();
-                match rest.as_slice() {
-                    [] => {
-                        self.by_attachment.remove(&hash);
-                    }
-                    [one] => *holders = Holders::One(*one),
-                    _ => *holders = Holders::Many(Box::new(rest)),
+                if !holders.remove(*address) {
+                    self.by_attachment.remove(&hash);
                 }
             }
         }
