@@ -6,8 +6,8 @@
 //! → 82.6 MiB at 100,000 allocations). Only the daemon's unix socket.
 
 use berth_e2e::daemon::Daemon;
-use berth_e2e::raw::{add_request, ask, Request, Response};
-use berth_proto::{Attachment, DelRequest, PodRef};
+use berth_e2e::raw::{add_request, ask, pod_add, Request, Response};
+use berth_proto::DelRequest;
 use serde_json::json;
 use std::time::Duration;
 
@@ -21,17 +21,12 @@ fn add(daemon: &Daemon, container: &str) -> String {
 }
 
 fn del(daemon: &Daemon, container: &str) {
+    // The attachment and pod `add_request` made.
+    let added = pod_add(container, &format!("pod-{container}"));
     let request = Request::Del(DelRequest {
-        attachment: Attachment {
-            container_id: container.into(),
-            ifname: "eth0".into(),
-        },
-        network: "raw".into(),
-        pod: PodRef {
-            namespace: "default".into(),
-            name: format!("pod-{container}"),
-            uid: format!("uid-{container}"),
-        },
+        attachment: added.attachment,
+        network: added.network,
+        pod: added.pod,
     });
     match ask(&daemon.socket, &request, TIMEOUT) {
         Ok(Response::Ok) => {}
