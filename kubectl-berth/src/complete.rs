@@ -104,7 +104,7 @@ pub fn complete(words: &[String]) -> Completion {
     }
 }
 
-fn find<'a>(command: &'a Command, matches: impl Fn(&Arg) -> bool) -> Option<&'a Arg> {
+fn find(command: &Command, matches: impl Fn(&Arg) -> bool) -> Option<&Arg> {
     command.get_arguments().find(|a| matches(a))
 }
 
