@@ -335,6 +335,20 @@ fn main() {
             verdict(flat(|r| r.gc_read)),
         );
     }
+    // Bytes of node RSS per cluster address, against the mode's smallest
+    // row: the Kubernetes-mode counterpart of the memory bench's figure.
+    for mode in ["relist", "watch"] {
+        let of_mode: Vec<&Row> = rows.iter().filter(|r| r.mode == mode).collect();
+        let base = of_mode[0];
+        for r in of_mode.iter().skip(1) {
+            let per_object = (r.rss_start - base.rss_start) * 1024.0 * 1024.0
+                / (r.objects - base.objects) as f64;
+            println!(
+                "{mode}: {per_object:.0} bytes of RSS per cluster address ({} → {} objects)",
+                base.objects, r.objects
+            );
+        }
+    }
     for big in rows.iter().filter(|r| r.objects >= 150_000) {
         println!(
             "{}: peak RSS at {} objects: {:.1} MiB (target <= {RSS_TARGET_MIB} MiB): {}",
