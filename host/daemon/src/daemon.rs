@@ -144,10 +144,13 @@ pub fn serve(config_path: &Path, log_format: &str) -> anyhow::Result<()> {
     // Scattered search starts only pay where nodes share a pool. A single
     // host hands addresses out in order from a cursor, as host-local does:
     // held addresses stay in a few runs, so the free index stays a few
-    // entries instead of one per allocation (ARCHITECTURE.md, "Memory").
+    // entries instead of one per allocation (ARCHITECTURE.md, where it
+    // describes `Allocator::spread_cursors`).
     if kube.is_some() {
         allocator.spread_cursors(crate::service::node_seed(&node));
     }
+    // The load held every record unpacked at once; give what it freed back.
+    crate::sys::return_freed_memory();
     if !restored.orphaned.is_empty() {
         tracing::warn!(orphaned = ?restored.orphaned, "records of pools no longer configured are kept");
     }
