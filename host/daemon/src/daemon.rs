@@ -93,7 +93,7 @@ pub fn serve(config_path: &Path, log_format: &str) -> anyhow::Result<()> {
         config.policy_cache_dir(),
     )
     .context("starting the policy runtime")?;
-    crate::precompile::in_child(config_path);
+    crate::precompile::in_child(&runtime, &config, config_path);
     let chain = runtime
         .load_chain(&config.policies)
         .context("loading the policy chain")?;

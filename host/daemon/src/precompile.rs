@@ -6,8 +6,11 @@
 //! policies compiled in place an idle daemon kept ~17 MiB more resident
 //! (cranelift's pages of the binary and freed-but-held heap).
 //!
-//! The child is an optimisation only: when it fails (or the cache cannot
-//! be written) the daemon compiles in place, with the same result.
+//! The child runs only when a module would be compiled (none compiled yet
+//! by this daemon, none in the cache): a restart or a reload that changes
+//! no module loads what is there, once. It is an optimisation only: when
+//! it fails (or the cache cannot be written) the daemon compiles in place,
+//! with the same result.
 
 use crate::config::DaemonConfig;
 use anyhow::Context;
@@ -32,10 +35,14 @@ pub fn run(config_path: &Path) -> anyhow::Result<()> {
     Ok(())
 }
 
-/// Runs the child for the config at `config_path` and waits for it. Its
-/// failure is logged, not returned: the caller's own load reports a bad
-/// config, and compiles in place what the child did not.
-pub fn in_child(config_path: &Path) {
+/// Runs the child for the config at `config_path` when loading `config`'s
+/// chain into `runtime` would compile, and waits for it. Its failure is
+/// logged, not returned: the caller's own load reports a bad config, and
+/// compiles in place what the child did not.
+pub fn in_child(runtime: &Runtime, config: &DaemonConfig, config_path: &Path) {
+    if !runtime.would_compile(&config.policies) {
+        return;
+    }
     let exe = match std::env::current_exe() {
         Ok(exe) => exe,
         Err(error) => {
@@ -61,7 +68,7 @@ pub fn in_child(config_path: &Path) {
         .status();
     match status {
         Ok(s) if s.success() => {
-            tracing::debug!(
+            tracing::info!(
                 elapsed_ms = started.elapsed().as_millis() as u64,
                 "policies compiled in a child process"
             );

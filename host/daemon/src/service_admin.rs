@@ -41,7 +41,7 @@ impl Service {
             )),
             Some(_) => None,
         };
-        crate::precompile::in_child(&self.config.path);
+        crate::precompile::in_child(&self.runtime, &config, &self.config.path);
         let chain = self
             .runtime
             .load_chain(&config.policies)

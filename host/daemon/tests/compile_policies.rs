@@ -1,7 +1,8 @@
-//! `berthd compile-policies`, the child `serve` and every reload run
-//! before loading the chain (ARCHITECTURE.md, "Policy runtime"): it fills
-//! the policy cache and exits, so the daemon only maps artefacts; a bad
-//! config makes it fail, and a daemon whose child failed still serves.
+//! `berthd compile-policies`, the child `serve` and a reload run before
+//! loading a chain that would compile (ARCHITECTURE.md, "Policy runtime"):
+//! it fills the policy cache and exits, so the daemon only maps artefacts;
+//! a restart with the cache filled runs no child; a bad config makes it
+//! fail, and a daemon whose child failed still serves.
 
 use berth_e2e::daemon::Daemon;
 use berth_e2e::raw::{add_request, ask, Response};
@@ -81,4 +82,37 @@ fn a_daemon_whose_compile_child_fails_still_compiles_and_serves() {
         }
         other => panic!("ADD failed: {other:?}\n{}", daemon.log()),
     }
+}
+
+/// What berthd logs when its child compiled the chain.
+const COMPILED_IN_CHILD: &str = "policies compiled in a child process";
+
+#[test]
+fn the_child_runs_only_when_a_module_would_be_compiled() {
+    let mut daemon = Daemon::start(json!({
+        "pools": [{ "name": "p", "subnet": "10.66.2.0/24", "default": true }],
+        "policies": [{ "name": "sticky", "builtin": "sticky-statefulset" }],
+    }));
+    assert_eq!(
+        daemon.log().matches(COMPILED_IN_CHILD).count(),
+        1,
+        "{}",
+        daemon.log()
+    );
+    // The same data directory: the artefact is there, nothing to compile.
+    daemon.restart();
+    match ask(
+        &daemon.socket,
+        &add_request("c1", &[]),
+        Duration::from_secs(30),
+    ) {
+        Ok(Response::Added(_)) => {}
+        other => panic!("ADD after restart failed: {other:?}\n{}", daemon.log()),
+    }
+    assert_eq!(
+        daemon.log().matches(COMPILED_IN_CHILD).count(),
+        1,
+        "{}",
+        daemon.log()
+    );
 }

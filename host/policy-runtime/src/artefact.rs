@@ -117,6 +117,13 @@ impl ArtefactCache {
         Ok((component, outcome))
     }
 
+    /// Whether the module of `digest` has a cache file to load (not
+    /// whether the file is intact: loading checks that).
+    pub fn has(&self, engine: &Engine, digest: &str) -> bool {
+        self.path_of(engine, digest)
+            .is_ok_and(|path| path.is_file())
+    }
+
     fn path_of(&self, engine: &Engine, digest: &str) -> Result<PathBuf, String> {
         let fingerprint = self
             .fingerprint

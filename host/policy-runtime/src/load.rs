@@ -49,6 +49,26 @@ impl Runtime {
         Ok(LoadedChain::new(self.clone(), policies))
     }
 
+    /// Whether loading `configs` would compile a module: one this runtime
+    /// has not compiled yet and its artefact cache does not hold. Reads
+    /// and hashes each module, compiles nothing; a module that cannot be
+    /// read counts as not compiling (the load reports it).
+    pub fn would_compile(&self, configs: &[PolicyConfig]) -> bool {
+        configs.iter().any(|config| {
+            let Ok(bytes) = module_bytes(config) else {
+                return false;
+            };
+            let digest = hex::encode(Sha256::digest(&bytes));
+            if lock(&self.inner.compiled).contains_key(&digest) {
+                return false;
+            }
+            self.inner
+                .artefacts
+                .as_ref()
+                .is_none_or(|cache| !cache.has(&self.inner.engine, &digest))
+        })
+    }
+
     fn load_policy(&self, config: &PolicyConfig) -> Result<LoadedPolicy, LoadError> {
         let policy = config.name.clone();
         let bytes = module_bytes(config)?;
@@ -197,6 +217,31 @@ fn check_name(name: &str) -> Result<(), LoadError> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn would_compile_until_compiled_here_or_cached() {
+        let dir = tempfile::tempdir().expect("dir");
+        let limits = crate::RuntimeLimits::default;
+        let chain = [PolicyConfig::builtin("sticky", "sticky-statefulset")];
+        let runtime =
+            Runtime::with_artefact_cache(limits(), dir.path().join("cache")).expect("runtime");
+        assert!(
+            runtime.would_compile(&chain),
+            "nothing compiled, nothing cached"
+        );
+        runtime.load_chain(&chain).expect("loads");
+        assert!(!runtime.would_compile(&chain), "compiled by this runtime");
+        let restarted =
+            Runtime::with_artefact_cache(limits(), dir.path().join("cache")).expect("runtime");
+        assert!(!restarted.would_compile(&chain), "in the artefact cache");
+        let uncached = Runtime::new(limits()).expect("runtime");
+        assert!(uncached.would_compile(&chain), "no cache, nothing compiled");
+        let more = [
+            chain[0].clone(),
+            PolicyConfig::builtin("quota", "namespace-quota"),
+        ];
+        assert!(restarted.would_compile(&more), "one module not cached");
+    }
 
     #[test]
     fn names() {
